@@ -1,0 +1,269 @@
+//! The `keyhole` binary: parses the command line, installs the panic hook,
+//! dispatches, and turns every error into one line on stderr with the exit
+//! status of CONTRACT section 1.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use keyhole::cli::{Cli, Command, DemoArgs};
+use keyhole::config::{ConfigError, Settings, data_dir};
+use keyhole::demo::{self, DemoSettings, Outcome};
+use keyhole::policy::PolicyOutline;
+use keyhole::secrets;
+use keyhole::source::queries::QuerySet;
+use keyhole::source::{Source, SourceOptions, parse_url};
+
+/// A failure with its exit status: 2 for usage, 1 for everything else.
+enum Failure {
+    Usage(String),
+    Runtime(String),
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        match e {
+            ConfigError::Usage(m) => Failure::Usage(m),
+            ConfigError::Runtime(m) => Failure::Runtime(m),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    install_panic_hook();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("keyhole: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(Failure::Usage(m)) => {
+            eprintln!("keyhole: {}", secrets::redact(&m));
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(m)) => {
+            eprintln!("keyhole: {}", secrets::redact(&m));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::env::var_os("RUST_BACKTRACE").is_some() {
+            default(info);
+        } else {
+            let msg = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            let at = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            eprintln!(
+                "keyhole: internal error: {}{at} (set RUST_BACKTRACE=1 for details)",
+                secrets::redact(&msg)
+            );
+        }
+    }));
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
+    match cli.command {
+        Some(Command::Demo(args)) => demo_command(&cli.global, args).await,
+        Some(Command::Check) => check_command(&cli.global).await,
+        None => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            let _ = cmd.print_help();
+            println!(
+                "\nThe dashboard is not part of this build yet: use `keyhole demo --no-tui` and `keyhole check`."
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn default_demo_path() -> PathBuf {
+    data_dir().join("demo.sqlite")
+}
+
+fn progress_line(enabled: bool) -> impl FnMut(String) {
+    move |msg: String| {
+        if enabled {
+            eprintln!("  {msg}");
+        }
+    }
+}
+
+async fn demo_command(g: &keyhole::cli::GlobalOpts, args: DemoArgs) -> Result<ExitCode, Failure> {
+    let anchor = match &args.anchor {
+        Some(a) => chrono::NaiveDate::parse_from_str(a.trim(), "%Y-%m-%d").map_err(|_| {
+            Failure::Usage(format!("--anchor {a:?}: expected a date like 2026-11-24"))
+        })?,
+        None => demo::default_anchor(),
+    };
+    if args.events == 0 {
+        return Err(Failure::Usage("--events must be at least 1".into()));
+    }
+    let s = DemoSettings {
+        events: args.events,
+        seed: args.seed,
+        anchor,
+    };
+    let path = args.path.clone().unwrap_or_else(default_demo_path);
+    let tty = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let outcome = demo::ensure_sqlite(&path, &s, args.force, progress_line(tty))
+        .await
+        .map_err(Failure::Runtime)?;
+    let verb = match outcome {
+        Outcome::Built(_) => format!("built in {:.1} s", started.elapsed().as_secs_f64()),
+        Outcome::Reused => "already up to date".to_string(),
+    };
+    println!("demo database: {} ({verb})", path.display());
+    println!(
+        "  seed {}, {} events, history ends {} (America/New_York)",
+        s.seed, s.events, s.anchor
+    );
+    for (table, n) in count_rows(&path).await.map_err(Failure::Runtime)? {
+        println!("  {table:<24} {n:>9}");
+    }
+    println!("  try: keyhole check --db sqlite://{}", path.display());
+    if let Some(url) = &args.load_into {
+        let settings = Settings::resolve(&keyhole::cli::GlobalOpts {
+            db: Some(url.clone()),
+            ..g.clone()
+        })?;
+        let counts = demo::load_into(url, settings.password.as_deref(), &s, progress_line(tty))
+            .await
+            .map_err(Failure::Runtime)?;
+        println!("loaded into {}:", secrets::redact_url(url));
+        for (table, n) in counts.0 {
+            println!("  {table:<24} {n:>9}");
+        }
+    }
+    if !args.no_tui {
+        println!("(the dashboard is not part of this build yet)");
+    }
+    let _ = g;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn count_rows(path: &Path) -> Result<Vec<(&'static str, i64)>, String> {
+    use sqlx::{AssertSqlSafe, ConnectOptions};
+    let o = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .disable_statement_logging();
+    let mut c = o
+        .connect()
+        .await
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for t in demo::schema::ALL {
+        if t.name.starts_with("keyhole_") {
+            continue;
+        }
+        // Table names are our own constants, not user input.
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {}", t.name)))
+            .fetch_one(&mut c)
+            .await
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        out.push((t.name, n));
+    }
+    Ok(out)
+}
+
+/// Connects to the configured source (or the demo database when nothing
+/// names one) and picks its query files and policy.
+async fn open_source(
+    g: &keyhole::cli::GlobalOpts,
+) -> Result<(Source, QuerySet, PolicyOutline), Failure> {
+    let settings = Settings::resolve(g)?;
+    let url = match &settings.url {
+        Some(u) => u.clone(),
+        None => {
+            let path = default_demo_path();
+            let s = DemoSettings {
+                events: 200_000,
+                seed: 1,
+                anchor: demo::default_anchor(),
+            };
+            let tty = std::io::stderr().is_terminal();
+            demo::ensure_sqlite(&path, &s, false, progress_line(tty))
+                .await
+                .map_err(Failure::Runtime)?;
+            format!("sqlite://{}", path.display())
+        }
+    };
+    let (dialect, _) = parse_url(&url).map_err(Failure::Usage)?;
+    let policy = match &settings.policy {
+        Some(p) => Some(PolicyOutline::load(p)?),
+        None => None,
+    };
+    let queries = match &settings.queries {
+        Some(dir) => QuerySet::from_dir(dir).map_err(Failure::Usage)?,
+        None => QuerySet::builtin(dialect),
+    };
+    let opts = SourceOptions {
+        url,
+        password: settings.password.clone(),
+        statement_timeout: settings.statement_timeout,
+        connect_timeout: settings.connect_timeout,
+    };
+    if policy.is_none() && dialect != keyhole::source::Dialect::Sqlite {
+        return Err(Failure::Usage(
+            "no policy: give --policy FILE or set policy in the config (the built-in policy is for the demo database only)".into(),
+        ));
+    }
+    let mut src = Source::connect(&opts)
+        .await
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let policy = match policy {
+        Some(p) => p,
+        None if src.is_demo().await => PolicyOutline::demo(),
+        None => {
+            return Err(Failure::Usage(
+                "no policy: give --policy FILE or set policy in the config (the built-in policy is for the demo database only)".into(),
+            ));
+        }
+    };
+    Ok((src, queries, policy))
+}
+
+async fn check_command(g: &keyhole::cli::GlobalOpts) -> Result<ExitCode, Failure> {
+    let (mut src, queries, policy) = open_source(g).await?;
+    let tty = std::io::stderr().is_terminal();
+    let now = chrono::Utc::now();
+    let report = keyhole::check::run(&mut src, &queries, &policy, now, |n| {
+        if tty {
+            eprint!("\r  reading access events: {n} rows\x1b[K");
+        }
+    })
+    .await;
+    if tty {
+        eprint!("\r\x1b[K");
+    }
+    src.close().await;
+    print!("{}", report.render());
+    Ok(if report.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

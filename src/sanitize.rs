@@ -1,0 +1,60 @@
+//! Text from a database is untrusted: these helpers make it safe to print on
+//! a terminal (no control, escape or bidirectional-override characters) and
+//! to hand to a spreadsheet (no formula at the start of a cell).
+
+/// Replaces control characters with `\xNN`/`\u{…}` escapes and neutralises
+/// bidirectional overrides and isolates, so a value cannot move the cursor,
+/// recolour the terminal or reorder the line it sits in.
+pub fn terminal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\u{1b}' => out.push_str("\\x1b"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            '\u{80}'..='\u{9f}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{061c}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// At most `n` characters of `s`, with `…` when cut.
+pub fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_and_controls_are_shown_not_sent() {
+        assert_eq!(terminal("a\u{1b}[2Jb\r\n"), "a\\x1b[2Jb\\x0d\\x0a");
+        assert_eq!(terminal("\u{9b}31m"), "\\u{9b}31m");
+    }
+
+    #[test]
+    fn bidi_overrides_are_neutralised() {
+        assert_eq!(terminal("abc\u{202e}fdp.exe"), "abc\\u{202e}fdp.exe");
+        assert_eq!(terminal("名前"), "名前");
+    }
+
+    #[test]
+    fn clip_counts_characters() {
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip("名前", 4), "名前");
+    }
+}

@@ -1,0 +1,597 @@
+//! The read-only database side: connect to PostgreSQL, MySQL/MariaDB or
+//! SQLite, guard and run query files, decode rows into [`Value`]s.
+//!
+//! Read-only by construction (CONTRACT section 2): the session is read-only,
+//! every statement runs in a transaction begun READ ONLY and ended by
+//! ROLLBACK, user SQL only ever goes through a prepared `query()` after the
+//! [`guard`] accepted it, and each statement has a server-side timeout. This
+//! module must never write to a source and never send user SQL through
+//! `raw_sql`.
+
+pub mod guard;
+pub mod load;
+pub mod queries;
+pub mod value;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{
+    AssertSqlSafe, Column, ConnectOptions, Connection, Executor, Row, SqlSafeStr, Statement,
+};
+
+use crate::model::Instant;
+use crate::secrets;
+pub use value::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    Postgres,
+    Mysql,
+    Sqlite,
+}
+
+impl Dialect {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "postgres",
+            Dialect::Mysql => "mysql",
+            Dialect::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// A failure talking to a source, already free of credentials.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SourceError(pub String);
+
+impl SourceError {
+    pub fn new(msg: impl AsRef<str>) -> Self {
+        SourceError(secrets::redact(msg.as_ref()))
+    }
+}
+
+fn db_err(context: &str, e: impl std::fmt::Display) -> SourceError {
+    SourceError::new(format!("{context}: {e}"))
+}
+
+/// What names a source and how to reach it.
+#[derive(Debug, Clone)]
+pub struct SourceOptions {
+    pub url: String,
+    /// From `password_env`, `PGPASSWORD` or `MYSQL_PWD`; never the command line.
+    pub password: Option<String>,
+    pub statement_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+/// Parses the dialect and the database name (for `source.database`) out of a URL.
+pub fn parse_url(url: &str) -> Result<(Dialect, String), String> {
+    let lower = url.trim().to_ascii_lowercase();
+    if let Some(rest) = lower.strip_prefix("sqlite:") {
+        let _ = rest;
+        let path = sqlite_path(url.trim())
+            .ok_or_else(|| "sqlite URL has no file path (sqlite://PATH)".to_string())?;
+        let name = std::path::Path::new(&path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or(path);
+        return Ok((Dialect::Sqlite, name));
+    }
+    let dialect = if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        Dialect::Postgres
+    } else if lower.starts_with("mysql://") || lower.starts_with("mariadb://") {
+        Dialect::Mysql
+    } else {
+        return Err(format!(
+            "unsupported database URL {:?}: use postgres://…, mysql://… or sqlite://PATH",
+            secrets::redact_url(url)
+        ));
+    };
+    let parsed = url::Url::parse(url.trim())
+        .map_err(|e| format!("bad database URL {}: {e}", secrets::redact_url(url)))?;
+    let name = parsed.path().trim_start_matches('/').to_string();
+    Ok((dialect, name))
+}
+
+fn sqlite_path(url: &str) -> Option<String> {
+    let rest = &url[url.find(':')? + 1..];
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() {
+        None
+    } else {
+        Some(path.to_string())
+    }
+}
+
+/// Does this URL carry a password in its user-info part?
+pub fn url_has_password(url: &str) -> bool {
+    url::Url::parse(url.trim())
+        .ok()
+        .and_then(|u| u.password().map(|p| !p.is_empty()))
+        .unwrap_or(false)
+}
+
+enum Conn {
+    Pg(Box<PgConnection>),
+    My(Box<MySqlConnection>, MySqlFlavor),
+    Lite(Box<SqliteConnection>, Arc<AtomicI64>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MySqlFlavor {
+    MariaDb,
+    MySql,
+}
+
+/// One read-only session on a source database.
+pub struct Source {
+    conn: Conn,
+    pub dialect: Dialect,
+    pub database: String,
+    pub statement_timeout: Duration,
+    pub server_version: String,
+}
+
+/// The two bind parameters of a windowed file.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub from: Instant,
+    pub to: Instant,
+}
+
+impl Source {
+    pub async fn connect(opts: &SourceOptions) -> Result<Source, SourceError> {
+        if let Some(pw) = &opts.password {
+            secrets::register(pw);
+        }
+        secrets::register_url(&opts.url);
+        let (dialect, database) = parse_url(&opts.url).map_err(SourceError::new)?;
+        let fut = Self::connect_inner(opts, dialect, database);
+        match tokio::time::timeout(opts.connect_timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(SourceError::new(format!(
+                "could not connect to {} within {} s (connect_timeout_s)",
+                secrets::redact_url(&opts.url),
+                opts.connect_timeout.as_secs()
+            ))),
+        }
+    }
+
+    async fn connect_inner(
+        opts: &SourceOptions,
+        dialect: Dialect,
+        database: String,
+    ) -> Result<Source, SourceError> {
+        let shown = secrets::redact_url(&opts.url);
+        let timeout_s = opts.statement_timeout.as_secs().max(1);
+        match dialect {
+            Dialect::Postgres => {
+                let mut o = PgConnectOptions::from_str(opts.url.trim())
+                    .map_err(|e| db_err(&format!("bad URL {shown}"), e))?;
+                if let Some(pw) = &opts.password {
+                    o = o.password(pw);
+                }
+                let o = o
+                    .options([
+                        ("default_transaction_read_only", "on".to_string()),
+                        ("statement_timeout", format!("{}", timeout_s * 1000)),
+                        (
+                            "idle_in_transaction_session_timeout",
+                            format!("{}", (timeout_s + 30) * 1000),
+                        ),
+                        ("lock_timeout", format!("{}", timeout_s * 1000)),
+                        ("TimeZone", "UTC".to_string()),
+                    ])
+                    .application_name("keyhole")
+                    .disable_statement_logging();
+                let mut c = o
+                    .connect()
+                    .await
+                    .map_err(|e| db_err(&format!("cannot connect to {shown}"), e))?;
+                let v: (String,) = sqlx::query_as("SELECT current_setting('server_version')")
+                    .fetch_one(&mut c)
+                    .await
+                    .map_err(|e| db_err("reading server version", e))?;
+                Ok(Source {
+                    conn: Conn::Pg(Box::new(c)),
+                    dialect,
+                    database,
+                    statement_timeout: opts.statement_timeout,
+                    server_version: v.0,
+                })
+            }
+            Dialect::Mysql => {
+                let url = opts.url.trim().replacen("mariadb://", "mysql://", 1);
+                let mut o = MySqlConnectOptions::from_str(&url)
+                    .map_err(|e| db_err(&format!("bad URL {shown}"), e))?;
+                if let Some(pw) = &opts.password {
+                    o = o.password(pw);
+                }
+                let o = o
+                    .timezone(Some("+00:00".to_string()))
+                    .disable_statement_logging();
+                let mut c = o
+                    .connect()
+                    .await
+                    .map_err(|e| db_err(&format!("cannot connect to {shown}"), e))?;
+                let v: (String,) = sqlx::query_as("SELECT VERSION()")
+                    .fetch_one(&mut c)
+                    .await
+                    .map_err(|e| db_err("reading server version", e))?;
+                let flavor = if v.0.to_ascii_lowercase().contains("mariadb") {
+                    MySqlFlavor::MariaDb
+                } else {
+                    MySqlFlavor::MySql
+                };
+                // Our own constant statements; never user SQL.
+                let timeout_stmt = match flavor {
+                    MySqlFlavor::MariaDb => format!("SET SESSION max_statement_time = {timeout_s}"),
+                    MySqlFlavor::MySql => {
+                        format!("SET SESSION max_execution_time = {}", timeout_s * 1000)
+                    }
+                };
+                for stmt in [
+                    timeout_stmt.as_str(),
+                    "SET SESSION TRANSACTION READ ONLY",
+                    "SET SESSION time_zone = '+00:00'",
+                ] {
+                    sqlx::raw_sql(AssertSqlSafe(stmt.to_string()))
+                        .execute(&mut c)
+                        .await
+                        .map_err(|e| db_err("setting up the read-only session", e))?;
+                }
+                Ok(Source {
+                    conn: Conn::My(Box::new(c), flavor),
+                    dialect,
+                    database,
+                    statement_timeout: opts.statement_timeout,
+                    server_version: v.0,
+                })
+            }
+            Dialect::Sqlite => {
+                let path = sqlite_path(opts.url.trim())
+                    .ok_or_else(|| SourceError::new("sqlite URL has no path"))?;
+                if !std::path::Path::new(&path).exists() {
+                    return Err(SourceError::new(format!(
+                        "cannot open {shown}: no such file {path:?}"
+                    )));
+                }
+                let o = SqliteConnectOptions::new()
+                    .filename(&path)
+                    .read_only(true)
+                    .create_if_missing(false)
+                    .foreign_keys(false)
+                    .pragma("query_only", "ON")
+                    .disable_statement_logging();
+                let mut c = o
+                    .connect()
+                    .await
+                    .map_err(|e| db_err(&format!("cannot open {shown}"), e))?;
+                let deadline = Arc::new(AtomicI64::new(i64::MAX));
+                {
+                    let mut h = c
+                        .lock_handle()
+                        .await
+                        .map_err(|e| db_err("locking the SQLite handle", e))?;
+                    let raw = h.as_raw_handle();
+                    // SAFETY: the handle is locked for the duration of the call and valid.
+                    let attached = unsafe {
+                        libsqlite3_sys::sqlite3_limit(
+                            raw.as_ptr(),
+                            libsqlite3_sys::SQLITE_LIMIT_ATTACHED,
+                            0,
+                        );
+                        libsqlite3_sys::sqlite3_limit(
+                            raw.as_ptr(),
+                            libsqlite3_sys::SQLITE_LIMIT_ATTACHED,
+                            -1,
+                        )
+                    };
+                    if attached != 0 {
+                        return Err(SourceError::new(
+                            "could not forbid ATTACH on the SQLite connection",
+                        ));
+                    }
+                    let d = deadline.clone();
+                    // Returning false interrupts the running statement.
+                    h.set_progress_handler(10_000, move || {
+                        now_millis() < d.load(Ordering::Relaxed)
+                    });
+                }
+                let v: (String,) = sqlx::query_as("SELECT sqlite_version()")
+                    .fetch_one(&mut c)
+                    .await
+                    .map_err(|e| db_err("reading SQLite version", e))?;
+                Ok(Source {
+                    conn: Conn::Lite(Box::new(c), deadline),
+                    dialect,
+                    database,
+                    statement_timeout: opts.statement_timeout,
+                    server_version: v.0,
+                })
+            }
+        }
+    }
+
+    pub fn mysql_flavor(&self) -> Option<MySqlFlavor> {
+        match &self.conn {
+            Conn::My(_, f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// Runs one guarded statement of a query file inside a READ ONLY
+    /// transaction that ends with ROLLBACK, calling `on_row` for each row
+    /// with the column names and the decoded values. Returns the column
+    /// names (known even when no row came back).
+    pub async fn run(
+        &mut self,
+        label: &str,
+        sql: &str,
+        window: Option<Window>,
+        mut on_row: impl FnMut(&[String], &[Value]) -> Result<(), String>,
+    ) -> Result<Vec<String>, SourceError> {
+        let sql = guard::check_select(sql, self.dialect)
+            .map_err(|r| SourceError::new(format!("{label}: refused: {r}")))?;
+        let qerr = |e: sqlx::Error| classify(label, e);
+        let timeout = self.statement_timeout;
+        let mut values: Vec<Value> = Vec::new();
+        match &mut self.conn {
+            Conn::Pg(c) => {
+                let mut tx = c
+                    .begin_with("BEGIN TRANSACTION READ ONLY")
+                    .await
+                    .map_err(qerr)?;
+                let stmt = (&mut *tx)
+                    .prepare(AssertSqlSafe(sql.clone()).into_sql_str())
+                    .await
+                    .map_err(qerr)?;
+                let cols: Vec<String> = stmt
+                    .columns()
+                    .iter()
+                    .map(|c| c.name().to_string())
+                    .collect();
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                if let Some(w) = window {
+                    q = q.bind(w.from).bind(w.to);
+                }
+                let mut rows = q.fetch(&mut *tx);
+                let mut failure = None;
+                while let Some(row) = rows.try_next().await.map_err(qerr)? {
+                    values.clear();
+                    for i in 0..row.len() {
+                        values.push(
+                            value::decode_pg(&row, i)
+                                .map_err(|e| SourceError::new(format!("{label}: {e}")))?,
+                        );
+                    }
+                    if let Err(e) = on_row(&cols, &values) {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+                drop(rows);
+                tx.rollback().await.map_err(qerr)?;
+                if let Some(e) = failure {
+                    return Err(SourceError::new(format!("{label}: {e}")));
+                }
+                Ok(cols)
+            }
+            Conn::My(c, _) => {
+                // SET SESSION TRANSACTION READ WRITE survives a ROLLBACK: re-assert per statement.
+                sqlx::raw_sql("SET SESSION TRANSACTION READ ONLY")
+                    .execute(&mut **c)
+                    .await
+                    .map_err(qerr)?;
+                let mut tx = c
+                    .begin_with("START TRANSACTION READ ONLY")
+                    .await
+                    .map_err(qerr)?;
+                let stmt = (&mut *tx)
+                    .prepare(AssertSqlSafe(sql.clone()).into_sql_str())
+                    .await
+                    .map_err(qerr)?;
+                let cols: Vec<String> = stmt
+                    .columns()
+                    .iter()
+                    .map(|c| c.name().to_string())
+                    .collect();
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                if let Some(w) = window {
+                    q = q.bind(w.from.naive_utc()).bind(w.to.naive_utc());
+                }
+                let mut rows = q.fetch(&mut *tx);
+                let mut failure = None;
+                while let Some(row) = rows.try_next().await.map_err(qerr)? {
+                    values.clear();
+                    for i in 0..row.len() {
+                        values.push(
+                            value::decode_mysql(&row, i)
+                                .map_err(|e| SourceError::new(format!("{label}: {e}")))?,
+                        );
+                    }
+                    if let Err(e) = on_row(&cols, &values) {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+                drop(rows);
+                tx.rollback().await.map_err(qerr)?;
+                if let Some(e) = failure {
+                    return Err(SourceError::new(format!("{label}: {e}")));
+                }
+                Ok(cols)
+            }
+            Conn::Lite(c, deadline) => {
+                deadline.store(now_millis() + timeout.as_millis() as i64, Ordering::Relaxed);
+                let result = async {
+                    let mut tx = c.begin_with("BEGIN DEFERRED").await.map_err(qerr)?;
+                    let stmt = (&mut *tx)
+                        .prepare(AssertSqlSafe(sql.clone()).into_sql_str())
+                        .await
+                        .map_err(qerr)?;
+                    let cols: Vec<String> = stmt
+                        .columns()
+                        .iter()
+                        .map(|c| c.name().to_string())
+                        .collect();
+                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    if let Some(w) = window {
+                        let f = |t: Instant| t.format("%Y-%m-%d %H:%M:%S").to_string();
+                        q = q.bind(f(w.from)).bind(f(w.to));
+                    }
+                    let mut rows = q.fetch(&mut *tx);
+                    let mut failure = None;
+                    while let Some(row) = rows.try_next().await.map_err(qerr)? {
+                        values.clear();
+                        for i in 0..row.len() {
+                            values.push(
+                                value::decode_sqlite(&row, i)
+                                    .map_err(|e| SourceError::new(format!("{label}: {e}")))?,
+                            );
+                        }
+                        if let Err(e) = on_row(&cols, &values) {
+                            failure = Some(e);
+                            break;
+                        }
+                    }
+                    drop(rows);
+                    tx.rollback().await.map_err(qerr)?;
+                    if let Some(e) = failure {
+                        return Err(SourceError::new(format!("{label}: {e}")));
+                    }
+                    Ok(cols)
+                }
+                .await;
+                deadline.store(i64::MAX, Ordering::Relaxed);
+                result
+            }
+        }
+    }
+
+    /// Runs one of keyhole's own fixed catalogue statements (privilege and
+    /// setting checks), read-only like any other, returning rows as text.
+    pub async fn probe(
+        &mut self,
+        sql: &'static str,
+    ) -> Result<Vec<Vec<Option<String>>>, SourceError> {
+        let mut out = Vec::new();
+        self.run("check", sql, None, |_, vals| {
+            out.push(vals.iter().map(value::to_text).collect());
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Runs one of keyhole's own fixed statements that is not a SELECT
+    /// (`SHOW GRANTS`), inside the same read-only transaction.
+    pub async fn probe_show(&mut self, sql: &'static str) -> Result<Vec<String>, SourceError> {
+        let qerr = |e: sqlx::Error| classify("check", e);
+        match &mut self.conn {
+            Conn::My(c, _) => {
+                let mut tx = c
+                    .begin_with("START TRANSACTION READ ONLY")
+                    .await
+                    .map_err(qerr)?;
+                let rows = sqlx::query(sql).fetch_all(&mut *tx).await.map_err(qerr)?;
+                tx.rollback().await.map_err(qerr)?;
+                let mut out = Vec::new();
+                for r in rows {
+                    let v = value::decode_mysql(&r, 0).map_err(SourceError::new)?;
+                    out.extend(value::to_text(&v));
+                }
+                Ok(out)
+            }
+            _ => Err(SourceError::new("SHOW is only used on MySQL")),
+        }
+    }
+
+    /// SQLite: whether the main database is open read-only, and `query_only`.
+    pub async fn sqlite_read_only(&mut self) -> Result<(bool, String), SourceError> {
+        let Conn::Lite(c, _) = &mut self.conn else {
+            return Err(SourceError::new("not a SQLite source"));
+        };
+        let ro = {
+            let mut h = c
+                .lock_handle()
+                .await
+                .map_err(|e| db_err("locking the SQLite handle", e))?;
+            let raw = h.as_raw_handle();
+            // SAFETY: the handle is locked and valid; "main" is a NUL-terminated name.
+            unsafe { libsqlite3_sys::sqlite3_db_readonly(raw.as_ptr(), c"main".as_ptr()) }
+        };
+        let rows = self
+            .probe("SELECT query_only FROM pragma_query_only")
+            .await?;
+        let q = rows
+            .first()
+            .and_then(|r| r.first().cloned().flatten())
+            .unwrap_or_default();
+        Ok((ro == 1, q))
+    }
+
+    /// Is this SQLite source a keyhole demo database?
+    pub async fn is_demo(&mut self) -> bool {
+        self.dialect == Dialect::Sqlite
+            && self
+                .probe("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'keyhole_demo_meta'")
+                .await
+                .ok()
+                .and_then(|r| r.first().and_then(|x| x.first().cloned().flatten()))
+                .is_some_and(|n| n == "1")
+    }
+
+    pub async fn close(self) {
+        match self.conn {
+            Conn::Pg(c) => {
+                let _ = c.close().await;
+            }
+            Conn::My(c, _) => {
+                let _ = c.close().await;
+            }
+            Conn::Lite(c, _) => {
+                let _ = c.close().await;
+            }
+        }
+    }
+}
+
+fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Turns a driver error into one line, naming a timeout as such.
+fn classify(label: &str, e: sqlx::Error) -> SourceError {
+    if let sqlx::Error::Database(db) = &e {
+        let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+        let msg = db.message();
+        if code == "57014"
+            || code == "70100"
+            || msg.contains("max_statement_time")
+            || msg.contains("interrupted")
+        {
+            return SourceError::new(format!(
+                "{label}: the statement ran past statement_timeout_s and the server stopped it ({msg})"
+            ));
+        }
+        if code == "25006"
+            || msg.contains("read-only")
+            || msg.contains("READ ONLY")
+            || msg.contains("readonly")
+        {
+            return SourceError::new(format!("{label}: refused by the read-only session: {msg}"));
+        }
+        return SourceError::new(format!("{label}: {msg}"));
+    }
+    SourceError::new(format!("{label}: {e}"))
+}

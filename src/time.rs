@@ -1,0 +1,69 @@
+//! Instants as the contract prints and reads them: RFC 3339 in UTC with `Z`,
+//! a fraction only when it is not zero; command-line times as RFC 3339 or a
+//! local date in the policy zone, truncated to whole seconds.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Timelike, Utc};
+use chrono_tz::Tz;
+
+use crate::model::Instant;
+
+pub fn rfc3339(t: Instant) -> String {
+    let s = t.to_rfc3339_opts(SecondsFormat::Nanos, true);
+    // "2026-01-01T00:00:00.120000000Z" → "2026-01-01T00:00:00.12Z"
+    match s.find('.') {
+        Some(dot) => {
+            let frac = s[dot + 1..s.len() - 1].trim_end_matches('0');
+            if frac.is_empty() {
+                format!("{}Z", &s[..dot])
+            } else {
+                format!("{}.{}Z", &s[..dot], frac)
+            }
+        }
+        None => s,
+    }
+}
+
+/// Parses `--from`/`--to`/`--as-of`: RFC 3339, or a date meaning the start
+/// of that local day in `tz`. Truncated to whole seconds.
+pub fn parse_cli_time(s: &str, tz: Tz) -> Result<Instant, String> {
+    let s = s.trim();
+    let t = if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        t.with_timezone(&Utc)
+    } else if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        crate::source::value::local_day_start(d, tz)
+    } else {
+        return Err(format!(
+            "{s:?} is neither an RFC 3339 time (2026-03-01T08:00:00Z) nor a date (2026-03-01)"
+        ));
+    };
+    Ok(t.with_nanosecond(0).expect("zero nanoseconds is valid"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fractions_print_only_when_not_zero() {
+        let t = |s: &str| rfc3339(DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc));
+        assert_eq!(t("2026-01-01T00:00:00Z"), "2026-01-01T00:00:00Z");
+        assert_eq!(
+            t("2026-01-01T01:00:00.120+01:00"),
+            "2026-01-01T00:00:00.12Z"
+        );
+    }
+
+    #[test]
+    fn cli_times_truncate_and_dates_are_local() {
+        let tz: Tz = "America/Los_Angeles".parse().unwrap();
+        assert_eq!(
+            rfc3339(parse_cli_time("2026-03-01T08:00:00.9Z", tz).unwrap()),
+            "2026-03-01T08:00:00Z"
+        );
+        assert_eq!(
+            rfc3339(parse_cli_time("2026-03-01", tz).unwrap()),
+            "2026-03-01T08:00:00Z"
+        );
+        assert!(parse_cli_time("March", tz).is_err());
+    }
+}
