@@ -237,7 +237,7 @@ async fn read_only_session(src: &mut Source, r: &mut Report) {
         Dialect::Mysql => {
             let timeout_var = match src.mysql_flavor() {
                 Some(MySqlFlavor::MariaDb) => {
-                    "SELECT @@session.transaction_read_only, @@session.max_statement_time, @@session.time_zone"
+                    "SELECT @@session.tx_read_only, @@session.max_statement_time, @@session.time_zone"
                 }
                 _ => {
                     "SELECT @@session.transaction_read_only, @@session.max_execution_time, @@session.time_zone"

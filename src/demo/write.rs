@@ -195,7 +195,7 @@ impl DemoDb {
     /// Inserts rows in multi-row statements.
     pub async fn insert(&mut self, t: &TableDef, rows: &[DRow]) -> Res<()> {
         let d = self.dialect();
-        let per = (4000 / t.columns.len()).max(1);
+        let per = (if d == Dialect::Sqlite { 4000 } else { 1000 } / t.columns.len()).max(1);
         for chunk in rows.chunks(per) {
             let sql = insert_sql(t, d, chunk.len());
             let ctx = format!("inserting into {}", t.name);

@@ -1,0 +1,181 @@
+//! Scratch databases on the machine's PostgreSQL and MariaDB servers: one
+//! per test, created empty, dropped afterwards. Without a reachable server a
+//! test skips with a printed reason, unless KEYHOLE_REQUIRE_DBS=1, where it
+//! fails.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+pub const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
+pub const MY_ADMIN: &str = "mysql://root@127.0.0.1:3306/test";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Server {
+    Postgres,
+    Mariadb,
+}
+
+pub fn require_dbs() -> bool {
+    std::env::var("KEYHOLE_REQUIRE_DBS").is_ok_and(|v| v == "1")
+}
+
+/// An empty database that is dropped when this value goes.
+pub struct Scratch {
+    pub server: Server,
+    pub name: String,
+}
+
+impl Scratch {
+    /// URL as the admin user.
+    pub fn url(&self) -> String {
+        match self.server {
+            Server::Postgres => format!("postgres://postgres@127.0.0.1:5432/{}", self.name),
+            Server::Mariadb => format!("mysql://root@127.0.0.1:3306/{}", self.name),
+        }
+    }
+
+    /// Runs admin SQL (fixtures) in this database.
+    pub async fn admin(&self, statements: &[&str]) {
+        match self.server {
+            Server::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url()).await.expect("admin connect");
+                for s in statements {
+                    c.execute(AssertSqlSafe(s.to_string())).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+                }
+                c.close().await.ok();
+            }
+            Server::Mariadb => {
+                let mut c = sqlx::MySqlConnection::connect(&self.url()).await.expect("admin connect");
+                for s in statements {
+                    c.execute(AssertSqlSafe(s.to_string())).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+                }
+                c.close().await.ok();
+            }
+        }
+    }
+
+    /// One text value from admin SQL.
+    pub async fn admin_text(&self, sql: &str) -> String {
+        match self.server {
+            Server::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url()).await.expect("admin connect");
+                let v: Option<String> = sqlx::query_scalar(AssertSqlSafe(sql.to_string())).fetch_one(&mut c).await.expect(sql);
+                c.close().await.ok();
+                v.unwrap_or_default()
+            }
+            Server::Mariadb => {
+                let mut c = sqlx::MySqlConnection::connect(&self.url()).await.expect("admin connect");
+                let v: Option<String> = sqlx::query_scalar(AssertSqlSafe(sql.to_string())).fetch_one(&mut c).await.expect(sql);
+                c.close().await.ok();
+                v.unwrap_or_default()
+            }
+        }
+    }
+
+    /// Creates a login that may only SELECT in this database; returns its URL.
+    pub async fn read_only_login(&self) -> String {
+        let role = format!("{}_ro", self.name);
+        match self.server {
+            Server::Postgres => {
+                self.admin(&[
+                    &format!("DROP ROLE IF EXISTS {role}"),
+                    &format!("CREATE ROLE {role} LOGIN"),
+                    &format!("GRANT CONNECT ON DATABASE {} TO {role}", self.name),
+                    &format!("GRANT USAGE ON SCHEMA public TO {role}"),
+                    &format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"),
+                ])
+                .await;
+                format!("postgres://{role}@127.0.0.1:5432/{}", self.name)
+            }
+            Server::Mariadb => {
+                self.admin(&[
+                    &format!("DROP USER IF EXISTS '{role}'@'%'"),
+                    &format!("DROP USER IF EXISTS '{role}'@'localhost'"),
+                    &format!("CREATE USER '{role}'@'%'"),
+                    &format!("CREATE USER '{role}'@'localhost'"),
+                    &format!("GRANT SELECT ON {}.* TO '{role}'@'%'", self.name),
+                    &format!("GRANT SELECT ON {}.* TO '{role}'@'localhost'", self.name),
+                ])
+                .await;
+                format!("mysql://{role}@127.0.0.1:3306/{}", self.name)
+            }
+        }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let (server, name) = (self.server, self.name.clone());
+        // Drop runs outside any runtime guarantee: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async move {
+                match server {
+                    Server::Postgres => {
+                        if let Ok(mut c) = sqlx::PgConnection::connect(PG_ADMIN).await {
+                            let _ = c.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+                            let _ = c.execute(AssertSqlSafe(format!("DROP ROLE IF EXISTS {name}_ro"))).await;
+                        }
+                    }
+                    Server::Mariadb => {
+                        if let Ok(mut c) = sqlx::MySqlConnection::connect(MY_ADMIN).await {
+                            let _ = c.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).await;
+                            let _ = c.execute(AssertSqlSafe(format!("DROP USER IF EXISTS '{name}_ro'@'%'"))).await;
+                            let _ = c.execute(AssertSqlSafe(format!("DROP USER IF EXISTS '{name}_ro'@'localhost'"))).await;
+                        }
+                    }
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A new empty database on `server`, or None (printed) when the server is
+/// unreachable and KEYHOLE_REQUIRE_DBS is not 1.
+pub async fn scratch(server: Server) -> Option<Scratch> {
+    let name = format!("kh_t{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+    let made = match server {
+        Server::Postgres => match sqlx::postgres::PgConnectOptions::new()
+            .host("127.0.0.1")
+            .username("postgres")
+            .database("test")
+            .disable_statement_logging()
+            .connect()
+            .await
+        {
+            Ok(mut c) => c.execute(AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.map(|_| ()).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+        Server::Mariadb => match sqlx::MySqlConnection::connect(MY_ADMIN).await {
+            Ok(mut c) => c
+                .execute(AssertSqlSafe(format!("CREATE DATABASE {name} CHARACTER SET utf8mb4")))
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+    };
+    match made {
+        Ok(()) => Some(Scratch { server, name }),
+        Err(e) if require_dbs() => panic!("KEYHOLE_REQUIRE_DBS=1 but {server:?} is unreachable: {e}"),
+        Err(e) => {
+            eprintln!("skipping: {server:?} is unreachable ({e}); set KEYHOLE_REQUIRE_DBS=1 to fail instead");
+            None
+        }
+    }
+}
+
+pub fn source_options(url: &str) -> keyhole::source::SourceOptions {
+    keyhole::source::SourceOptions {
+        url: url.to_string(),
+        password: None,
+        statement_timeout: std::time::Duration::from_secs(30),
+        connect_timeout: std::time::Duration::from_secs(10),
+    }
+}
