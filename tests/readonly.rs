@@ -59,14 +59,25 @@ fn common_cases() -> Vec<&'static str> {
     ]
 }
 
-async fn prove(s: &Scratch, fixture: &[&str], checksum: &str, extra: &[&str], server_side: &[&str]) {
+async fn prove(
+    s: &Scratch,
+    fixture: &[&str],
+    checksum: &str,
+    extra: &[&str],
+    server_side: &[&str],
+) {
     s.admin(fixture).await;
     let before = s.admin_text(checksum).await;
-    let mut src = Source::connect(&source_options(&s.url())).await.expect("connect");
+    let mut src = Source::connect(&source_options(&s.url()))
+        .await
+        .expect("connect");
     for sql in common_cases().iter().chain(extra) {
         let r = run(&mut src, sql).await;
         assert!(r.is_err(), "{sql:?} was not refused");
-        assert!(r.unwrap_err().contains("refused"), "{sql:?} must be refused by the guard");
+        assert!(
+            r.unwrap_err().contains("refused"),
+            "{sql:?} must be refused by the guard"
+        );
     }
     for sql in server_side {
         let r = run(&mut src, sql).await;
@@ -75,12 +86,18 @@ async fn prove(s: &Scratch, fixture: &[&str], checksum: &str, extra: &[&str], se
     // The session is still read-only and usable afterwards.
     assert_eq!(run(&mut src, "SELECT 1").await, Ok(1));
     src.close().await;
-    assert_eq!(s.admin_text(checksum).await, before, "a table or sequence changed");
+    assert_eq!(
+        s.admin_text(checksum).await,
+        before,
+        "a table or sequence changed"
+    );
 }
 
 #[tokio::test]
 async fn postgres_refuses_every_write_and_tables_stay_unchanged() {
-    let Some(s) = scratch(Server::Postgres).await else { return };
+    let Some(s) = scratch(Server::Postgres).await else {
+        return;
+    };
     prove(
         &s,
         PG_FIXTURE,
@@ -99,23 +116,36 @@ async fn postgres_refuses_every_write_and_tables_stay_unchanged() {
 
 #[tokio::test]
 async fn postgres_lifting_read_only_in_one_file_does_not_let_the_next_file_write() {
-    let Some(s) = scratch(Server::Postgres).await else { return };
+    let Some(s) = scratch(Server::Postgres).await else {
+        return;
+    };
     s.admin(PG_FIXTURE).await;
     let before = s.admin_text(PG_CHECKSUM).await;
-    let mut src = Source::connect(&source_options(&s.url())).await.expect("connect");
+    let mut src = Source::connect(&source_options(&s.url()))
+        .await
+        .expect("connect");
     // A plain SELECT that calls a function which lifts the session default.
     assert_eq!(run(&mut src, "SELECT lift()").await, Ok(1));
     let r = run(&mut src, "SELECT wipe()").await;
     assert!(r.as_ref().is_err_and(|e| e.contains("read-only")), "{r:?}");
-    let setting = src.probe("SELECT current_setting('default_transaction_read_only')").await.unwrap();
-    assert_eq!(setting[0][0].as_deref(), Some("on"), "ROLLBACK must undo the lifted setting");
+    let setting = src
+        .probe("SELECT current_setting('default_transaction_read_only')")
+        .await
+        .unwrap();
+    assert_eq!(
+        setting[0][0].as_deref(),
+        Some("on"),
+        "ROLLBACK must undo the lifted setting"
+    );
     src.close().await;
     assert_eq!(s.admin_text(PG_CHECKSUM).await, before);
 }
 
 #[tokio::test]
 async fn mariadb_refuses_every_write_and_tables_stay_unchanged() {
-    let Some(s) = scratch(Server::Mariadb).await else { return };
+    let Some(s) = scratch(Server::Mariadb).await else {
+        return;
+    };
     prove(
         &s,
         MY_FIXTURE,
@@ -138,15 +168,25 @@ async fn sqlite_is_opened_read_only_and_refuses_writes() {
     let path = dir.path().join("victims.sqlite");
     {
         use sqlx::{ConnectOptions, Executor};
-        let mut c = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true).connect().await.unwrap();
+        let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .connect()
+            .await
+            .unwrap();
         c.execute("CREATE TABLE victims (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO victims VALUES (1,'a'),(2,'b');")
             .await
             .unwrap();
     }
     let bytes_before = std::fs::read(&path).unwrap();
     let url = format!("sqlite://{}", path.display());
-    let mut src = Source::connect(&source_options(&url)).await.expect("connect");
-    assert_eq!(src.sqlite_read_only().await.unwrap(), (true, "1".to_string()));
+    let mut src = Source::connect(&source_options(&url))
+        .await
+        .expect("connect");
+    assert_eq!(
+        src.sqlite_read_only().await.unwrap(),
+        (true, "1".to_string())
+    );
     for sql in common_cases().iter().chain(&[
         "SELECT load_extension('/tmp/evil')",
         "SELECT 1; PRAGMA query_only = OFF",
@@ -154,35 +194,56 @@ async fn sqlite_is_opened_read_only_and_refuses_writes() {
         "SELECT [a;b] FROM victims; DROP TABLE victims",
     ]) {
         let r = run(&mut src, sql).await;
-        assert!(r.as_ref().is_err_and(|e| e.contains("refused")), "{sql:?}: {r:?}");
+        assert!(
+            r.as_ref().is_err_and(|e| e.contains("refused")),
+            "{sql:?}: {r:?}"
+        );
     }
     assert_eq!(run(&mut src, "SELECT * FROM victims").await, Ok(2));
     src.close().await;
-    assert_eq!(std::fs::read(&path).unwrap(), bytes_before, "the file changed");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes_before,
+        "the file changed"
+    );
 }
 
 #[tokio::test]
 async fn postgres_statement_timeout_stops_the_query_at_the_server() {
-    let Some(s) = scratch(Server::Postgres).await else { return };
+    let Some(s) = scratch(Server::Postgres).await else {
+        return;
+    };
     let mut o = source_options(&s.url());
     o.statement_timeout = Duration::from_secs(1);
     let mut src = Source::connect(&o).await.unwrap();
     let r = run(&mut src, "SELECT pg_sleep(5)").await;
-    assert!(r.as_ref().is_err_and(|e| e.contains("statement_timeout_s")), "{r:?}");
-    assert_eq!(run(&mut src, "SELECT 1").await, Ok(1), "the connection is usable afterwards");
+    assert!(
+        r.as_ref().is_err_and(|e| e.contains("statement_timeout_s")),
+        "{r:?}"
+    );
+    assert_eq!(
+        run(&mut src, "SELECT 1").await,
+        Ok(1),
+        "the connection is usable afterwards"
+    );
     src.close().await;
 }
 
 #[tokio::test]
 async fn mariadb_statement_timeout_stops_the_query_at_the_server() {
-    let Some(s) = scratch(Server::Mariadb).await else { return };
+    let Some(s) = scratch(Server::Mariadb).await else {
+        return;
+    };
     let mut o = source_options(&s.url());
     o.statement_timeout = Duration::from_secs(1);
     let mut src = Source::connect(&o).await.unwrap();
     let started = std::time::Instant::now();
     let r = run(&mut src, "SELECT SLEEP(5) AS slept").await;
     // MariaDB either raises 70100 or cuts SLEEP short; both stop at the server.
-    assert!(r.is_err() || started.elapsed() < Duration::from_secs(4), "{r:?}");
+    assert!(
+        r.is_err() || started.elapsed() < Duration::from_secs(4),
+        "{r:?}"
+    );
     assert_eq!(run(&mut src, "SELECT 1").await, Ok(1));
     src.close().await;
 }
@@ -193,13 +254,22 @@ async fn sqlite_statement_timeout_interrupts_an_endless_query() {
     let path = dir.path().join("t.sqlite");
     {
         use sqlx::{ConnectOptions, Executor};
-        let mut c = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true).connect().await.unwrap();
+        let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .connect()
+            .await
+            .unwrap();
         c.execute("CREATE TABLE t (x INTEGER)").await.unwrap();
     }
     let mut o = source_options(&format!("sqlite://{}", path.display()));
     o.statement_timeout = Duration::from_secs(1);
     let mut src = Source::connect(&o).await.unwrap();
-    let r = run(&mut src, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c").await;
+    let r = run(
+        &mut src,
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+    )
+    .await;
     assert!(r.is_err(), "{r:?}");
     assert_eq!(run(&mut src, "SELECT 1").await, Ok(1));
     src.close().await;

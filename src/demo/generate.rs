@@ -518,9 +518,7 @@ pub async fn build(
                 };
                 g.plant(rule, key, "");
             }
-            if ev.planted.is_empty() || ev.emp != 9999 {
-                produced += 1;
-            }
+            produced += 1;
             buf.push(vec![
                 id.into(),
                 ev.at.into(),

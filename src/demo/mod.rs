@@ -24,18 +24,20 @@ async fn existing_settings(path: &Path) -> Option<Vec<(String, String)>> {
         .read_only(true)
         .disable_statement_logging();
     let mut c = o.connect().await.ok()?;
-    let ours: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'keyhole_demo_meta'")
-        .fetch_one(&mut c)
-        .await
-        .ok()?;
+    let ours: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'keyhole_demo_meta'")
+            .fetch_one(&mut c)
+            .await
+            .ok()?;
     if ours == 0 {
         return None;
     }
     // A demo from another generator version may lack these columns: rebuild it.
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT setting, value FROM keyhole_demo_meta")
-        .fetch_all(&mut c)
-        .await
-        .unwrap_or_default();
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT setting, value FROM keyhole_demo_meta")
+            .fetch_all(&mut c)
+            .await
+            .unwrap_or_default();
     drop(sqlx::Connection::close(c).await);
     Some(rows)
 }

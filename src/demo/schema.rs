@@ -204,7 +204,10 @@ pub const PRIVACY_REQUESTS: TableDef = TableDef {
 /// Settings the demo was built with, so a rerun can tell whether to rebuild.
 pub const META: TableDef = TableDef {
     name: "keyhole_demo_meta",
-    columns: &[text("setting", "VARCHAR(40)"), text("value", "VARCHAR(200)")],
+    columns: &[
+        text("setting", "VARCHAR(40)"),
+        text("value", "VARCHAR(200)"),
+    ],
 };
 
 /// Every planted violation: the rule and the key it will be reported under.

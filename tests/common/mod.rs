@@ -43,16 +43,24 @@ impl Scratch {
     pub async fn admin(&self, statements: &[&str]) {
         match self.server {
             Server::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.url()).await.expect("admin connect");
+                let mut c = sqlx::PgConnection::connect(&self.url())
+                    .await
+                    .expect("admin connect");
                 for s in statements {
-                    c.execute(AssertSqlSafe(s.to_string())).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+                    c.execute(AssertSqlSafe(s.to_string()))
+                        .await
+                        .unwrap_or_else(|e| panic!("{s}: {e}"));
                 }
                 c.close().await.ok();
             }
             Server::Mariadb => {
-                let mut c = sqlx::MySqlConnection::connect(&self.url()).await.expect("admin connect");
+                let mut c = sqlx::MySqlConnection::connect(&self.url())
+                    .await
+                    .expect("admin connect");
                 for s in statements {
-                    c.execute(AssertSqlSafe(s.to_string())).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+                    c.execute(AssertSqlSafe(s.to_string()))
+                        .await
+                        .unwrap_or_else(|e| panic!("{s}: {e}"));
                 }
                 c.close().await.ok();
             }
@@ -63,14 +71,24 @@ impl Scratch {
     pub async fn admin_text(&self, sql: &str) -> String {
         match self.server {
             Server::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.url()).await.expect("admin connect");
-                let v: Option<String> = sqlx::query_scalar(AssertSqlSafe(sql.to_string())).fetch_one(&mut c).await.expect(sql);
+                let mut c = sqlx::PgConnection::connect(&self.url())
+                    .await
+                    .expect("admin connect");
+                let v: Option<String> = sqlx::query_scalar(AssertSqlSafe(sql.to_string()))
+                    .fetch_one(&mut c)
+                    .await
+                    .expect(sql);
                 c.close().await.ok();
                 v.unwrap_or_default()
             }
             Server::Mariadb => {
-                let mut c = sqlx::MySqlConnection::connect(&self.url()).await.expect("admin connect");
-                let v: Option<String> = sqlx::query_scalar(AssertSqlSafe(sql.to_string())).fetch_one(&mut c).await.expect(sql);
+                let mut c = sqlx::MySqlConnection::connect(&self.url())
+                    .await
+                    .expect("admin connect");
+                let v: Option<String> = sqlx::query_scalar(AssertSqlSafe(sql.to_string()))
+                    .fetch_one(&mut c)
+                    .await
+                    .expect(sql);
                 c.close().await.ok();
                 v.unwrap_or_default()
             }
@@ -113,20 +131,39 @@ impl Drop for Scratch {
         let (server, name) = (self.server, self.name.clone());
         // Drop runs outside any runtime guarantee: use a thread with its own.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             rt.block_on(async move {
                 match server {
                     Server::Postgres => {
                         if let Ok(mut c) = sqlx::PgConnection::connect(PG_ADMIN).await {
-                            let _ = c.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
-                            let _ = c.execute(AssertSqlSafe(format!("DROP ROLE IF EXISTS {name}_ro"))).await;
+                            let _ = c
+                                .execute(AssertSqlSafe(format!(
+                                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                                )))
+                                .await;
+                            let _ = c
+                                .execute(AssertSqlSafe(format!("DROP ROLE IF EXISTS {name}_ro")))
+                                .await;
                         }
                     }
                     Server::Mariadb => {
                         if let Ok(mut c) = sqlx::MySqlConnection::connect(MY_ADMIN).await {
-                            let _ = c.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).await;
-                            let _ = c.execute(AssertSqlSafe(format!("DROP USER IF EXISTS '{name}_ro'@'%'"))).await;
-                            let _ = c.execute(AssertSqlSafe(format!("DROP USER IF EXISTS '{name}_ro'@'localhost'"))).await;
+                            let _ = c
+                                .execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
+                                .await;
+                            let _ = c
+                                .execute(AssertSqlSafe(format!(
+                                    "DROP USER IF EXISTS '{name}_ro'@'%'"
+                                )))
+                                .await;
+                            let _ = c
+                                .execute(AssertSqlSafe(format!(
+                                    "DROP USER IF EXISTS '{name}_ro'@'localhost'"
+                                )))
+                                .await;
                         }
                     }
                 }
@@ -139,7 +176,11 @@ impl Drop for Scratch {
 /// A new empty database on `server`, or None (printed) when the server is
 /// unreachable and KEYHOLE_REQUIRE_DBS is not 1.
 pub async fn scratch(server: Server) -> Option<Scratch> {
-    let name = format!("kh_t{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+    let name = format!(
+        "kh_t{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
     let made = match server {
         Server::Postgres => match sqlx::postgres::PgConnectOptions::new()
             .host("127.0.0.1")
@@ -149,12 +190,18 @@ pub async fn scratch(server: Server) -> Option<Scratch> {
             .connect()
             .await
         {
-            Ok(mut c) => c.execute(AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.map(|_| ()).map_err(|e| e.to_string()),
+            Ok(mut c) => c
+                .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         },
         Server::Mariadb => match sqlx::MySqlConnection::connect(MY_ADMIN).await {
             Ok(mut c) => c
-                .execute(AssertSqlSafe(format!("CREATE DATABASE {name} CHARACTER SET utf8mb4")))
+                .execute(AssertSqlSafe(format!(
+                    "CREATE DATABASE {name} CHARACTER SET utf8mb4"
+                )))
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
@@ -163,9 +210,13 @@ pub async fn scratch(server: Server) -> Option<Scratch> {
     };
     match made {
         Ok(()) => Some(Scratch { server, name }),
-        Err(e) if require_dbs() => panic!("KEYHOLE_REQUIRE_DBS=1 but {server:?} is unreachable: {e}"),
+        Err(e) if require_dbs() => {
+            panic!("KEYHOLE_REQUIRE_DBS=1 but {server:?} is unreachable: {e}")
+        }
         Err(e) => {
-            eprintln!("skipping: {server:?} is unreachable ({e}); set KEYHOLE_REQUIRE_DBS=1 to fail instead");
+            eprintln!(
+                "skipping: {server:?} is unreachable ({e}); set KEYHOLE_REQUIRE_DBS=1 to fail instead"
+            );
             None
         }
     }

@@ -1,0 +1,333 @@
+//! The same demo rows loaded into PostgreSQL, MariaDB and SQLite give the
+//! same model through the built-in query files, and each server's own types
+//! decode as the contract says.
+
+mod common;
+
+use chrono::NaiveDate;
+use common::{Server, scratch, source_options};
+use keyhole::demo::{self, DemoSettings};
+use keyhole::model::Interner;
+use keyhole::source::load::{Directory, stream_events};
+use keyhole::source::queries::QuerySet;
+use keyhole::source::value::{self, Value};
+use keyhole::source::{Source, Window};
+
+const TZ: chrono_tz::Tz = chrono_tz::America::New_York;
+
+fn settings() -> DemoSettings {
+    DemoSettings {
+        events: 4_000,
+        seed: 7,
+        anchor: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+    }
+}
+
+/// Everything a source yields, as sorted text, so two sources compare equal
+/// whatever order their rows came in.
+async fn snapshot(url: &str) -> Vec<String> {
+    let mut src = Source::connect(&source_options(url))
+        .await
+        .expect("connect");
+    let set = QuerySet::builtin(src.dialect);
+    let dir = Directory::load(&mut src, &set, TZ).await.expect("load");
+    let mut out: Vec<String> = Vec::new();
+    out.extend(dir.staff.iter().map(|x| format!("staff {x:?}")));
+    out.extend(dir.subjects.iter().map(|x| format!("subject {x:?}")));
+    out.extend(
+        dir.relationships
+            .unwrap()
+            .iter()
+            .map(|x| format!("rel {x:?}")),
+    );
+    out.extend(
+        dir.disclosures
+            .unwrap()
+            .iter()
+            .map(|x| format!("disc {x:?}")),
+    );
+    out.extend(
+        dir.disclosure_items
+            .unwrap()
+            .iter()
+            .map(|x| format!("item {x:?}")),
+    );
+    out.extend(dir.requests.unwrap().iter().map(|x| format!("req {x:?}")));
+    let window = Window {
+        from: chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .into(),
+        to: chrono::DateTime::parse_from_rfc3339("2027-01-01T00:00:00Z")
+            .unwrap()
+            .into(),
+    };
+    let mut symbols = Interner::default();
+    let mut events = Vec::new();
+    stream_events(
+        &mut src,
+        &set,
+        TZ,
+        window,
+        &mut symbols,
+        |ev, syms| {
+            let t = |s: Option<keyhole::model::Sym>| s.map(|s| syms.resolve(s).to_string());
+            events.push(format!(
+                "event {} {} {} {:?} {:?} {:?} {:?} {:?} {:?} {}",
+                ev.event_id,
+                keyhole::time::rfc3339(ev.occurred_at),
+                syms.resolve(ev.staff),
+                t(ev.subject),
+                t(ev.action),
+                t(ev.data_category),
+                t(ev.purpose),
+                t(ev.reference),
+                t(ev.client_ip),
+                ev.record_count
+            ));
+        },
+        |_| {},
+    )
+    .await
+    .expect("events");
+    assert_eq!(
+        events.len() as u64,
+        settings().events,
+        "--events is the exact count"
+    );
+    out.extend(events);
+    src.close().await;
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn demo_data_gives_the_same_model_from_postgres_mariadb_and_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.sqlite");
+    demo::ensure_sqlite(&path, &settings(), false, |_| {})
+        .await
+        .unwrap();
+    let lite = snapshot(&format!("sqlite://{}", path.display())).await;
+    assert!(
+        lite.iter()
+            .any(|l| l.contains("\\u{1b}") || l.contains('\u{1b}')),
+        "hostile text is in the demo"
+    );
+
+    let Some(pg) = scratch(Server::Postgres).await else {
+        return;
+    };
+    demo::load_into(&pg.url(), None, &settings(), |_| {})
+        .await
+        .unwrap();
+    let pg_snap = snapshot(&pg.url()).await;
+    assert_eq!(
+        first_difference(&lite, &pg_snap),
+        None,
+        "PostgreSQL differs from SQLite"
+    );
+
+    let Some(my) = scratch(Server::Mariadb).await else {
+        return;
+    };
+    demo::load_into(&my.url(), None, &settings(), |_| {})
+        .await
+        .unwrap();
+    let my_snap = snapshot(&my.url()).await;
+    assert_eq!(
+        first_difference(&lite, &my_snap),
+        None,
+        "MariaDB differs from SQLite"
+    );
+}
+
+fn first_difference(a: &[String], b: &[String]) -> Option<(String, String)> {
+    if a.len() != b.len() {
+        return Some((format!("{} rows", a.len()), format!("{} rows", b.len())));
+    }
+    a.iter()
+        .zip(b)
+        .find(|(x, y)| x != y)
+        .map(|(x, y)| (x.clone(), y.clone()))
+}
+
+#[tokio::test]
+async fn demo_refuses_to_load_into_a_database_that_has_tables() {
+    let Some(pg) = scratch(Server::Postgres).await else {
+        return;
+    };
+    pg.admin(&["CREATE TABLE precious (id int)"]).await;
+    let err = demo::load_into(&pg.url(), None, &settings(), |_| {})
+        .await
+        .err()
+        .expect("refused");
+    assert!(err.contains("already holds 1 table"), "{err}");
+}
+
+async fn one_row(url: &str, sql: &str) -> Vec<(String, Value)> {
+    let mut src = Source::connect(&source_options(url))
+        .await
+        .expect("connect");
+    let mut out = Vec::new();
+    src.run("types.sql", sql, None, |cols, vals| {
+        out = cols.iter().cloned().zip(vals.iter().cloned()).collect();
+        Ok(())
+    })
+    .await
+    .expect("query");
+    src.close().await;
+    out
+}
+
+fn get<'a>(row: &'a [(String, Value)], name: &str) -> &'a Value {
+    &row.iter()
+        .find(|(c, _)| c == name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+        .1
+}
+
+fn ts(v: &Value) -> String {
+    keyhole::time::rfc3339(value::to_timestamp(v, TZ).unwrap().unwrap())
+}
+
+#[tokio::test]
+async fn postgres_types_decode_as_the_contract_says() {
+    let Some(s) = scratch(Server::Postgres).await else {
+        return;
+    };
+    s.admin(&[
+        "CREATE TYPE tier AS ENUM ('standard', 'vip')",
+        "CREATE TABLE t (a int8, b numeric(10,2), c uuid, d inet, e cidr, f bool, g timestamp, h timestamptz, \
+         i date, j tier, k text, l float8, m int2, n text, o numeric(6,3), p int4)",
+        "INSERT INTO t VALUES (1000, 1000.00, 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', '10.1.2.3', '10.1.0.0/16', true, \
+         '2026-03-01 08:00:00', '2026-03-01 09:00:00+01', '2026-03-01', 'vip', ' 007 ', 1000.0, 12, '2026-03-01T08:00:00Z', 1.500, 0)",
+    ])
+    .await;
+    let row = one_row(&s.url(), "SELECT * FROM t").await;
+    assert_eq!(
+        value::to_id(get(&row, "a")).unwrap().unwrap().as_str(),
+        "1000"
+    );
+    assert_eq!(
+        value::to_id(get(&row, "b")).unwrap().unwrap().as_str(),
+        "1000"
+    );
+    assert_eq!(
+        value::to_id(get(&row, "c")).unwrap().unwrap().as_str(),
+        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+    );
+    assert_eq!(value::to_text(get(&row, "d")).as_deref(), Some("10.1.2.3"));
+    assert_eq!(
+        value::to_text(get(&row, "e")).as_deref(),
+        Some("10.1.0.0/16")
+    );
+    assert_eq!(value::to_bool(get(&row, "f")).unwrap(), Some(true));
+    assert_eq!(ts(get(&row, "g")), "2026-03-01T08:00:00Z");
+    assert_eq!(ts(get(&row, "h")), "2026-03-01T08:00:00Z");
+    assert_eq!(
+        ts(get(&row, "i")),
+        "2026-03-01T05:00:00Z",
+        "a date is local midnight in the policy zone"
+    );
+    assert_eq!(value::to_text(get(&row, "j")).as_deref(), Some("vip"));
+    assert_eq!(
+        value::to_id(get(&row, "k")).unwrap().unwrap().as_str(),
+        "007"
+    );
+    assert_eq!(
+        value::to_id(get(&row, "l")).unwrap().unwrap().as_str(),
+        "1000"
+    );
+    assert_eq!(value::to_count(get(&row, "m")).unwrap(), Some(12));
+    assert_eq!(ts(get(&row, "n")), "2026-03-01T08:00:00Z");
+    assert_eq!(
+        value::to_text(get(&row, "o")).as_deref(),
+        Some("1.500"),
+        "numeric prints as the source returned it"
+    );
+    assert_eq!(value::to_bool(get(&row, "p")).unwrap(), Some(false));
+}
+
+#[tokio::test]
+async fn mariadb_types_decode_as_the_contract_says() {
+    let Some(s) = scratch(Server::Mariadb).await else {
+        return;
+    };
+    s.admin(&[
+        "CREATE TABLE t (a BIGINT UNSIGNED, b DECIMAL(10,2), c UUID, d INET6, f BOOLEAN, g DATETIME, h TIMESTAMP NULL, \
+         i DATE, j ENUM('standard','vip'), k VARCHAR(10), l DOUBLE, m SMALLINT, n VARCHAR(40), o CHAR(1), p TINYINT)",
+        "INSERT INTO t VALUES (1000, 1000.00, 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', '2001:db8::1', 1, \
+         '2026-03-01 08:00:00', '2026-03-01 08:00:00', '2026-03-01', 'vip', ' 007 ', 1000.0, 12, '2026-03-01 08:00:00', 't', 0)",
+    ])
+    .await;
+    let row = one_row(&s.url(), "SELECT t.*, t.f > 0 AS fx FROM t").await;
+    assert_eq!(
+        value::to_id(get(&row, "a")).unwrap().unwrap().as_str(),
+        "1000"
+    );
+    assert_eq!(
+        value::to_id(get(&row, "b")).unwrap().unwrap().as_str(),
+        "1000"
+    );
+    assert_eq!(
+        value::to_id(get(&row, "c")).unwrap().unwrap().as_str(),
+        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+    );
+    assert_eq!(
+        value::to_text(get(&row, "d")).as_deref(),
+        Some("2001:db8::1")
+    );
+    assert_eq!(value::to_bool(get(&row, "f")).unwrap(), Some(true));
+    assert_eq!(value::to_bool(get(&row, "fx")).unwrap(), Some(true));
+    assert_eq!(ts(get(&row, "g")), "2026-03-01T08:00:00Z");
+    assert_eq!(ts(get(&row, "h")), "2026-03-01T08:00:00Z");
+    assert_eq!(ts(get(&row, "i")), "2026-03-01T05:00:00Z");
+    assert_eq!(value::to_text(get(&row, "j")).as_deref(), Some("vip"));
+    assert_eq!(
+        value::to_id(get(&row, "k")).unwrap().unwrap().as_str(),
+        "007"
+    );
+    assert_eq!(
+        value::to_id(get(&row, "l")).unwrap().unwrap().as_str(),
+        "1000"
+    );
+    assert_eq!(value::to_count(get(&row, "m")).unwrap(), Some(12));
+    assert_eq!(ts(get(&row, "n")), "2026-03-01T08:00:00Z");
+    assert_eq!(value::to_bool(get(&row, "o")).unwrap(), Some(true));
+    assert_eq!(value::to_bool(get(&row, "p")).unwrap(), Some(false));
+}
+
+#[tokio::test]
+async fn sqlite_values_decode_by_storage_class() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sqlite");
+    {
+        use sqlx::{ConnectOptions, Executor};
+        let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .connect()
+            .await
+            .unwrap();
+        c.execute(
+            "CREATE TABLE t (a, b, c, d, e, f, g); \
+             INSERT INTO t VALUES (1000, 1000.0, ' 007 ', '2026-03-01 08:00:00', '2026-03-01', 'f', x'6869');",
+        )
+        .await
+        .unwrap();
+    }
+    let row = one_row(&format!("sqlite://{}", path.display()), "SELECT * FROM t").await;
+    assert_eq!(get(&row, "a"), &Value::Int(1000));
+    assert_eq!(
+        value::to_id(get(&row, "b")).unwrap().unwrap().as_str(),
+        "1000"
+    );
+    assert_eq!(
+        value::to_id(get(&row, "c")).unwrap().unwrap().as_str(),
+        "007"
+    );
+    assert_eq!(ts(get(&row, "d")), "2026-03-01T08:00:00Z");
+    assert_eq!(ts(get(&row, "e")), "2026-03-01T05:00:00Z");
+    assert_eq!(value::to_bool(get(&row, "f")).unwrap(), Some(false));
+    assert_eq!(value::to_text(get(&row, "g")).as_deref(), Some("hi"));
+}
