@@ -159,8 +159,7 @@ async fn demo_refuses_to_load_into_a_database_that_has_tables() {
     pg.admin(&["CREATE TABLE precious (id int)"]).await;
     let err = demo::load_into(&pg.url(), None, &settings(), |_| {})
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(err.contains("already holds 1 table"), "{err}");
 }
 

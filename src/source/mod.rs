@@ -271,6 +271,7 @@ impl Source {
                     .create_if_missing(false)
                     .foreign_keys(false)
                     .pragma("query_only", "ON")
+                    .row_buffer_size(4096)
                     .disable_statement_logging();
                 let mut c = o
                     .connect()

@@ -96,6 +96,9 @@ pub fn to_text(v: &Value) -> Option<String> {
 /// date alone (start of that local day in `tz`).
 pub fn parse_timestamp_text(s: &str, tz: Tz) -> Option<Instant> {
     let s = s.trim();
+    if let Some(t) = fast_timestamp(s.as_bytes()) {
+        return Some(t);
+    }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
@@ -126,6 +129,34 @@ pub fn parse_timestamp_text(s: &str, tz: Tz) -> Option<Instant> {
         return Some(local_day_start(d, tz));
     }
     None
+}
+
+/// `YYYY-MM-DD[ T]HH:MM:SS` with an optional `Z`: the common shapes, parsed
+/// without the general format machinery (it dominates a large load).
+fn fast_timestamp(b: &[u8]) -> Option<Instant> {
+    let body = match b {
+        [rest @ .., b'Z' | b'z'] => rest,
+        _ => b,
+    };
+    if body.len() != 19 || !(body[10] == b' ' || body[10] == b'T') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let mut v = 0u32;
+        for &c in &body[r] {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + u32::from(c - b'0');
+        }
+        Some(v)
+    };
+    if body[4] != b'-' || body[7] != b'-' || body[13] != b':' || body[16] != b':' {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    let t = date.and_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?)?;
+    Some(Utc.from_utc_datetime(&t))
 }
 
 pub fn to_timestamp(v: &Value, tz: Tz) -> Result<Option<Instant>, String> {

@@ -1,0 +1,428 @@
+//! The `keyhole` binary as a user meets it: the demo, `keyhole check` on
+//! every kind of source, and one clear line for each kind of bad input, with
+//! no password anywhere in the output.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{Server, scratch};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn keyhole(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_keyhole"));
+    c.args(args)
+        .current_dir(home)
+        .env_remove("DATABASE_URL")
+        .env_remove("KEYHOLE_CONFIG")
+        .env_remove("PGPASSWORD")
+        .env_remove("MYSQL_PWD")
+        .env_remove("RUST_BACKTRACE")
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"));
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = c.output().expect("run keyhole");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+fn demo(home: &Path, name: &str) -> PathBuf {
+    let path = home.join(name);
+    let p = path.to_str().unwrap();
+    let r = keyhole(
+        home,
+        &[
+            "demo",
+            "--no-tui",
+            "--path",
+            p,
+            "--events",
+            "3000",
+            "--anchor",
+            "2026-11-01",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    path
+}
+
+#[test]
+fn demo_builds_prints_path_and_counts_and_is_deterministic() {
+    let home = tempfile::tempdir().unwrap();
+    let a = demo(home.path(), "a.sqlite");
+    let b = demo(home.path(), "b.sqlite");
+    assert_eq!(
+        std::fs::read(&a).unwrap(),
+        std::fs::read(&b).unwrap(),
+        "same seed and anchor, same bytes"
+    );
+    let r = keyhole(
+        home.path(),
+        &[
+            "demo",
+            "--no-tui",
+            "--path",
+            a.to_str().unwrap(),
+            "--events",
+            "3000",
+            "--anchor",
+            "2026-11-01",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("already up to date"), "{}", r.stdout);
+    assert!(r.stdout.contains(&a.display().to_string()));
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("access_audit") && l.trim_end().ends_with("3000")),
+        "{}",
+        r.stdout
+    );
+    let r = keyhole(
+        home.path(),
+        &[
+            "demo",
+            "--no-tui",
+            "--path",
+            a.to_str().unwrap(),
+            "--events",
+            "3000",
+            "--seed",
+            "2",
+            "--anchor",
+            "2026-11-01",
+        ],
+        &[],
+    );
+    assert!(
+        r.stdout.contains("built in"),
+        "a different seed rebuilds: {}",
+        r.stdout
+    );
+    assert_ne!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+}
+
+#[test]
+fn demo_refuses_to_overwrite_a_file_that_is_not_a_demo() {
+    let home = tempfile::tempdir().unwrap();
+    let p = home.path().join("precious.sqlite");
+    std::fs::write(&p, b"not a database").unwrap();
+    let r = keyhole(
+        home.path(),
+        &["demo", "--no-tui", "--path", p.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("is not a keyhole demo database"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(&p).unwrap(), b"not a database");
+}
+
+#[test]
+fn check_passes_on_the_demo_and_lists_unnamed_roles() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path(), "demo.sqlite");
+    let url = format!("sqlite://{}", path.display());
+    let r = keyhole(home.path(), &["check", "--db", &url], &[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    for want in [
+        "ok    read-only: file opened read-only (mode=ro), query_only=1, ATTACH disabled",
+        "ok    staff.sql: 150 rows",
+        "ok    subjects.sql: 20000 rows",
+        "warn  roles the policy does not name (deny by default): contractor (2 staff)",
+    ] {
+        assert!(r.stdout.contains(want), "missing {want:?} in\n{}", r.stdout);
+    }
+    assert!(!r.stdout.contains("FAIL"));
+}
+
+#[test]
+fn check_with_no_source_uses_the_demo_database() {
+    let home = tempfile::tempdir().unwrap();
+    // DATABASE_URL is the fallback when nothing else names a source.
+    let path = demo(home.path(), "demo.sqlite");
+    let url = format!("sqlite://{}", path.display());
+    let r = keyhole(home.path(), &["check"], &[("DATABASE_URL", &url)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("database demo.sqlite"), "{}", r.stdout);
+}
+
+fn copy_queries(home: &Path) -> PathBuf {
+    let dir = home.join("q");
+    std::fs::create_dir_all(&dir).unwrap();
+    for e in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/queries/sqlite")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn a_missing_column_names_the_file_and_the_column() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path(), "demo.sqlite");
+    let q = copy_queries(home.path());
+    let staff = std::fs::read_to_string(q.join("staff.sql")).unwrap();
+    std::fs::write(
+        q.join("staff.sql"),
+        staff.replace("END AS role", "END AS job"),
+    )
+    .unwrap();
+    let url = format!("sqlite://{}", path.display());
+    let r = keyhole(
+        home.path(),
+        &["check", "--db", &url, "--queries", q.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(r.code, 1);
+    let line = format!(
+        "FAIL  {}: missing required column `role`",
+        q.join("staff.sql").display()
+    );
+    assert!(r.stdout.contains(&line), "{}", r.stdout);
+}
+
+#[test]
+fn a_missing_required_file_is_a_usage_error_and_a_missing_optional_one_turns_a_feature_off() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path(), "demo.sqlite");
+    let url = format!("sqlite://{}", path.display());
+    let q = copy_queries(home.path());
+    std::fs::remove_file(q.join("relationships.sql")).unwrap();
+    let r = keyhole(
+        home.path(),
+        &["check", "--db", &url, "--queries", q.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout.contains(
+            "off   relationships.sql absent: relationships (no_relationship is not evaluated"
+        ),
+        "{}",
+        r.stdout
+    );
+    std::fs::remove_file(q.join("subjects.sql")).unwrap();
+    let r = keyhole(
+        home.path(),
+        &["check", "--db", &url, "--queries", q.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr.trim(),
+        format!(
+            "keyhole: {}: required query file is missing",
+            q.join("subjects.sql").display()
+        )
+    );
+}
+
+#[test]
+fn a_refused_query_file_names_file_line_and_column() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path(), "demo.sqlite");
+    let url = format!("sqlite://{}", path.display());
+    let q = copy_queries(home.path());
+    std::fs::write(
+        q.join("disclosures.sql"),
+        "SELECT 1 AS disclosure_id;\n  DELETE FROM legal_requests",
+    )
+    .unwrap();
+    let r = keyhole(
+        home.path(),
+        &["check", "--db", &url, "--queries", q.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(r.code, 1);
+    let line = format!(
+        "FAIL  {}: refused: line 2, column 3: a query file must hold exactly one statement",
+        q.join("disclosures.sql").display()
+    );
+    assert!(r.stdout.contains(&line), "{}", r.stdout);
+}
+
+#[test]
+fn bad_urls_and_missing_files_get_one_line() {
+    let home = tempfile::tempdir().unwrap();
+    let r = keyhole(
+        home.path(),
+        &["check", "--db", "oracle://db/prod", "--policy", "x.toml"],
+        &[],
+    );
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("unsupported database URL"),
+        "{}",
+        r.stderr
+    );
+    let r = keyhole(
+        home.path(),
+        &["check", "--db", "sqlite:///nonexistent/k.sqlite"],
+        &[],
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("no such file"), "{}", r.stderr);
+}
+
+#[test]
+fn a_server_source_without_a_policy_is_a_usage_error() {
+    let home = tempfile::tempdir().unwrap();
+    let r = keyhole(
+        home.path(),
+        &["check", "--db", "postgres://nobody@127.0.0.1/prod"],
+        &[],
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no policy"), "{}", r.stderr);
+}
+
+#[test]
+fn a_password_on_the_command_line_is_refused_and_never_echoed() {
+    let home = tempfile::tempdir().unwrap();
+    let r = keyhole(
+        home.path(),
+        &[
+            "check",
+            "--db",
+            "postgres://auditor:Hunter2-secret@127.0.0.1/prod",
+            "--policy",
+            "p.toml",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("passwords never come from the command line"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("Hunter2-secret") && !r.stdout.contains("Hunter2-secret"));
+}
+
+#[test]
+fn config_errors_name_file_line_and_column() {
+    let home = tempfile::tempdir().unwrap();
+    let cfg = home.path().join("keyhole.toml");
+    std::fs::write(&cfg, "url = \"sqlite://x\"\nstatement_timeout = 5\n").unwrap();
+    let r = keyhole(home.path(), &["check"], &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .starts_with("keyhole: keyhole.toml:2:1: unknown field `statement_timeout`"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_fails_in_one_line_without_the_password() {
+    let Some(my) = scratch(Server::Mariadb).await else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml");
+    std::fs::write(
+        home.path().join("keyhole.toml"),
+        format!("url = \"{}\"\npassword_env = \"KH_TEST_PW\"\npolicy = \"{policy}\"\nconnect_timeout_s = 5\n", my.url()),
+    )
+    .unwrap();
+    let secret = "Wr0ng-Pa55word!";
+    let r = keyhole(home.path(), &["check"], &[("KH_TEST_PW", secret)]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot connect"), "{}", r.stderr);
+    assert!(!r.stderr.contains(secret) && !r.stdout.contains(secret));
+    // A password inside a configured URL is masked in errors too.
+    std::fs::write(
+        home.path().join("keyhole.toml"),
+        format!("url = \"postgres://auditor:{}@127.0.0.1:1/prod\"\npolicy = \"{policy}\"\nconnect_timeout_s = 3\n", "Url-S3cret"),
+    )
+    .unwrap();
+    let r = keyhole(home.path(), &["check"], &[]);
+    assert_eq!(r.code, 1);
+    assert!(!r.stderr.contains("Url-S3cret"), "{}", r.stderr);
+    assert!(r.stderr.contains("auditor:***@"), "{}", r.stderr);
+}
+
+async fn check_server(server: Server) {
+    let Some(s) = scratch(server).await else {
+        return;
+    };
+    let settings = keyhole::demo::DemoSettings {
+        events: 3000,
+        seed: 1,
+        anchor: chrono::Utc::now().date_naive(),
+    };
+    keyhole::demo::load_into(&s.url(), None, &settings, |_| {})
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml");
+    // As an administrator: every query works, but the role could write.
+    let r = keyhole(
+        home.path(),
+        &["check", "--db", &s.url(), "--policy", policy],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("could write"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("keyhole_ro"),
+        "the advice shows how to make a read-only role: {}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("ok    access_events.sql:"),
+        "{}",
+        r.stdout
+    );
+    // As a SELECT-only login: every check passes.
+    let ro = s.read_only_login().await;
+    let r = keyhole(
+        home.path(),
+        &["check", "--db", &ro, "--policy", policy],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("FAIL"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("ok    staff.sql: 150 rows"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[tokio::test]
+async fn check_passes_on_postgres_for_a_read_only_role_and_fails_for_one_that_can_write() {
+    check_server(Server::Postgres).await;
+}
+
+#[tokio::test]
+async fn check_passes_on_mariadb_for_a_read_only_user_and_fails_for_one_that_can_write() {
+    check_server(Server::Mariadb).await;
+}
