@@ -80,6 +80,15 @@ impl RowReader<'_> {
     fn text(&self, i: usize) -> Option<String> {
         value::to_text(self.map.get(self.row, i))
     }
+    /// Interns a text column without allocating when the value is text already.
+    fn sym(&self, i: usize, symbols: &mut Interner) -> Option<Sym> {
+        match self.map.get(self.row, i) {
+            Value::Text(t) => Some(t.trim())
+                .filter(|t| !t.is_empty())
+                .map(|t| symbols.intern(t)),
+            other => value::to_text(other).map(|t| symbols.intern(&t)),
+        }
+    }
     fn req_text(&self, i: usize) -> Result<String, String> {
         self.text(i)
             .ok_or_else(|| self.fail(i, "NULL in a required column"))
@@ -367,17 +376,16 @@ pub async fn stream_events(
                 return Ok(());
             }
             let staff = r.req_id(2)?;
-            let mut sym = |v: Option<String>| v.map(|s| symbols.intern(&s));
             let ev = AccessEvent {
                 event_id: r.req_id(0)?,
                 occurred_at,
-                staff: symbols_intern(&mut sym, staff.as_str()),
-                subject: r.id(3)?.map(|s| symbols_intern(&mut sym, s.as_str())),
-                action: sym(r.text(4)),
-                data_category: sym(r.text(5)),
-                purpose: sym(r.text(6)),
-                reference: sym(r.text(7)),
-                client_ip: sym(r.text(8)),
+                staff: symbols.intern(staff.as_str()),
+                subject: r.id(3)?.map(|s| symbols.intern(s.as_str())),
+                action: r.sym(4, symbols),
+                data_category: r.sym(5, symbols),
+                purpose: r.sym(6, symbols),
+                reference: r.sym(7, symbols),
+                client_ip: r.sym(8, symbols),
                 record_count: r.count(9)?.unwrap_or(1),
             };
             kept += 1;
@@ -390,10 +398,6 @@ pub async fn stream_events(
     }
     on_progress(n);
     Ok(kept)
-}
-
-fn symbols_intern(sym: &mut impl FnMut(Option<String>) -> Option<Sym>, s: &str) -> Sym {
-    sym(Some(s.to_string())).expect("Some in, Some out")
 }
 
 /// Every non-windowed file, loaded.
