@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 
 use crate::model::{Instant, Interner};
-use crate::policy::PolicyOutline;
+use crate::policy::Policy;
 use crate::sanitize::terminal;
 use crate::source::load;
 use crate::source::queries::{QueryFile, QuerySet};
@@ -67,7 +67,7 @@ impl Report {
 pub async fn run(
     src: &mut Source,
     set: &QuerySet,
-    policy: &PolicyOutline,
+    policy: &Policy,
     now: Instant,
     mut progress: impl FnMut(u64),
 ) -> Report {
@@ -195,7 +195,7 @@ pub async fn run(
     );
     let unnamed: Vec<String> = staff_roles
         .iter()
-        .filter(|(role, _)| !policy.roles.contains(role))
+        .filter(|(role, _)| !policy.roles.contains_key(*role))
         .map(|(role, n)| format!("{} ({n} staff)", terminal(role)))
         .collect();
     if !unnamed.is_empty() {

@@ -45,6 +45,71 @@ pub enum Command {
     Demo(DemoArgs),
     /// Connect, prove the session is read-only and validate every query file
     Check,
+    /// Headless reports: flags, accesses, staff, disclosures, requests, subject
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportKind {
+    Flags,
+    Accesses,
+    Staff,
+    Disclosures,
+    Requests,
+    Subject,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    Table,
+    Json,
+    Csv,
+    Md,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum SeverityArg {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// What to report
+    #[arg(value_enum)]
+    pub kind: ReportKind,
+    /// The subject, for `report subject`
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// Window start: RFC 3339 or a local date (default: 30 days before --to, at a local midnight)
+    #[arg(long, value_name = "T")]
+    pub from: Option<String>,
+    /// Window end, exclusive (default: now)
+    #[arg(long, value_name = "T")]
+    pub to: Option<String>,
+    /// Judge deadlines and requests as of this time (default: now)
+    #[arg(long, value_name = "T")]
+    pub as_of: Option<String>,
+    /// Output format (default: table on a terminal, else json)
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Write the report to FILE instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only these rules (repeatable)
+    #[arg(long = "rule", value_name = "R")]
+    pub rules: Vec<String>,
+    /// Only flags of this severity or higher
+    #[arg(long, value_enum, value_name = "S")]
+    pub min_severity: Option<SeverityArg>,
+    /// Exit 3 when a reported flag has this severity or higher
+    #[arg(long, value_enum, value_name = "S")]
+    pub fail_on: Option<SeverityArg>,
+    /// Show names of staff and subjects
+    #[arg(long)]
+    pub reveal: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -11,6 +11,8 @@ pub mod config;
 pub mod demo;
 pub mod model;
 pub mod policy;
+pub mod report;
+pub mod rules;
 pub mod sanitize;
 pub mod secrets;
 pub mod source;

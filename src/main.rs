@@ -11,7 +11,7 @@ use clap::Parser;
 use keyhole::cli::{Cli, Command, DemoArgs};
 use keyhole::config::{ConfigError, Settings, data_dir};
 use keyhole::demo::{self, DemoSettings, Outcome};
-use keyhole::policy::PolicyOutline;
+use keyhole::policy::Policy;
 use keyhole::secrets;
 use keyhole::source::queries::QuerySet;
 use keyhole::source::{Source, SourceOptions, parse_url};
@@ -86,6 +86,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Some(Command::Demo(args)) => demo_command(&cli.global, args).await,
         Some(Command::Check) => check_command(&cli.global).await,
+        Some(Command::Report(args)) => report_command(&cli.global, &args).await,
         None => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();
@@ -191,9 +192,7 @@ async fn count_rows(path: &Path) -> Result<Vec<(&'static str, i64)>, String> {
 
 /// Connects to the configured source (or the demo database when nothing
 /// names one) and picks its query files and policy.
-async fn open_source(
-    g: &keyhole::cli::GlobalOpts,
-) -> Result<(Source, QuerySet, PolicyOutline), Failure> {
+async fn open_source(g: &keyhole::cli::GlobalOpts) -> Result<(Source, QuerySet, Policy), Failure> {
     let settings = Settings::resolve(g)?;
     let url = match &settings.url {
         Some(u) => u.clone(),
@@ -213,7 +212,7 @@ async fn open_source(
     };
     let (dialect, _) = parse_url(&url).map_err(Failure::Usage)?;
     let policy = match &settings.policy {
-        Some(p) => Some(PolicyOutline::load(p)?),
+        Some(p) => Some(Policy::load(p)?),
         None => None,
     };
     let queries = match &settings.queries {
@@ -236,7 +235,7 @@ async fn open_source(
         .map_err(|e| Failure::Runtime(e.to_string()))?;
     let policy = match policy {
         Some(p) => p,
-        None if src.is_demo().await => PolicyOutline::demo(),
+        None if src.is_demo().await => Policy::demo(),
         None => {
             return Err(Failure::Usage(
                 "no policy: give --policy FILE or set policy in the config (the built-in policy is for the demo database only)".into(),
@@ -266,4 +265,69 @@ async fn check_command(g: &keyhole::cli::GlobalOpts) -> Result<ExitCode, Failure
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn terminal_width() -> usize {
+    if std::io::stdout().is_terminal()
+        && let Ok((w, _)) = crossterm::terminal::size()
+    {
+        return w as usize;
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(120)
+}
+
+async fn report_command(
+    g: &keyhole::cli::GlobalOpts,
+    args: &keyhole::cli::ReportArgs,
+) -> Result<ExitCode, Failure> {
+    use keyhole::report::command::{Inputs, ReportError, run};
+    let (mut src, queries, policy) = open_source(g).await?;
+    let now = chrono::Utc::now();
+    let inputs = Inputs {
+        src: &mut src,
+        set: &queries,
+        policy: &policy,
+        now,
+        width: terminal_width(),
+    };
+    let result = match &args.output {
+        Some(path) => {
+            // Written beside the target and renamed, so a failed run leaves no half report.
+            let tmp = path.with_extension("partial");
+            let file = std::fs::File::create(&tmp)
+                .map_err(|e| Failure::Runtime(format!("{}: {e}", tmp.display())))?;
+            let mut w = std::io::BufWriter::new(file);
+            let r = run(inputs, args, &mut w).await;
+            let flushed = std::io::Write::flush(&mut w);
+            drop(w);
+            match (&r, flushed) {
+                (Ok(_), Ok(())) => std::fs::rename(&tmp, path)
+                    .map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))?,
+                (_, Err(e)) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(Failure::Runtime(format!("{}: {e}", path.display())));
+                }
+                _ => {
+                    let _ = std::fs::remove_file(&tmp);
+                }
+            }
+            r
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            let r = run(inputs, args, &mut w).await;
+            let _ = std::io::Write::flush(&mut w);
+            r
+        }
+    };
+    src.close().await;
+    match result {
+        Ok(code) => Ok(ExitCode::from(code)),
+        Err(ReportError::Usage(m)) => Err(Failure::Usage(m)),
+        Err(ReportError::Runtime(m)) => Err(Failure::Runtime(m)),
+    }
 }

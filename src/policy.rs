@@ -1,62 +1,319 @@
-//! The need-to-know policy file (CONTRACT section 4), as far as the source
-//! layer and `keyhole check` need it: the time zone that turns bare dates
-//! into instants, the role names and the marketing purposes.
+//! The need-to-know policy file (CONTRACT section 4): serde types, defaults
+//! and validation. Every error names the file and the line (and column).
+//! Values are compared trimmed and lower-cased, so they are stored that way.
 
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::config::{ConfigError, line_col};
+use crate::rules::{Rule, Severity};
 
 #[derive(Debug, Deserialize)]
-struct Peek {
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
     timezone: Option<Spanned<String>>,
+    marketing_purposes: Option<Vec<String>>,
+    export_actions: Option<Vec<String>>,
+    deletion_exempt_purposes: Option<Vec<String>>,
+    notify_subjects_of_legal_process: Option<bool>,
+    working_hours: Option<Spanned<RawHours>>,
+    thresholds: Option<Thresholds>,
     #[serde(default)]
-    marketing_purposes: Vec<String>,
+    roles: BTreeMap<Spanned<String>, Spanned<RawRole>>,
     #[serde(default)]
-    roles: std::collections::BTreeMap<String, toml::Value>,
+    severity: BTreeMap<Spanned<String>, Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHours {
+    start: Spanned<String>,
+    end: Spanned<String>,
+    days: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRole {
+    categories: Option<Vec<String>>,
+    purposes: Option<Vec<String>>,
+    actions: Option<Vec<String>>,
+    requires_relationship: Option<bool>,
+    working_hours: Option<Spanned<RawHours>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Thresholds {
+    pub bulk_daily_subjects: u64,
+    pub bulk_daily_records: i64,
+    pub bulk_export_records: i64,
+    pub volume_spike_factor: f64,
+    pub volume_spike_min: u64,
+    pub family_name_max_subjects: u64,
+    pub relationship_lead_minutes: i64,
+    pub relationship_grace_minutes: i64,
+    pub deletion_grace_days: i64,
+    pub opt_out_grace_days: i64,
+    pub access_grace_days: i64,
+    pub correction_grace_days: i64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            bulk_daily_subjects: 50,
+            bulk_daily_records: 2000,
+            bulk_export_records: 500,
+            volume_spike_factor: 3.0,
+            volume_spike_min: 20,
+            family_name_max_subjects: 25,
+            relationship_lead_minutes: 0,
+            relationship_grace_minutes: 0,
+            deletion_grace_days: 30,
+            opt_out_grace_days: 10,
+            access_grace_days: 30,
+            correction_grace_days: 30,
+        }
+    }
+}
+
+/// Working hours: `[start, end)` in seconds after local midnight on the
+/// listed weekdays; `end < start` wraps past midnight.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hours {
+    pub start: u32,
+    pub end: u32,
+    /// Monday first.
+    pub days: [bool; 7],
+}
+
+impl Hours {
+    /// Inside means a listed weekday (the instant's own) and
+    /// `start <= time < end`, or for a wrapping range `time >= start or time < end`.
+    pub fn contains(&self, weekday_from_monday: usize, secs: u32) -> bool {
+        if !self.days[weekday_from_monday] {
+            return false;
+        }
+        if self.start < self.end {
+            secs >= self.start && secs < self.end
+        } else {
+            secs >= self.start || secs < self.end
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        let days: Vec<&str> = (0..7).filter(|d| self.days[*d]).map(|d| NAMES[d]).collect();
+        let days = if days.len() == 7 {
+            "every day".to_string()
+        } else {
+            days.join(",")
+        };
+        format!("{}–{} {days}", hhmm(self.start), hhmm(self.end))
+    }
+}
+
+fn hhmm(secs: u32) -> String {
+    format!("{:02}:{:02}", secs / 3600, secs % 3600 / 60)
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RolePolicy {
+    pub categories: HashSet<String>,
+    pub purposes: HashSet<String>,
+    /// None: any action.
+    pub actions: Option<HashSet<String>>,
+    pub requires_relationship: bool,
+    pub working_hours: Option<Hours>,
 }
 
 #[derive(Debug, Clone)]
-pub struct PolicyOutline {
+pub struct Policy {
     pub origin: String,
     pub timezone: chrono_tz::Tz,
-    /// Role names, trimmed and lower-cased.
-    pub roles: Vec<String>,
-    pub marketing_purposes: Vec<String>,
+    pub marketing_purposes: HashSet<String>,
+    pub export_actions: HashSet<String>,
+    pub deletion_exempt_purposes: HashSet<String>,
+    pub notify_subjects_of_legal_process: bool,
+    pub working_hours: Option<Hours>,
+    pub thresholds: Thresholds,
+    pub roles: std::collections::HashMap<String, RolePolicy>,
+    /// Effective severity per rule; None: off.
+    pub severity: [Option<Severity>; Rule::COUNT],
 }
 
-impl PolicyOutline {
-    pub fn parse(origin: &str, text: &str) -> Result<PolicyOutline, ConfigError> {
-        let p: Peek = crate::config::parse_toml(Path::new(origin), text)?;
-        let timezone = match &p.timezone {
-            Some(z) => z.get_ref().trim().parse::<chrono_tz::Tz>().map_err(|_| {
-                let (l, c) = line_col(text, z.span().start);
-                ConfigError::Usage(format!(
-                    "{origin}:{l}:{c}: unknown time zone {:?}",
-                    z.get_ref()
-                ))
-            })?,
-            None => chrono_tz::UTC,
+pub fn norm(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+fn norm_set(v: Option<Vec<String>>, default: &[&str]) -> HashSet<String> {
+    match v {
+        Some(v) => v
+            .iter()
+            .map(|s| norm(s))
+            .filter(|s| !s.is_empty())
+            .collect(),
+        None => default.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+struct Ctx<'a> {
+    origin: &'a str,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err(&self, span: std::ops::Range<usize>, msg: impl std::fmt::Display) -> ConfigError {
+        let (l, c) = line_col(self.text, span.start);
+        ConfigError::Usage(format!("{}:{l}:{c}: {msg}", self.origin))
+    }
+
+    fn time(&self, s: &Spanned<String>, allow_24: bool) -> Result<u32, ConfigError> {
+        let v = s.get_ref().trim();
+        let bad = || {
+            self.err(
+                s.span(),
+                format!("malformed time {v:?}: expected \"HH:MM\""),
+            )
         };
-        Ok(PolicyOutline {
+        let (h, m) = v.split_once(':').ok_or_else(bad)?;
+        if h.len() != 2 || m.len() != 2 {
+            return Err(bad());
+        }
+        let h: u32 = h.parse().map_err(|_| bad())?;
+        let m: u32 = m.parse().map_err(|_| bad())?;
+        if (h == 24 && m == 0 && allow_24) || (h < 24 && m < 60) {
+            Ok(h * 3600 + m * 60)
+        } else {
+            Err(bad())
+        }
+    }
+
+    fn hours(&self, raw: &Spanned<RawHours>) -> Result<Hours, ConfigError> {
+        let r = raw.get_ref();
+        let start = self.time(&r.start, false)?;
+        let end = self.time(&r.end, true)?;
+        if start == end {
+            return Err(self.err(r.start.span(), "working hours start and end are equal"));
+        }
+        let mut days = [false; 7];
+        match &r.days {
+            None => days = [true; 7],
+            Some(list) => {
+                for d in list {
+                    let i = match norm(d.get_ref()).as_str() {
+                        "mon" => 0,
+                        "tue" => 1,
+                        "wed" => 2,
+                        "thu" => 3,
+                        "fri" => 4,
+                        "sat" => 5,
+                        "sun" => 6,
+                        _ => {
+                            return Err(self.err(
+                                d.span(),
+                                format!("unknown weekday {:?} (use mon … sun)", d.get_ref()),
+                            ));
+                        }
+                    };
+                    days[i] = true;
+                }
+            }
+        }
+        Ok(Hours { start, end, days })
+    }
+}
+
+impl Policy {
+    pub fn parse(origin: &str, text: &str) -> Result<Policy, ConfigError> {
+        let raw: RawPolicy = crate::config::parse_toml(Path::new(origin), text)?;
+        let cx = Ctx { origin, text };
+        let timezone =
+            match &raw.timezone {
+                Some(z) => z.get_ref().trim().parse::<chrono_tz::Tz>().map_err(|_| {
+                    cx.err(z.span(), format!("unknown time zone {:?}", z.get_ref()))
+                })?,
+                None => chrono_tz::UTC,
+            };
+        let working_hours = raw
+            .working_hours
+            .as_ref()
+            .map(|h| cx.hours(h))
+            .transpose()?;
+        let mut roles = std::collections::HashMap::new();
+        for (name, role) in &raw.roles {
+            let key = norm(name.get_ref());
+            if key.is_empty() {
+                return Err(cx.err(name.span(), "a role needs a name"));
+            }
+            let r = role.get_ref();
+            let policy = RolePolicy {
+                categories: norm_set(r.categories.clone(), &[]),
+                purposes: norm_set(r.purposes.clone(), &[]),
+                actions: r.actions.clone().map(|a| norm_set(Some(a), &[])),
+                requires_relationship: r.requires_relationship.unwrap_or(false),
+                working_hours: r.working_hours.as_ref().map(|h| cx.hours(h)).transpose()?,
+            };
+            if roles.insert(key.clone(), policy).is_some() {
+                return Err(cx.err(name.span(), format!("role {key:?} is named twice")));
+            }
+        }
+        let mut severity: [Option<Severity>; Rule::COUNT] =
+            std::array::from_fn(|i| Some(Rule::ALL[i].default_severity()));
+        for (rule, sev) in &raw.severity {
+            let r = Rule::from_name(&norm(rule.get_ref()))
+                .ok_or_else(|| cx.err(rule.span(), format!("unknown rule {:?}", rule.get_ref())))?;
+            let s = match norm(sev.get_ref()).as_str() {
+                "off" => None,
+                other => Some(Severity::from_name(other).ok_or_else(|| {
+                    cx.err(
+                        sev.span(),
+                        format!(
+                            "unknown severity {:?} (low, medium, high, critical or off)",
+                            sev.get_ref()
+                        ),
+                    )
+                })?),
+            };
+            severity[r as usize] = s;
+        }
+        let thresholds = raw.thresholds.unwrap_or_default();
+        Ok(Policy {
             origin: origin.to_string(),
             timezone,
-            roles: p.roles.keys().map(|r| r.trim().to_lowercase()).collect(),
-            marketing_purposes: p.marketing_purposes,
+            marketing_purposes: norm_set(raw.marketing_purposes, &[]),
+            export_actions: norm_set(raw.export_actions, &["export"]),
+            deletion_exempt_purposes: norm_set(raw.deletion_exempt_purposes, &[]),
+            notify_subjects_of_legal_process: raw.notify_subjects_of_legal_process.unwrap_or(false),
+            working_hours,
+            thresholds,
+            roles,
+            severity,
         })
     }
 
-    pub fn load(path: &Path) -> Result<PolicyOutline, ConfigError> {
+    pub fn load(path: &Path) -> Result<Policy, ConfigError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::Runtime(format!("{}: {e}", path.display())))?;
+            .map_err(|e| ConfigError::Usage(format!("{}: {e}", path.display())))?;
         Self::parse(&path.display().to_string(), &text)
     }
 
-    pub fn demo() -> PolicyOutline {
+    pub fn demo() -> Policy {
         Self::parse("built-in demo policy", crate::demo::DEMO_POLICY)
             .expect("the built-in policy parses")
+    }
+
+    /// A role's policy; a role the policy does not name gets deny-by-default.
+    pub fn role(&self, role: Option<&str>) -> Option<&RolePolicy> {
+        role.and_then(|r| self.roles.get(&norm(r)))
+    }
+
+    pub fn enabled(&self, r: Rule) -> bool {
+        self.severity[r as usize].is_some()
     }
 }
 
@@ -64,20 +321,120 @@ impl PolicyOutline {
 mod tests {
     use super::*;
 
-    #[test]
-    fn demo_policy_names_its_roles_and_zone() {
-        let p = PolicyOutline::demo();
-        assert_eq!(p.timezone, chrono_tz::America::New_York);
-        assert!(p.roles.contains(&"support".to_string()));
-        assert!(!p.roles.contains(&"contractor".to_string()));
+    fn err(text: &str) -> String {
+        Policy::parse("p.toml", text).unwrap_err().to_string()
     }
 
     #[test]
-    fn unknown_zone_names_the_line() {
-        let e = PolicyOutline::parse("p.toml", "\ntimezone = \"Mars/Olympus\"\n").unwrap_err();
+    fn the_demo_policy_parses_with_defaults_filled_in() {
+        let p = Policy::demo();
+        assert_eq!(p.timezone, chrono_tz::America::New_York);
+        assert!(p.roles["support"].requires_relationship);
+        assert_eq!(p.roles["marketing"].actions.as_ref().unwrap().len(), 3);
+        assert_eq!(p.roles["finance"].actions, None);
+        assert_eq!(p.thresholds.bulk_export_records, 500);
+        assert_eq!(p.severity[Rule::OffHours as usize], Some(Severity::Low));
+    }
+
+    #[test]
+    fn an_empty_policy_is_deny_by_default_in_utc() {
+        let p = Policy::parse("p.toml", "").unwrap();
+        assert_eq!(p.timezone, chrono_tz::UTC);
+        assert!(p.roles.is_empty());
+        assert!(p.export_actions.contains("export"));
+        assert!(p.working_hours.is_none());
+        assert_eq!(p.thresholds, Thresholds::default());
+    }
+
+    #[test]
+    fn errors_name_the_line() {
         assert_eq!(
-            e.to_string(),
-            "p.toml:2:12: unknown time zone \"Mars/Olympus\""
+            err("timezone = \"UTC\"\ncolour = 1\n"),
+            "p.toml:2:1: unknown field `colour`, expected one of `timezone`, `marketing_purposes`, `export_actions`, `deletion_exempt_purposes`, `notify_subjects_of_legal_process`, `working_hours`, `thresholds`, `roles`, `severity`"
         );
+        assert_eq!(
+            err("[working_hours]\nstart = \"7:00\"\nend = \"20:00\"\n"),
+            "p.toml:2:9: malformed time \"7:00\": expected \"HH:MM\""
+        );
+        assert_eq!(
+            err("[working_hours]\nstart = \"07:00\"\nend = \"07:00\"\n"),
+            "p.toml:2:9: working hours start and end are equal"
+        );
+        assert_eq!(
+            err("[working_hours]\nstart = \"07:00\"\nend = \"20:00\"\ndays = [\"mon\", \"fry\"]\n"),
+            "p.toml:4:16: unknown weekday \"fry\" (use mon … sun)"
+        );
+        assert_eq!(
+            err("[severity]\noff_hours = \"loud\"\n"),
+            "p.toml:2:13: unknown severity \"loud\" (low, medium, high, critical or off)"
+        );
+        assert_eq!(
+            err("[severity]\nlate_night = \"low\"\n"),
+            "p.toml:2:1: unknown rule \"late_night\""
+        );
+        assert_eq!(
+            err("timezone = \"Mars/Olympus\"\n"),
+            "p.toml:1:12: unknown time zone \"Mars/Olympus\""
+        );
+        assert!(
+            err("[roles.support]\n[roles.\" Support\"]\n").starts_with("p.toml:"),
+            "{}",
+            err("[roles.support]\n[roles.\" Support\"]\n")
+        );
+        assert!(
+            err("[roles.support]\ncategory = []\n")
+                .starts_with("p.toml:2:1: unknown field `category`")
+        );
+        assert!(
+            err("[thresholds]\nbulk_daily_subject = 3\n").starts_with("p.toml:2:1: unknown field")
+        );
+    }
+
+    #[test]
+    fn end_may_be_24_00_and_a_range_may_wrap() {
+        let p = Policy::parse(
+            "p.toml",
+            "[working_hours]\nstart = \"22:00\"\nend = \"06:00\"\n",
+        )
+        .unwrap();
+        let h = p.working_hours.unwrap();
+        assert!(h.contains(0, 23 * 3600));
+        assert!(h.contains(0, 5 * 3600 + 3599));
+        assert!(!h.contains(0, 6 * 3600));
+        let p = Policy::parse(
+            "p.toml",
+            "[working_hours]\nstart = \"08:00\"\nend = \"24:00\"\ndays = [\"sat\"]\n",
+        )
+        .unwrap();
+        let h = p.working_hours.unwrap();
+        assert!(h.contains(5, 86_399));
+        assert!(!h.contains(4, 12 * 3600));
+        assert!(!h.contains(5, 8 * 3600 - 1));
+    }
+
+    #[test]
+    fn severity_off_disables_a_rule() {
+        let p = Policy::parse(
+            "p.toml",
+            "[severity]\nvip_access = \"off\"\nno_purpose = \"CRITICAL\"\n",
+        )
+        .unwrap();
+        assert!(!p.enabled(Rule::VipAccess));
+        assert_eq!(
+            p.severity[Rule::NoPurpose as usize],
+            Some(Severity::Critical)
+        );
+    }
+
+    #[test]
+    fn role_names_compare_trimmed_and_lower_cased() {
+        let p = Policy::parse(
+            "p.toml",
+            "[roles.\" Support \"]\ncategories = [\" Contact \"]\n",
+        )
+        .unwrap();
+        let r = p.role(Some("SUPPORT")).unwrap();
+        assert!(r.categories.contains("contact"));
+        assert!(p.role(Some("marketing")).is_none());
     }
 }

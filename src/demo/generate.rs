@@ -15,7 +15,7 @@ use crate::model::Instant;
 pub const TZ: Tz = chrono_tz::America::New_York;
 /// Days of access history before the anchor.
 pub const HISTORY_DAYS: i64 = 90;
-pub const GENERATOR_VERSION: &str = "1";
+pub const GENERATOR_VERSION: &str = "2";
 
 #[derive(Debug, Clone)]
 pub struct DemoSettings {
@@ -99,7 +99,7 @@ impl Role {
                 Engineering => 0.06,
                 Legal => 0.03,
                 Privacy => 0.03,
-                Contractor => 0.002,
+                Contractor => 0.0005,
             },
         }
     }
@@ -917,6 +917,7 @@ impl Gen {
         let c_over = self.take_plain();
         let r = self.at(self.day_of(45), 14, 0, 0);
         let id = push(&mut rows, c_over, "deletion", "email", r, None, None);
+        self.deleted.push(c_over);
         self.plant("request_overdue", id, "deletion request open past 30 days");
         // Negative case: a denied deletion request does not count.
         let c_den = self.take_plain();
@@ -1349,7 +1350,7 @@ impl Gen {
                         "contact",
                         "campaign",
                         Some(seg),
-                        self.rng.range(50, 480),
+                        self.rng.range(40, 300),
                     ));
                 } else {
                     let cust = *self.rng.pick(&self.plain);

@@ -1,0 +1,466 @@
+//! The need-to-know engine: every rule of CONTRACT section 5 as pure
+//! functions from the model to flags. No I/O here: the caller feeds access
+//! events one local day at a time and reads back verdicts and flags.
+
+mod context;
+pub mod legal;
+mod staff_day;
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use chrono::{Datelike, NaiveDate, Timelike};
+
+use crate::model::{AccessEvent, Id, Instant, Interner, Relationship};
+use crate::policy::{Policy, norm};
+use crate::source::load::Directory;
+use crate::time::rfc3339;
+pub use context::Context;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Rule {
+    NoPurpose,
+    PurposeNotPermitted,
+    CategoryNotPermitted,
+    ActionNotPermitted,
+    NoRelationship,
+    AfterTermination,
+    SelfAccess,
+    CoworkerAccess,
+    FamilyAccess,
+    VipAccess,
+    OffHours,
+    BulkExport,
+    OptOutIgnored,
+    AccessAfterDeletion,
+    UnknownStaff,
+    BulkAccess,
+    BulkRecords,
+    VolumeSpike,
+    DisclosureOverdue,
+    DisclosureUnapproved,
+    DisclosureOutOfScope,
+    ShareWithoutAgreement,
+    NoticeMissing,
+    RequestOverdue,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleKind {
+    Event,
+    StaffDay,
+    Disclosure,
+    Request,
+}
+
+impl Rule {
+    pub const COUNT: usize = 24;
+    pub const ALL: [Rule; Rule::COUNT] = [
+        Rule::NoPurpose,
+        Rule::PurposeNotPermitted,
+        Rule::CategoryNotPermitted,
+        Rule::ActionNotPermitted,
+        Rule::NoRelationship,
+        Rule::AfterTermination,
+        Rule::SelfAccess,
+        Rule::CoworkerAccess,
+        Rule::FamilyAccess,
+        Rule::VipAccess,
+        Rule::OffHours,
+        Rule::BulkExport,
+        Rule::OptOutIgnored,
+        Rule::AccessAfterDeletion,
+        Rule::UnknownStaff,
+        Rule::BulkAccess,
+        Rule::BulkRecords,
+        Rule::VolumeSpike,
+        Rule::DisclosureOverdue,
+        Rule::DisclosureUnapproved,
+        Rule::DisclosureOutOfScope,
+        Rule::ShareWithoutAgreement,
+        Rule::NoticeMissing,
+        Rule::RequestOverdue,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::NoPurpose => "no_purpose",
+            Rule::PurposeNotPermitted => "purpose_not_permitted",
+            Rule::CategoryNotPermitted => "category_not_permitted",
+            Rule::ActionNotPermitted => "action_not_permitted",
+            Rule::NoRelationship => "no_relationship",
+            Rule::AfterTermination => "after_termination",
+            Rule::SelfAccess => "self_access",
+            Rule::CoworkerAccess => "coworker_access",
+            Rule::FamilyAccess => "family_access",
+            Rule::VipAccess => "vip_access",
+            Rule::OffHours => "off_hours",
+            Rule::BulkExport => "bulk_export",
+            Rule::OptOutIgnored => "opt_out_ignored",
+            Rule::AccessAfterDeletion => "access_after_deletion",
+            Rule::UnknownStaff => "unknown_staff",
+            Rule::BulkAccess => "bulk_access",
+            Rule::BulkRecords => "bulk_records",
+            Rule::VolumeSpike => "volume_spike",
+            Rule::DisclosureOverdue => "disclosure_overdue",
+            Rule::DisclosureUnapproved => "disclosure_unapproved",
+            Rule::DisclosureOutOfScope => "disclosure_out_of_scope",
+            Rule::ShareWithoutAgreement => "share_without_agreement",
+            Rule::NoticeMissing => "notice_missing",
+            Rule::RequestOverdue => "request_overdue",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Rule> {
+        Rule::ALL.iter().copied().find(|r| r.name() == s)
+    }
+
+    pub fn default_severity(self) -> Severity {
+        use Rule::*;
+        use Severity::*;
+        match self {
+            NoPurpose | PurposeNotPermitted | VolumeSpike | RequestOverdue => Medium,
+            AfterTermination | UnknownStaff | AccessAfterDeletion | DisclosureOutOfScope => {
+                Critical
+            }
+            OffHours => Low,
+            _ => High,
+        }
+    }
+
+    pub fn kind(self) -> RuleKind {
+        match self as usize {
+            0..=13 => RuleKind::Event,
+            14..=17 => RuleKind::StaffDay,
+            18..=22 => RuleKind::Disclosure,
+            _ => RuleKind::Request,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<Severity> {
+        [
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ]
+        .into_iter()
+        .find(|v| v.name() == s)
+    }
+}
+
+/// One reported finding, with the keys of CONTRACT section 6.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flag {
+    pub rule: Rule,
+    pub severity: Severity,
+    pub staff_id: Option<Id>,
+    pub subject_id: Option<Id>,
+    pub event_ids: Vec<Id>,
+    pub day: Option<NaiveDate>,
+    pub disclosure_id: Option<Id>,
+    pub request_id: Option<Id>,
+    pub occurred_at: Instant,
+    pub staff_name: Option<String>,
+    pub subject_name: Option<String>,
+    pub detail: String,
+}
+
+impl Flag {
+    fn bare(rule: Rule, severity: Severity, occurred_at: Instant, detail: String) -> Flag {
+        Flag {
+            rule,
+            severity,
+            staff_id: None,
+            subject_id: None,
+            event_ids: Vec::new(),
+            day: None,
+            disclosure_id: None,
+            request_id: None,
+            occurred_at,
+            staff_name: None,
+            subject_name: None,
+            detail,
+        }
+    }
+}
+
+fn cmp_opt_id(a: &Option<Id>, b: &Option<Id>) -> Ordering {
+    match (a, b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (Some(x), Some(y)) => x.cmp(y),
+    }
+}
+
+/// The order of CONTRACT section 6, up to the flag's JSON text (the caller
+/// breaks remaining ties with it).
+pub fn flag_order(a: &Flag, b: &Flag) -> Ordering {
+    a.occurred_at
+        .cmp(&b.occurred_at)
+        .then(a.rule.cmp(&b.rule))
+        .then_with(|| cmp_opt_id(&a.staff_id, &b.staff_id))
+        .then_with(|| cmp_opt_id(&a.subject_id, &b.subject_id))
+        .then_with(|| cmp_opt_id(&a.disclosure_id, &b.disclosure_id))
+        .then_with(|| cmp_opt_id(&a.request_id, &b.request_id))
+        .then_with(|| cmp_opt_id(&a.event_ids.first().cloned(), &b.event_ids.first().cloned()))
+}
+
+/// An access event with its interned values resolved.
+#[derive(Debug, Clone, Copy)]
+pub struct EventView<'e> {
+    pub event_id: &'e Id,
+    pub occurred_at: Instant,
+    pub staff: &'e str,
+    pub subject: Option<&'e str>,
+    pub action: Option<&'e str>,
+    pub category: Option<&'e str>,
+    pub purpose: Option<&'e str>,
+    pub reference: Option<&'e str>,
+    pub record_count: i64,
+}
+
+impl<'e> EventView<'e> {
+    pub fn new(ev: &'e AccessEvent, syms: &'e Interner) -> Self {
+        let t = |s: Option<crate::model::Sym>| s.map(|s| syms.resolve(s));
+        EventView {
+            event_id: &ev.event_id,
+            occurred_at: ev.occurred_at,
+            staff: syms.resolve(ev.staff),
+            subject: t(ev.subject),
+            action: t(ev.action),
+            category: t(ev.data_category),
+            purpose: t(ev.purpose),
+            reference: t(ev.reference),
+            record_count: ev.record_count,
+        }
+    }
+}
+
+/// What the per-event rules said about one access.
+#[derive(Debug, Clone, Default)]
+pub struct Verdict<'a> {
+    /// Rules that fired (enabled ones only), in section 5 order, with details.
+    pub fired: Vec<(Rule, String)>,
+    pub explained_by: Option<&'a Relationship>,
+    /// Why the access was allowed, when nothing fired.
+    pub allowed_because: String,
+}
+
+/// One judged access: the event, its verdict and the staff-day rules whose
+/// flags include it.
+#[derive(Debug, Clone)]
+pub struct JudgedEvent<'a> {
+    pub event: AccessEvent,
+    pub verdict: Verdict<'a>,
+    pub day_rules: Vec<Rule>,
+}
+
+impl JudgedEvent<'_> {
+    /// Every rule that fired for this event, in section 5 order.
+    pub fn rules(&self) -> Vec<Rule> {
+        let mut r: Vec<Rule> = self
+            .verdict
+            .fired
+            .iter()
+            .map(|(r, _)| *r)
+            .chain(self.day_rules.iter().copied())
+            .collect();
+        r.sort();
+        r.dedup();
+        r
+    }
+}
+
+/// The engine over one report window: feed it days in order.
+pub struct Engine<'a> {
+    pub ctx: Context<'a>,
+    pub from: Instant,
+    pub to: Instant,
+    history: HashMap<String, HashMap<NaiveDate, u32>>,
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(
+        policy: &'a Policy,
+        dir: &'a Directory,
+        from: Instant,
+        to: Instant,
+        as_of: Instant,
+    ) -> Self {
+        Engine {
+            ctx: Context::new(policy, dir, as_of),
+            from,
+            to,
+            history: HashMap::new(),
+        }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        self.ctx.policy
+    }
+
+    /// The local day of an instant in the policy zone.
+    pub fn local_day(&self, t: Instant) -> NaiveDate {
+        t.with_timezone(&self.ctx.policy.timezone).date_naive()
+    }
+
+    pub fn day_start(&self, d: NaiveDate) -> Instant {
+        crate::source::value::local_day_start(d, self.ctx.policy.timezone)
+    }
+
+    /// The first local day whose figures `volume_spike` needs: 30 days before
+    /// the window's first day.
+    pub fn history_start(&self) -> NaiveDate {
+        self.local_day(self.from) - chrono::Duration::days(30)
+    }
+
+    pub fn needs_history(&self) -> bool {
+        self.ctx.policy.enabled(Rule::VolumeSpike)
+    }
+
+    /// Records a whole local day's distinct-subject counts per staff member
+    /// (every event of the day, inside the window or not).
+    pub fn record_history(&mut self, day: NaiveDate, events: &[AccessEvent], syms: &Interner) {
+        for (staff, n) in day_counts(events, syms) {
+            self.history.entry(staff).or_default().insert(day, n);
+        }
+    }
+
+    /// Judges one local day. `events` are every event the source returned for
+    /// that day; only those in `[from, to)` are judged, all of them count
+    /// as history for later days.
+    pub fn judge_day(
+        &mut self,
+        day: NaiveDate,
+        mut events: Vec<AccessEvent>,
+        syms: &Interner,
+    ) -> (Vec<JudgedEvent<'a>>, Vec<Flag>) {
+        let (from, to) = (self.from, self.to);
+        // Counted now, recorded after the day is judged: a day is not its own history.
+        let counts = self.needs_history().then(|| day_counts(&events, syms));
+        events.retain(|e| e.occurred_at >= from && e.occurred_at < to);
+        events.sort_by(|a, b| {
+            a.occurred_at
+                .cmp(&b.occurred_at)
+                .then_with(|| a.event_id.cmp(&b.event_id))
+        });
+        let mut judged: Vec<JudgedEvent<'a>> = Vec::with_capacity(events.len());
+        let mut flags = Vec::new();
+        for ev in events {
+            let view = EventView::new(&ev, syms);
+            let verdict = self.ctx.judge_event(&view);
+            for (rule, detail) in &verdict.fired {
+                let mut f = Flag::bare(
+                    *rule,
+                    self.ctx.severity(*rule),
+                    ev.occurred_at,
+                    detail.clone(),
+                );
+                f.staff_id = Some(Id::new(view.staff));
+                f.subject_id = view.subject.map(Id::new);
+                f.event_ids = vec![ev.event_id.clone()];
+                flags.push(f);
+            }
+            judged.push(JudgedEvent {
+                event: ev,
+                verdict,
+                day_rules: Vec::new(),
+            });
+        }
+        let history = std::mem::take(&mut self.history);
+        let day_flags = staff_day::judge(self, day, &mut judged, syms, &history);
+        self.history = history;
+        for (staff, n) in counts.unwrap_or_default() {
+            self.history.entry(staff).or_default().insert(day, n);
+        }
+        flags.extend(day_flags);
+        (judged, flags)
+    }
+
+    /// Disclosure and request flags as of `as_of`, for rows in the window.
+    pub fn legal_flags(&self) -> Vec<Flag> {
+        let mut v = legal::disclosures(&self.ctx, self.from, self.to);
+        v.extend(legal::requests(&self.ctx, self.from, self.to));
+        v
+    }
+}
+
+fn day_counts(events: &[AccessEvent], syms: &Interner) -> Vec<(String, u32)> {
+    let mut per: HashMap<&str, std::collections::HashSet<crate::model::Sym>> = HashMap::new();
+    for ev in events {
+        if let Some(s) = ev.subject {
+            per.entry(syms.resolve(ev.staff)).or_default().insert(s);
+        }
+    }
+    per.into_iter()
+        .map(|(k, v)| (k.to_string(), v.len() as u32))
+        .collect()
+}
+
+/// `HH:MM Ddd` of an instant in a zone, for details.
+pub fn local_clock(t: Instant, tz: chrono_tz::Tz) -> String {
+    let l = t.with_timezone(&tz);
+    format!(
+        "{:02}:{:02}:{:02} {} local",
+        l.hour(),
+        l.minute(),
+        l.second(),
+        l.weekday()
+    )
+}
+
+pub(crate) fn list(set: &std::collections::HashSet<String>) -> String {
+    if set.is_empty() {
+        return "none".into();
+    }
+    let mut v: Vec<&str> = set.iter().map(String::as_str).collect();
+    v.sort();
+    v.join(", ")
+}
+
+pub(crate) fn days_between(a: Instant, b: Instant) -> String {
+    let secs = (b - a).num_seconds();
+    let d = secs as f64 / 86_400.0;
+    if d.abs() >= 1.0 {
+        format!("{d:.1} days")
+    } else {
+        format!("{:.1} hours", secs as f64 / 3600.0)
+    }
+}
+
+pub fn rel_text(r: &Relationship) -> String {
+    let reference = r
+        .reference
+        .as_deref()
+        .map(|x| format!(" {x}"))
+        .unwrap_or_default();
+    let to = r
+        .valid_to
+        .map(rfc3339)
+        .unwrap_or_else(|| "still open".into());
+    format!(
+        "{}{reference} from {} to {to}",
+        norm(&r.kind),
+        rfc3339(r.valid_from)
+    )
+}
