@@ -417,6 +417,42 @@ fn day_counts(events: &[AccessEvent], syms: &Interner) -> Vec<(String, u32)> {
         .collect()
 }
 
+/// Judges events already in memory the way a report does from a source:
+/// the 30 days before the window as history, then each day of the window.
+/// For tests and small in-memory sets.
+pub fn judge_events<'a>(
+    engine: &mut Engine<'a>,
+    events: Vec<AccessEvent>,
+    syms: &Interner,
+) -> (Vec<JudgedEvent<'a>>, Vec<Flag>) {
+    let mut by_day: std::collections::BTreeMap<NaiveDate, Vec<AccessEvent>> =
+        std::collections::BTreeMap::new();
+    for e in events {
+        by_day
+            .entry(engine.local_day(e.occurred_at))
+            .or_default()
+            .push(e);
+    }
+    let (first, last) = (
+        engine.local_day(engine.from),
+        engine.local_day(engine.to - chrono::Duration::nanoseconds(1)),
+    );
+    let mut judged = Vec::new();
+    let mut flags = Vec::new();
+    if engine.needs_history() {
+        for (d, evs) in by_day.range(engine.history_start()..first) {
+            engine.record_history(*d, evs, syms);
+        }
+    }
+    for (d, evs) in by_day.range(first..=last) {
+        let (j, f) = engine.judge_day(*d, evs.clone(), syms);
+        judged.extend(j);
+        flags.extend(f);
+    }
+    flags.extend(engine.legal_flags());
+    (judged, flags)
+}
+
 /// `HH:MM Ddd` of an instant in a zone, for details.
 pub fn local_clock(t: Instant, tz: chrono_tz::Tz) -> String {
     let l = t.with_timezone(&tz);
