@@ -211,10 +211,11 @@ pub async fn run(
                                     clip(&terminal(&c[5]), 14)
                                 );
                                 let rest = inp.width.saturating_sub(fixed.chars().count()).max(10);
-                                let tail = if c[11].is_empty() {
-                                    c[12].clone()
+                                let verdict = if c[11].is_empty() { &c[12] } else { &c[11] };
+                                let tail = if c[7].is_empty() {
+                                    verdict.clone()
                                 } else {
-                                    c[11].clone()
+                                    format!("{} · {verdict}", c[7])
                                 };
                                 format!("{fixed}{}\n", clip(&terminal(&tail), rest))
                             }

@@ -67,9 +67,11 @@ pub fn requests_report(
             continue;
         }
         let completed = r.completed_at.filter(|c| *c <= ctx.as_of);
+        // A denied or withdrawn request is closed even without a completion time.
+        let open = completed.is_none() && crate::rules::context::request_counts(r);
         if !in_report(
             r.received_at,
-            completed.is_none(),
+            open,
             &[Some(r.received_at), completed],
             engine.from,
             engine.to,

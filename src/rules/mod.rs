@@ -2,7 +2,7 @@
 //! functions from the model to flags. No I/O here: the caller feeds access
 //! events one local day at a time and reads back verdicts and flags.
 
-mod context;
+pub mod context;
 pub mod legal;
 mod staff_day;
 

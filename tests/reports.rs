@@ -1,0 +1,468 @@
+//! `keyhole report` end to end: every violation planted in the demo is
+//! reported, the same data in three databases gives the same flags, each
+//! format matches its golden file, and the options behave.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Server, scratch};
+
+const ANCHOR: &str = "2026-11-01";
+const WINDOW: [&str; 6] = [
+    "--from",
+    "2026-08-03",
+    "--to",
+    "2026-11-01",
+    "--as-of",
+    "2026-11-01T12:00:00Z",
+];
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn keyhole(home: &Path, args: &[&str]) -> Out {
+    let o = Command::new(env!("CARGO_BIN_EXE_keyhole"))
+        .args(args)
+        .current_dir(home)
+        .env_remove("DATABASE_URL")
+        .env_remove("KEYHOLE_CONFIG")
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("COLUMNS", "120")
+        .output()
+        .expect("run keyhole");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into(),
+        stderr: String::from_utf8_lossy(&o.stderr).into(),
+    }
+}
+
+fn settings() -> keyhole::demo::DemoSettings {
+    keyhole::demo::DemoSettings {
+        events: 6000,
+        seed: 3,
+        anchor: chrono::NaiveDate::parse_from_str(ANCHOR, "%Y-%m-%d").unwrap(),
+    }
+}
+
+async fn demo(dir: &Path) -> PathBuf {
+    let path = dir.join("demo.sqlite");
+    keyhole::demo::ensure_sqlite(&path, &settings(), false, |_| {})
+        .await
+        .unwrap();
+    path
+}
+
+fn flags_json(home: &Path, db: &str, extra: &[&str]) -> serde_json::Value {
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml");
+    let mut args = vec![
+        "report", "flags", "--format", "json", "--db", db, "--policy", policy,
+    ];
+    args.extend(WINDOW);
+    args.extend(extra);
+    let r = keyhole(home, &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    serde_json::from_str(&r.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn every_violation_planted_in_the_demo_is_reported() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let db = format!("sqlite://{}", path.display());
+    let doc = flags_json(home.path(), &db, &[]);
+    let flags = doc["flags"].as_array().unwrap();
+    let planted = planted_list(&path).await;
+    assert!(planted.len() >= 24, "{planted:?}");
+    let mut rules_seen = std::collections::BTreeSet::new();
+    for (rule, key) in &planted {
+        let found = flags.iter().any(|f| {
+            f["rule"] == rule.as_str()
+                && match keyhole::rules::Rule::from_name(rule).unwrap().kind() {
+                    keyhole::rules::RuleKind::Event => f["event_ids"][0] == key.as_str(),
+                    keyhole::rules::RuleKind::StaffDay => {
+                        format!(
+                            "{} {}",
+                            f["staff_id"].as_str().unwrap(),
+                            f["day"].as_str().unwrap()
+                        ) == *key
+                    }
+                    keyhole::rules::RuleKind::Disclosure => f["disclosure_id"] == key.as_str(),
+                    keyhole::rules::RuleKind::Request => f["request_id"] == key.as_str(),
+                }
+        });
+        assert!(found, "planted {rule} {key} was not reported");
+        rules_seen.insert(rule.clone());
+    }
+    assert_eq!(
+        rules_seen.len(),
+        keyhole::rules::Rule::COUNT,
+        "a planted violation of every rule: {rules_seen:?}"
+    );
+}
+
+/// The planted list, read with keyhole's own read-only source.
+async fn planted_list(path: &Path) -> Vec<(String, String)> {
+    let url = format!("sqlite://{}", path.display());
+    let mut src = keyhole::source::Source::connect(&common::source_options(&url))
+        .await
+        .unwrap();
+    let rows = src
+        .probe("SELECT rule, flag_key FROM keyhole_demo_planted")
+        .await
+        .unwrap();
+    src.close().await;
+    rows.into_iter()
+        .map(|r| (r[0].clone().unwrap(), r[1].clone().unwrap()))
+        .collect()
+}
+
+fn comparable(mut v: serde_json::Value) -> serde_json::Value {
+    let o = v.as_object_mut().unwrap();
+    o.remove("generated_at");
+    o.remove("source");
+    v
+}
+
+#[tokio::test]
+async fn the_demo_in_postgres_mariadb_and_sqlite_gives_identical_flags() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let lite = flags_json(
+        home.path(),
+        &format!("sqlite://{}", path.display()),
+        &["--reveal"],
+    );
+    assert_eq!(lite["source"]["dialect"], "sqlite");
+    assert!(lite["summary"]["flags"].as_u64().unwrap() > 100);
+    let Some(pg) = scratch(Server::Postgres).await else {
+        return;
+    };
+    keyhole::demo::load_into(&pg.url(), None, &settings(), |_| {})
+        .await
+        .unwrap();
+    let p = flags_json(home.path(), &pg.url(), &["--reveal"]);
+    assert_eq!(p["source"]["database"], pg.name.as_str());
+    assert!(
+        comparable(p) == comparable(lite.clone()),
+        "PostgreSQL flags differ from SQLite"
+    );
+    let Some(my) = scratch(Server::Mariadb).await else {
+        return;
+    };
+    keyhole::demo::load_into(&my.url(), None, &settings(), |_| {})
+        .await
+        .unwrap();
+    let m = flags_json(home.path(), &my.url(), &["--reveal"]);
+    assert!(
+        comparable(m) == comparable(lite),
+        "MariaDB flags differ from SQLite"
+    );
+}
+
+fn golden(name: &str, actual: &str) {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden")).join(name);
+    // generated_at is the only value that changes from run to run.
+    let actual: String = actual
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("\"generated_at\"") {
+                "  \"generated_at\": \"(volatile)\",".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    if std::env::var("UPDATE_GOLDEN").is_ok() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &actual).unwrap();
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} is missing; run with UPDATE_GOLDEN=1", path.display()));
+    if want != actual {
+        let line = want
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        panic!(
+            "{name} differs from its golden file at line {}:\n  want: {}\n  got:  {}",
+            line + 1,
+            want.lines().nth(line).unwrap_or(""),
+            actual.lines().nth(line).unwrap_or("")
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_format_matches_its_golden_file() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let db = format!("sqlite://{}", path.display());
+    for (kind, format, file, extra) in [
+        ("flags", "json", "flags.json", vec![]),
+        ("flags", "csv", "flags.csv", vec!["--reveal"]),
+        ("flags", "md", "flags.md", vec!["--min-severity", "high"]),
+        (
+            "flags",
+            "table",
+            "flags.txt",
+            vec![
+                "--rule",
+                "bulk_access",
+                "--rule",
+                "after_termination",
+                "--rule",
+                "request_overdue",
+            ],
+        ),
+        ("staff", "table", "staff.txt", vec![]),
+        ("requests", "csv", "requests.csv", vec![]),
+        ("disclosures", "md", "disclosures.md", vec![]),
+    ] {
+        let mut args = vec!["report", kind, "--db", &db, "--format", format];
+        args.extend(WINDOW);
+        args.extend(extra);
+        let r = keyhole(home.path(), &args);
+        assert_eq!(r.code, 0, "{kind} {format}: {}", r.stderr);
+        golden(file, &r.stdout);
+    }
+}
+
+#[tokio::test]
+async fn csv_and_tables_defuse_hostile_text() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let db = format!("sqlite://{}", path.display());
+    let mut args = vec!["report", "accesses", "--db", &db, "--format", "csv"];
+    args.extend(WINDOW);
+    let r = keyhole(home.path(), &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for line in r.stdout.lines().skip(1) {
+        for cell in line.split(',') {
+            let c = cell.trim_start_matches('"');
+            assert!(!c.starts_with(['=', '+', '@']), "unsafe cell {cell:?}");
+        }
+    }
+    let mut args = vec!["report", "accesses", "--db", &db, "--format", "table"];
+    args.extend(WINDOW);
+    let r = keyhole(home.path(), &args);
+    assert!(
+        !r.stdout.contains('\u{1b}') && !r.stdout.contains('\u{202e}'),
+        "raw escapes reached the terminal"
+    );
+    assert!(
+        r.stdout.contains("\\x1b"),
+        "hostile references are shown escaped"
+    );
+}
+
+#[tokio::test]
+async fn accesses_stream_in_order_with_explanations_and_flags() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let db = format!("sqlite://{}", path.display());
+    let mut args = vec!["report", "accesses", "--db", &db, "--format", "json"];
+    args.extend(WINDOW);
+    let r = keyhole(home.path(), &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() > 5000);
+    let keys: Vec<&str> = lines[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys.len(), 12);
+    let mut prev = String::new();
+    for l in &lines {
+        let t = l["occurred_at"].as_str().unwrap().to_string();
+        assert!(t >= prev, "out of order at {t}");
+        prev = t;
+    }
+    assert!(lines.iter().any(|l| l["explained_by"]["kind"] == "ticket"));
+    let spike = lines
+        .iter()
+        .find(|l| {
+            l["flags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f == "volume_spike")
+        })
+        .expect("104's sweep");
+    assert_eq!(spike["staff_id"], "104");
+    assert!(
+        spike["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "bulk_access")
+    );
+}
+
+#[tokio::test]
+async fn options_filter_fail_reveal_and_write_files() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let db = format!("sqlite://{}", path.display());
+    let doc = flags_json(
+        home.path(),
+        &db,
+        &["--rule", "vip_access", "--rule", "OFF_HOURS"],
+    );
+    let rules: std::collections::BTreeSet<&str> = doc["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["off_hours", "vip_access"].into_iter().collect());
+    assert_eq!(
+        doc["summary"]["by_rule"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        vec!["vip_access", "off_hours"],
+        "section 5 order"
+    );
+    assert!(
+        doc["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["staff_name"].is_null())
+    );
+    let doc = flags_json(
+        home.path(),
+        &db,
+        &["--min-severity", "critical", "--reveal"],
+    );
+    assert!(
+        doc["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] == "critical")
+    );
+    assert!(
+        doc["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["staff_name"].is_string())
+    );
+    let mut base = vec!["report", "flags", "--db", &db];
+    base.extend(WINDOW);
+    let with = |extra: &[&str]| {
+        let mut a = base.clone();
+        a.extend(extra);
+        keyhole(home.path(), &a)
+    };
+    assert_eq!(with(&["--fail-on", "critical"]).code, 3);
+    assert_eq!(
+        with(&["--rule", "off_hours", "--fail-on", "medium"]).code,
+        0,
+        "off_hours is low"
+    );
+    assert_eq!(with(&["--rule", "no_such_rule"]).code, 2);
+    assert_eq!(
+        keyhole(
+            home.path(),
+            &["report", "flags", "--db", &db, "--from", "yesterday"]
+        )
+        .code,
+        2
+    );
+    let out = home.path().join("flags.csv");
+    let r = with(&["--format", "csv", "--output", out.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .starts_with("rule,severity,staff_id,subject_id,event_ids,day,")
+    );
+    let r = keyhole(
+        home.path(),
+        &[
+            "report",
+            "flags",
+            "--db",
+            &db,
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-10-01",
+        ],
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("window is empty"), "{}", r.stderr);
+}
+
+#[tokio::test]
+async fn the_subject_report_answers_an_access_request_and_an_unknown_id_fails() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let db = format!("sqlite://{}", path.display());
+    // 15000 shares staff 182's address: a planted family access.
+    let r = keyhole(
+        home.path(),
+        &[
+            "report",
+            "subject",
+            "--id",
+            "15000",
+            "--db",
+            &db,
+            "--format",
+            "json",
+            "--as-of",
+            "2026-11-01T12:00:00Z",
+            "--to",
+            ANCHOR,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        doc["window"]["from"], "1970-01-01T00:00:00Z",
+        "from the beginning of time"
+    );
+    let acc = doc["accesses"].as_array().unwrap();
+    assert!(acc.iter().any(|a| {
+        a["staff_id"] == "182"
+            && a["flags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f == "family_access")
+    }));
+    assert!(
+        doc["subject"]["display_name"].is_null(),
+        "names only with --reveal"
+    );
+    let r = keyhole(
+        home.path(),
+        &["report", "subject", "--id", "no-such-person", "--db", &db],
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("appears in no query file"),
+        "{}",
+        r.stderr
+    );
+}
