@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::fmt;
 
 pub type Instant = DateTime<Utc>;
@@ -86,7 +85,7 @@ pub struct Sym(pub u32);
 
 #[derive(Default, Debug, Clone)]
 pub struct Interner {
-    map: HashMap<Box<str>, Sym>,
+    map: rustc_hash::FxHashMap<Box<str>, Sym>,
     strings: Vec<Box<str>>,
 }
 

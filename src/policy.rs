@@ -150,6 +150,16 @@ pub fn norm(s: &str) -> String {
     s.trim().to_lowercase()
 }
 
+/// `norm` without an allocation when the value is already trimmed and lower-case.
+pub fn norm_cow(s: &str) -> std::borrow::Cow<'_, str> {
+    let t = s.trim();
+    if t.chars().any(char::is_uppercase) {
+        std::borrow::Cow::Owned(t.to_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(t)
+    }
+}
+
 fn norm_set(v: Option<Vec<String>>, default: &[&str]) -> HashSet<String> {
     match v {
         Some(v) => v

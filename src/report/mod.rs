@@ -476,7 +476,7 @@ pub fn access_cells(j: &JudgedEvent, syms: &Interner) -> Vec<String> {
     let t =
         |s: Option<crate::model::Sym>| s.map(|s| syms.resolve(s).to_string()).unwrap_or_default();
     let why = if j.verdict.fired.is_empty() {
-        j.verdict.allowed_because.clone()
+        j.verdict.allowed_because()
     } else {
         j.verdict
             .fired

@@ -158,7 +158,7 @@ pub async fn report(
                 explained_by: j.verdict.explained_by.map(crate::rules::rel_text),
                 flags: j.verdict.fired.iter().map(|(r, _)| r.name()).collect(),
                 why: if j.verdict.fired.is_empty() {
-                    j.verdict.allowed_because.clone()
+                    j.verdict.allowed_because()
                 } else {
                     j.verdict
                         .fired

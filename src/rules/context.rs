@@ -3,13 +3,13 @@
 //! relationships by (staff, subject), and the requests that count as of
 //! `as_of`. Also the per-event rules themselves.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use chrono::{Datelike, Duration, Timelike};
 
 use super::{EventView, Rule, Severity, Verdict, days_between, list, local_clock, rel_text};
 use crate::model::{Instant, Relationship, Staff, Subject, SubjectRequest};
-use crate::policy::{Hours, Policy, RolePolicy, norm};
+use crate::policy::{Hours, Policy, RolePolicy, norm, norm_cow};
 use crate::source::load::Directory;
 use crate::time::rfc3339;
 
@@ -89,7 +89,7 @@ impl<'a> Context<'a> {
                 )
             })
             .collect();
-        let mut family_counts: HashMap<String, u64> = HashMap::new();
+        let mut family_counts: HashMap<String, u64> = HashMap::default();
         for s in &dir.subjects {
             if let Some(f) = family_key(&s.family_name) {
                 *family_counts.entry(f).or_default() += 1;
@@ -110,7 +110,7 @@ impl<'a> Context<'a> {
             })
             .collect();
         let rels = dir.relationships.as_ref().map(|rs| {
-            let mut m: HashMap<(&str, &str), Vec<&Relationship>> = HashMap::new();
+            let mut m: HashMap<(&str, &str), Vec<&Relationship>> = HashMap::default();
             for r in rs {
                 m.entry((r.staff_id.as_str(), r.subject_id.as_str()))
                     .or_default()
@@ -118,7 +118,7 @@ impl<'a> Context<'a> {
             }
             m
         });
-        let mut requests: HashMap<&str, Vec<RequestAsOf>> = HashMap::new();
+        let mut requests: HashMap<&str, Vec<RequestAsOf>> = HashMap::default();
         for r in dir.requests.iter().flatten() {
             if r.received_at > as_of || !request_counts(r) {
                 continue;
@@ -232,27 +232,23 @@ impl<'a> Context<'a> {
         let staff = self.staff.get(ev.staff);
         let known = staff.is_some();
         let role = staff.and_then(|s| s.role);
-        let role_name = match staff {
-            Some(s) if !s.role_name.is_empty() => s.role_name.clone(),
-            Some(_) => "(no role)".to_string(),
-            None => "unknown staff".to_string(),
+        let role_name: &str = match staff {
+            Some(s) if !s.role_name.is_empty() => &s.role_name,
+            Some(_) => "(no role)",
+            None => "unknown staff",
         };
-        let action = ev.action.map(norm);
-        let category = ev.category.map(norm);
-        let purpose = ev.purpose.map(norm);
-        let what = format!(
-            "{} {} {} data{}",
-            if known {
-                format!("{role_name} role")
-            } else {
-                format!("staff {}", ev.staff)
-            },
-            past(action.as_deref()),
-            category.as_deref().unwrap_or("(no category)"),
-            ev.subject
-                .map(|s| format!(" of subject {s}"))
-                .unwrap_or_else(|| " of many records".into())
-        );
+        let action = ev.action.map(norm_cow);
+        let category = ev.category.map(norm_cow);
+        let purpose = ev.purpose.map(norm_cow);
+        // Formatted only when a rule fires: most accesses are fine.
+        let what = What {
+            known,
+            role_name,
+            staff: ev.staff,
+            action: action.as_deref(),
+            category: category.as_deref(),
+            subject: ev.subject,
+        };
         let subject = ev.subject.and_then(|s| self.subjects.get(s));
         let explained = match ev.subject {
             Some(s) => self.explaining(ev.staff, s, ev.occurred_at),
@@ -267,7 +263,7 @@ impl<'a> Context<'a> {
         if known {
             if let Some(pu) = &purpose
                 && self.on(Rule::PurposeNotPermitted)
-                && !rp.purposes.contains(pu)
+                && !rp.purposes.contains(pu.as_ref())
             {
                 fired.push((
                     Rule::PurposeNotPermitted,
@@ -275,7 +271,9 @@ impl<'a> Context<'a> {
                 ));
             }
             if self.on(Rule::CategoryNotPermitted)
-                && category.as_ref().is_none_or(|c| !rp.categories.contains(c))
+                && category
+                    .as_ref()
+                    .is_none_or(|c| !rp.categories.contains(c.as_ref()))
             {
                 fired.push((
                     Rule::CategoryNotPermitted,
@@ -287,7 +285,9 @@ impl<'a> Context<'a> {
             }
             if let Some(actions) = &rp.actions
                 && self.on(Rule::ActionNotPermitted)
-                && action.as_ref().is_none_or(|a| !actions.contains(a))
+                && action
+                    .as_ref()
+                    .is_none_or(|a| !actions.contains(a.as_ref()))
             {
                 fired.push((
                     Rule::ActionNotPermitted,
@@ -408,7 +408,7 @@ impl<'a> Context<'a> {
         if self.on(Rule::BulkExport)
             && action
                 .as_ref()
-                .is_some_and(|a| p.export_actions.contains(a))
+                .is_some_and(|a| p.export_actions.contains(a.as_ref()))
             && ev.record_count > th.bulk_export_records
         {
             fired.push((
@@ -442,21 +442,44 @@ impl<'a> Context<'a> {
                 fired.push((Rule::AccessAfterDeletion, format!("{what} although {why}")));
             }
         }
-        let allowed_because = if fired.is_empty() {
-            match explained {
-                Some(r) => format!("explained by {}", rel_text(r)),
-                None if known => {
-                    format!("permitted for the {role_name} role; no relationship required")
-                }
-                None => "no rule fired".into(),
-            }
-        } else {
-            String::new()
-        };
+        let role: Option<&'a str> = staff.map(|s| {
+            let st: &'a Staff = s.staff;
+            st.role.as_deref().map(str::trim).unwrap_or("")
+        });
         Verdict {
             fired,
             explained_by: explained,
-            allowed_because,
+            role,
+        }
+    }
+}
+
+/// "support role viewed contact data of subject 88121", written on demand.
+struct What<'x> {
+    known: bool,
+    role_name: &'x str,
+    staff: &'x str,
+    action: Option<&'x str>,
+    category: Option<&'x str>,
+    subject: Option<&'x str>,
+}
+
+impl std::fmt::Display for What<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.known {
+            write!(f, "{} role ", self.role_name)?;
+        } else {
+            write!(f, "staff {} ", self.staff)?;
+        }
+        write!(
+            f,
+            "{} {} data",
+            past(self.action),
+            self.category.unwrap_or("(no category)")
+        )?;
+        match self.subject {
+            Some(s) => write!(f, " of subject {s}"),
+            None => write!(f, " of many records"),
         }
     }
 }

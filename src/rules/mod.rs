@@ -262,8 +262,22 @@ pub struct Verdict<'a> {
     /// Rules that fired (enabled ones only), in section 5 order, with details.
     pub fired: Vec<(Rule, String)>,
     pub explained_by: Option<&'a Relationship>,
-    /// Why the access was allowed, when nothing fired.
-    pub allowed_because: String,
+    /// The staff member's role (lower-cased), None for unknown staff.
+    pub role: Option<&'a str>,
+}
+
+impl Verdict<'_> {
+    /// Why an access nobody flagged was allowed, in words for a reviewer.
+    pub fn allowed_because(&self) -> String {
+        match (self.explained_by, self.role) {
+            (Some(r), _) => format!("explained by {}", rel_text(r)),
+            (None, Some("")) => "permitted: no rule applies to staff without a role".into(),
+            (None, Some(role)) => {
+                format!("permitted for the {role} role; no relationship required")
+            }
+            (None, None) => "no rule fired".into(),
+        }
+    }
 }
 
 /// One judged access: the event, its verdict and the staff-day rules whose

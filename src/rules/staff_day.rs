@@ -1,7 +1,7 @@
 //! Per staff member and local day: unknown_staff, bulk_access,
 //! bulk_records and volume_spike.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use chrono::{Duration, NaiveDate};
 
@@ -17,14 +17,16 @@ pub(super) fn judge(
 ) -> Vec<Flag> {
     let ctx = &engine.ctx;
     let th = &ctx.policy.thresholds;
-    // Staff in id order so the output does not depend on hashing.
-    let mut by_staff: BTreeMap<Id, Vec<usize>> = BTreeMap::new();
+    let mut groups: rustc_hash::FxHashMap<crate::model::Sym, Vec<usize>> = Default::default();
     for (i, j) in judged.iter().enumerate() {
-        by_staff
-            .entry(Id::new(syms.resolve(j.event.staff)))
-            .or_default()
-            .push(i);
+        groups.entry(j.event.staff).or_default().push(i);
     }
+    // Staff in id order so the output does not depend on hashing.
+    let mut by_staff: Vec<(Id, Vec<usize>)> = groups
+        .into_iter()
+        .map(|(k, v)| (Id::new(syms.resolve(k)), v))
+        .collect();
+    by_staff.sort_by(|a, b| a.0.cmp(&b.0));
     let mut flags = Vec::new();
     for (staff, idx) in by_staff {
         let with_subject: Vec<usize> = idx

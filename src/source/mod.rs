@@ -367,11 +367,15 @@ impl Source {
                 }
                 let mut rows = q.fetch(&mut *tx);
                 let mut failure = None;
+                let mut kinds: Vec<value::PgKind> = Vec::new();
                 while let Some(row) = rows.try_next().await.map_err(qerr)? {
                     values.clear();
-                    for i in 0..row.len() {
+                    if kinds.is_empty() {
+                        kinds = value::pg_kinds(&row);
+                    }
+                    for (i, kind) in kinds.iter().enumerate() {
                         values.push(
-                            value::decode_pg(&row, i)
+                            value::decode_pg_as(&row, i, *kind)
                                 .map_err(|e| SourceError::new(format!("{label}: {e}")))?,
                         );
                     }

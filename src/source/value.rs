@@ -223,49 +223,102 @@ fn err_col(name: &str, ty: &str, e: impl std::fmt::Display) -> String {
     format!("column {name} (type {ty}): {e}")
 }
 
-pub fn decode_pg(row: &sqlx::postgres::PgRow, i: usize) -> Result<Value, String> {
+/// How to decode one PostgreSQL column, decided once per statement from its type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PgKind {
+    Bool,
+    I16,
+    I32,
+    I64,
+    Oid,
+    F32,
+    F64,
+    Numeric,
+    Text,
+    Uuid,
+    TsTz,
+    Ts,
+    Date,
+    Inet,
+    Unsupported,
+}
+
+pub fn pg_kind(info: &sqlx::postgres::PgTypeInfo) -> PgKind {
     use sqlx::postgres::PgTypeKind;
+    match info.name() {
+        "BOOL" => PgKind::Bool,
+        "INT2" => PgKind::I16,
+        "INT4" => PgKind::I32,
+        "INT8" => PgKind::I64,
+        "OID" => PgKind::Oid,
+        "FLOAT4" => PgKind::F32,
+        "FLOAT8" => PgKind::F64,
+        "NUMERIC" => PgKind::Numeric,
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" | "CITEXT" | "UNKNOWN" => PgKind::Text,
+        "UUID" => PgKind::Uuid,
+        "TIMESTAMPTZ" => PgKind::TsTz,
+        "TIMESTAMP" => PgKind::Ts,
+        "DATE" => PgKind::Date,
+        "INET" | "CIDR" => PgKind::Inet,
+        // An enum's binary form is its label.
+        _ if matches!(info.kind(), PgTypeKind::Enum(_)) => PgKind::Text,
+        _ => PgKind::Unsupported,
+    }
+}
+
+/// The decode plan for a row's columns.
+pub fn pg_kinds(row: &sqlx::postgres::PgRow) -> Vec<PgKind> {
+    row.columns()
+        .iter()
+        .map(|c| pg_kind(c.type_info()))
+        .collect()
+}
+
+pub fn decode_pg(row: &sqlx::postgres::PgRow, i: usize) -> Result<Value, String> {
+    let kind = pg_kind(row.columns()[i].type_info());
+    decode_pg_as(row, i, kind)
+}
+
+pub fn decode_pg_as(row: &sqlx::postgres::PgRow, i: usize, kind: PgKind) -> Result<Value, String> {
     let raw = row.try_get_raw(i).map_err(|e| e.to_string())?;
     if raw.is_null() {
         return Ok(Value::Null);
     }
-    let info = raw.type_info().into_owned();
-    let col = row.columns()[i].name().to_string();
-    let ty = info.name().to_ascii_uppercase();
-    let e = |x: sqlx::Error| err_col(&col, &ty, x);
-    Ok(match ty.as_str() {
-        "BOOL" => Value::Bool(row.try_get(i).map_err(e)?),
-        "INT2" => Value::Int(row.try_get::<i16, _>(i).map_err(e)?.into()),
-        "INT4" => Value::Int(row.try_get::<i32, _>(i).map_err(e)?.into()),
-        "INT8" => Value::Int(row.try_get(i).map_err(e)?),
-        "OID" => Value::Int(
-            row.try_get::<sqlx::postgres::types::Oid, _>(i)
+    let e = |x: sqlx::Error| {
+        err_col(
+            row.columns()[i].name(),
+            row.columns()[i].type_info().name(),
+            x,
+        )
+    };
+    // The kind was read from the column's own type, so the unchecked getters are safe.
+    Ok(match kind {
+        PgKind::Bool => Value::Bool(row.try_get_unchecked(i).map_err(e)?),
+        PgKind::I16 => Value::Int(row.try_get_unchecked::<i16, _>(i).map_err(e)?.into()),
+        PgKind::I32 => Value::Int(row.try_get_unchecked::<i32, _>(i).map_err(e)?.into()),
+        PgKind::I64 => Value::Int(row.try_get_unchecked(i).map_err(e)?),
+        PgKind::Oid => Value::Int(
+            row.try_get_unchecked::<sqlx::postgres::types::Oid, _>(i)
                 .map_err(e)?
                 .0
                 .into(),
         ),
-        "FLOAT4" => Value::Float(row.try_get::<f32, _>(i).map_err(e)?.into()),
-        "FLOAT8" => Value::Float(row.try_get(i).map_err(e)?),
-        "NUMERIC" => Value::Decimal(row.try_get(i).map_err(e)?),
-        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" | "CITEXT" | "UNKNOWN" => {
-            Value::Text(row.try_get_unchecked(i).map_err(e)?)
+        PgKind::F32 => Value::Float(row.try_get_unchecked::<f32, _>(i).map_err(e)?.into()),
+        PgKind::F64 => Value::Float(row.try_get_unchecked(i).map_err(e)?),
+        PgKind::Numeric => Value::Decimal(row.try_get_unchecked(i).map_err(e)?),
+        PgKind::Text => Value::Text(row.try_get_unchecked(i).map_err(e)?),
+        PgKind::Uuid => Value::Uuid(row.try_get_unchecked(i).map_err(e)?),
+        PgKind::TsTz => Value::Utc(row.try_get_unchecked(i).map_err(e)?),
+        PgKind::Ts => Value::Naive(row.try_get_unchecked(i).map_err(e)?),
+        PgKind::Date => Value::Date(row.try_get_unchecked(i).map_err(e)?),
+        PgKind::Inet => Value::Text(net_text(row.try_get_unchecked(i).map_err(e)?)),
+        PgKind::Unsupported => {
+            return Err(err_col(
+                row.columns()[i].name(),
+                row.columns()[i].type_info().name(),
+                "unsupported type; cast it to text in the query file",
+            ));
         }
-        "UUID" => Value::Uuid(row.try_get(i).map_err(e)?),
-        "TIMESTAMPTZ" => Value::Utc(row.try_get(i).map_err(e)?),
-        "TIMESTAMP" => Value::Naive(row.try_get(i).map_err(e)?),
-        "DATE" => Value::Date(row.try_get(i).map_err(e)?),
-        "INET" | "CIDR" => Value::Text(net_text(row.try_get(i).map_err(e)?)),
-        _ => match info.kind() {
-            // An enum's binary form is its label.
-            PgTypeKind::Enum(_) => Value::Text(row.try_get_unchecked(i).map_err(e)?),
-            _ => {
-                return Err(err_col(
-                    &col,
-                    &ty,
-                    "unsupported type; cast it to text in the query file",
-                ));
-            }
-        },
     })
 }
 
@@ -274,11 +327,11 @@ pub fn decode_mysql(row: &sqlx::mysql::MySqlRow, i: usize) -> Result<Value, Stri
     if raw.is_null() {
         return Ok(Value::Null);
     }
-    let info = raw.type_info().into_owned();
-    let col = row.columns()[i].name().to_string();
-    let ty = info.name().to_ascii_uppercase();
-    let e = |x: sqlx::Error| err_col(&col, &ty, x);
-    Ok(match ty.as_str() {
+    let info = raw.type_info();
+    let ty = info.name();
+    let col = || row.columns()[i].name();
+    let e = |x: sqlx::Error| err_col(col(), ty, x);
+    Ok(match ty {
         "BOOLEAN" => Value::Int(row.try_get_unchecked::<i64, _>(i).map_err(e)?),
         "TINYINT" | "SMALLINT" | "INT" | "MEDIUMINT" | "BIGINT" | "YEAR" => {
             Value::Int(row.try_get_unchecked::<i64, _>(i).map_err(e)?)
@@ -288,7 +341,7 @@ pub fn decode_mysql(row: &sqlx::mysql::MySqlRow, i: usize) -> Result<Value, Stri
         "DOUBLE" => Value::Float(row.try_get(i).map_err(e)?),
         "DECIMAL" => {
             let s: String = row.try_get_unchecked(i).map_err(e)?;
-            Value::Decimal(s.parse().map_err(|x| err_col(&col, &ty, x))?)
+            Value::Decimal(s.parse().map_err(|x| err_col(col(), ty, x))?)
         }
         "DATETIME" => Value::Naive(row.try_get(i).map_err(e)?),
         "TIMESTAMP" => Value::Utc(row.try_get(i).map_err(e)?),
@@ -298,13 +351,13 @@ pub fn decode_mysql(row: &sqlx::mysql::MySqlRow, i: usize) -> Result<Value, Stri
             let bytes: Vec<u8> = row.try_get_unchecked(i).map_err(e)?;
             match String::from_utf8(bytes) {
                 Ok(s) => Value::Text(s),
-                Err(_) => return Err(err_col(&col, &ty, "binary value is not UTF-8 text")),
+                Err(_) => return Err(err_col(col(), ty, "binary value is not UTF-8 text")),
             }
         }
         _ => {
             return Err(err_col(
-                &col,
-                &ty,
+                col(),
+                ty,
                 "unsupported type; CAST it to CHAR in the query file",
             ));
         }
@@ -317,10 +370,11 @@ pub fn decode_sqlite(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<Value, S
         return Ok(Value::Null);
     }
     // The storage class of this value, not the column's declared type.
-    let ty = raw.type_info().name().to_ascii_uppercase();
-    let col = row.columns()[i].name().to_string();
-    let e = |x: sqlx::Error| err_col(&col, &ty, x);
-    Ok(match ty.as_str() {
+    let info = raw.type_info();
+    let ty = info.name();
+    let col = || row.columns()[i].name();
+    let e = |x: sqlx::Error| err_col(col(), ty, x);
+    Ok(match ty {
         "INTEGER" => Value::Int(row.try_get_unchecked(i).map_err(e)?),
         "REAL" => Value::Float(row.try_get_unchecked(i).map_err(e)?),
         "TEXT" => Value::Text(row.try_get_unchecked(i).map_err(e)?),
@@ -328,7 +382,7 @@ pub fn decode_sqlite(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<Value, S
             let bytes: Vec<u8> = row.try_get_unchecked(i).map_err(e)?;
             match String::from_utf8(bytes) {
                 Ok(s) => Value::Text(s),
-                Err(_) => return Err(err_col(&col, &ty, "binary value is not UTF-8 text")),
+                Err(_) => return Err(err_col(col(), ty, "binary value is not UTF-8 text")),
             }
         }
         _ => Value::Text(row.try_get_unchecked(i).map_err(e)?),
