@@ -286,12 +286,14 @@ async fn report_command(
     use keyhole::report::command::{Inputs, ReportError, run};
     let (mut src, queries, policy) = open_source(g).await?;
     let now = chrono::Utc::now();
+    let progress = std::io::stderr().is_terminal();
     let inputs = Inputs {
         src: &mut src,
         set: &queries,
         policy: &policy,
         now,
         width: terminal_width(),
+        progress,
     };
     let result = match &args.output {
         Some(path) => {
@@ -324,6 +326,9 @@ async fn report_command(
             r
         }
     };
+    if progress {
+        eprint!("\r\x1b[K");
+    }
     src.close().await;
     match result {
         Ok(code) => Ok(ExitCode::from(code)),

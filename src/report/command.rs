@@ -87,6 +87,16 @@ pub struct Inputs<'a> {
     pub now: Instant,
     /// Terminal width for tables.
     pub width: usize,
+    /// Show the day being read on standard error (a terminal).
+    pub progress: bool,
+}
+
+fn day_progress(on: bool) -> impl FnMut(chrono::NaiveDate) {
+    move |d| {
+        if on {
+            eprint!("\r  reading {d}\x1b[K");
+        }
+    }
 }
 
 /// Runs one report, writing it to `out`; returns the exit status (0 or 3).
@@ -141,7 +151,7 @@ pub async fn run(
                     flags.extend(f);
                     Ok(())
                 },
-                |_| {},
+                day_progress(inp.progress),
             )
             .await?;
             flags.extend(engine.legal_flags());
@@ -153,7 +163,7 @@ pub async fn run(
             let text = match format {
                 Format::Json => super::flags_json(&header, &flags, events),
                 Format::Csv => super::flags_csv(&flags),
-                Format::Md => super::flags_md(&header, &flags, events),
+                Format::Md => super::flags_md(&header, inp.policy, &flags, events),
                 Format::Table => super::flags_table(&flags, inp.width),
             };
             out.write_all(text.as_bytes()).map_err(io)?;
@@ -227,7 +237,7 @@ pub async fn run(
                     }
                     Ok(())
                 },
-                |_| {},
+                day_progress(inp.progress),
             )
             .await
             .map_err(|e| match failure.take() {
@@ -256,7 +266,7 @@ pub async fn run(
                     flags.extend(f);
                     Ok(())
                 },
-                |_| {},
+                day_progress(inp.progress),
             )
             .await?;
             let flags = super::filter_flags(flags, &rules, min);

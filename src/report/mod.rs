@@ -273,7 +273,61 @@ fn md(s: &str) -> String {
 }
 
 /// The access-review handout: window, policy, summary by rule and by staff, flags.
-pub fn flags_md(h: &Header, flags: &[Flag], events: u64) -> String {
+/// The policy in brief, for the handout: hours and each role's permissions.
+pub fn policy_md(p: &crate::policy::Policy) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "## Policy
+"
+    );
+    let _ = writeln!(
+        o,
+        "Working hours: {}. Marketing purposes: {}. Export actions: {}.
+",
+        p.working_hours
+            .as_ref()
+            .map(|h| h.describe())
+            .unwrap_or_else(|| "not set".into()),
+        crate::rules::list(&p.marketing_purposes),
+        crate::rules::list(&p.export_actions)
+    );
+    let _ = writeln!(
+        o,
+        "| role | categories | purposes | actions | relationship | hours |\n|---|---|---|---|---|---|"
+    );
+    let mut roles: Vec<_> = p.roles.iter().collect();
+    roles.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, r) in roles {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} |",
+            md(name),
+            md(&crate::rules::list(&r.categories)),
+            md(&crate::rules::list(&r.purposes)),
+            r.actions
+                .as_ref()
+                .map(|a| md(&crate::rules::list(a)))
+                .unwrap_or_else(|| "any".into()),
+            if r.requires_relationship {
+                "required"
+            } else {
+                "—"
+            },
+            r.working_hours
+                .as_ref()
+                .map(|h| h.describe())
+                .unwrap_or_else(|| "default".into())
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nRoles not listed are denied every category and purpose.\n"
+    );
+    o
+}
+
+pub fn flags_md(h: &Header, policy: &crate::policy::Policy, flags: &[Flag], events: u64) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# Access review: flagged accesses\n");
     let _ = writeln!(
@@ -291,6 +345,7 @@ pub fn flags_md(h: &Header, flags: &[Flag], events: u64) -> String {
         "- Accesses in the window: {events}; flags: {}\n",
         flags.len()
     );
+    o.push_str(&policy_md(policy));
     let _ = writeln!(
         o,
         "## Summary by rule\n\n| rule | severity | flags |\n|---|---|---|"

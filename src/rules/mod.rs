@@ -479,7 +479,7 @@ pub fn local_clock(t: Instant, tz: chrono_tz::Tz) -> String {
     )
 }
 
-pub(crate) fn list(set: &std::collections::HashSet<String>) -> String {
+pub fn list(set: &std::collections::HashSet<String>) -> String {
     if set.is_empty() {
         return "none".into();
     }
@@ -490,6 +490,9 @@ pub(crate) fn list(set: &std::collections::HashSet<String>) -> String {
 
 pub(crate) fn days_between(a: Instant, b: Instant) -> String {
     let secs = (b - a).num_seconds();
+    if secs.abs() < 60 {
+        return format!("{secs} seconds");
+    }
     let d = secs as f64 / 86_400.0;
     if d.abs() >= 1.0 {
         format!("{d:.1} days")
