@@ -1242,6 +1242,17 @@ fn request_overdue_past_grace_while_open_or_when_completed_late() {
 }
 
 #[test]
+fn a_disclosure_received_after_as_of_is_ignored() {
+    let mut fx = Fx::new();
+    let mut d = disclosure("1", "court_order", "2026-03-10T00:00:00Z");
+    d.approved_by = None;
+    d.status = "produced".into();
+    fx.dir.disclosures = Some(vec![d]);
+    assert_eq!(legal(&fx, "2026-03-09T23:59:59Z"), vec![]);
+    assert_eq!(legal(&fx, "2026-03-10T00:00:00Z"), vec![("1".into(), "disclosure_unapproved")]);
+}
+
+#[test]
 fn rows_closed_before_the_window_do_not_come_back() {
     let mut fx = Fx::new();
     let mut old = disclosure("1", "court_order", "2026-01-01T00:00:00Z");

@@ -126,7 +126,8 @@ pub async fn run(
     }
     let dir = Directory::load(inp.src, inp.set, tz).await?;
     let header = Header {
-        generated_at: inp.now,
+        // "now" is read once and truncated to whole seconds, like the window.
+        generated_at: chrono::Timelike::with_nanosecond(&inp.now, 0).unwrap_or(inp.now),
         as_of,
         from,
         to,
