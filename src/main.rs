@@ -322,8 +322,13 @@ async fn report_command(
             let stdout = std::io::stdout();
             let mut w = std::io::BufWriter::new(stdout.lock());
             let r = run(inputs, args, &mut w).await;
-            let _ = std::io::Write::flush(&mut w);
-            r
+            match (r, std::io::Write::flush(&mut w)) {
+                (Ok(code), Err(e)) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    let _ = code;
+                    Err(ReportError::Runtime(format!("writing the report: {e}")))
+                }
+                (r, _) => r,
+            }
         }
     };
     if progress {
@@ -334,5 +339,6 @@ async fn report_command(
         Ok(code) => Ok(ExitCode::from(code)),
         Err(ReportError::Usage(m)) => Err(Failure::Usage(m)),
         Err(ReportError::Runtime(m)) => Err(Failure::Runtime(m)),
+        Err(ReportError::Closed) => Ok(ExitCode::SUCCESS),
     }
 }

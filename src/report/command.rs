@@ -23,6 +23,8 @@ use crate::time::{parse_cli_time, rfc3339};
 pub enum ReportError {
     Usage(String),
     Runtime(String),
+    /// The reader went away (`| head`): stop quietly, like any Unix filter.
+    Closed,
 }
 
 impl From<crate::source::SourceError> for ReportError {
@@ -32,6 +34,9 @@ impl From<crate::source::SourceError> for ReportError {
 }
 
 fn io(e: std::io::Error) -> ReportError {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return ReportError::Closed;
+    }
     ReportError::Runtime(format!("writing the report: {e}"))
 }
 
