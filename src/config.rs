@@ -25,6 +25,8 @@ pub struct ConfigFile {
     pub ledger: Option<PathBuf>,
     /// IANA zone for displaying times (the policy zone governs rules).
     pub display_timezone: Option<String>,
+    /// Dashboard key bindings: action name → keys (`[]` unbinds).
+    pub keys: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 /// A usage problem (exit 2) or a runtime one (exit 1).
@@ -50,6 +52,7 @@ pub struct Settings {
     pub ledger: PathBuf,
     pub display_timezone: Option<chrono_tz::Tz>,
     pub no_color: bool,
+    pub keys: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Reads a TOML file into `T`, with errors as `file:line:column: message`.
@@ -224,6 +227,7 @@ impl Settings {
                 .unwrap_or_else(|| data_dir().join("ledger.sqlite")),
             display_timezone,
             no_color: g.no_color || env_nonempty("NO_COLOR").is_some(),
+            keys: file.keys.clone().unwrap_or_default(),
             config_path,
         })
     }

@@ -17,3 +17,4 @@ pub mod sanitize;
 pub mod secrets;
 pub mod source;
 pub mod time;
+pub mod tui;

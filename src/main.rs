@@ -87,15 +87,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Demo(args)) => demo_command(&cli.global, args).await,
         Some(Command::Check) => check_command(&cli.global).await,
         Some(Command::Report(args)) => report_command(&cli.global, &args).await,
-        None => {
-            use clap::CommandFactory;
-            let mut cmd = Cli::command();
-            let _ = cmd.print_help();
-            println!(
-                "\nThe dashboard is not part of this build yet: use `keyhole demo --no-tui` and `keyhole check`."
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        None => dashboard(&cli.global).await,
     }
 }
 
@@ -159,9 +151,12 @@ async fn demo_command(g: &keyhole::cli::GlobalOpts, args: DemoArgs) -> Result<Ex
         }
     }
     if !args.no_tui {
-        println!("(the dashboard is not part of this build yet)");
+        let g = keyhole::cli::GlobalOpts {
+            db: Some(format!("sqlite://{}", path.display())),
+            ..g.clone()
+        };
+        return dashboard(&g).await;
     }
-    let _ = g;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -341,4 +336,33 @@ async fn report_command(
         Err(ReportError::Runtime(m)) => Err(Failure::Runtime(m)),
         Err(ReportError::Closed) => Ok(ExitCode::SUCCESS),
     }
+}
+
+async fn dashboard(g: &keyhole::cli::GlobalOpts) -> Result<ExitCode, Failure> {
+    if !std::io::stdout().is_terminal() {
+        return Err(Failure::Usage(
+            "the dashboard needs a terminal; use `keyhole report …` for output to a file or a pipe"
+                .into(),
+        ));
+    }
+    let settings = Settings::resolve(g)?;
+    let bindings =
+        keyhole::tui::keys::with_overrides(keyhole::tui::keys::defaults(), &settings.keys)
+            .map_err(Failure::Usage)?;
+    let (source, queries, policy) = open_source(g).await?;
+    let now = chrono::Utc::now();
+    let color = !settings.no_color && crossterm::style::available_color_count() >= 8;
+    let launch = keyhole::tui::Launch {
+        source,
+        queries,
+        window: keyhole::tui::default_window(&policy, now),
+        policy,
+        now,
+        color,
+        bindings,
+        export_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        reveal_log: data_dir().join("reveals.log"),
+    };
+    keyhole::tui::run(launch).await.map_err(Failure::Runtime)?;
+    Ok(ExitCode::SUCCESS)
 }

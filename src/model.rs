@@ -10,7 +10,7 @@ pub type Instant = DateTime<Utc>;
 
 /// An identifier as text (CONTRACT section 3), ordered integers first by
 /// value, then every other id by its UTF-8 bytes.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct Id(Box<str>);
 
 impl Id {

@@ -1249,7 +1249,10 @@ fn a_disclosure_received_after_as_of_is_ignored() {
     d.status = "produced".into();
     fx.dir.disclosures = Some(vec![d]);
     assert_eq!(legal(&fx, "2026-03-09T23:59:59Z"), vec![]);
-    assert_eq!(legal(&fx, "2026-03-10T00:00:00Z"), vec![("1".into(), "disclosure_unapproved")]);
+    assert_eq!(
+        legal(&fx, "2026-03-10T00:00:00Z"),
+        vec![("1".into(), "disclosure_unapproved")]
+    );
 }
 
 #[test]

@@ -1,0 +1,214 @@
+//! Key bindings: one table maps keys to actions, generates the help
+//! overlay, and can be overridden (or unbound) from the config's `[keys]`.
+//! Every action has a plain key and an arrow-key path; vim keys are aliases.
+
+use std::collections::BTreeMap;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::app::Action;
+
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub name: &'static str,
+    pub keys: Vec<String>,
+    pub help: &'static str,
+}
+
+pub fn defaults() -> Vec<Binding> {
+    let b = |name: &'static str, keys: &[&str], help: &'static str| Binding {
+        name,
+        keys: keys.iter().map(|k| k.to_string()).collect(),
+        help,
+    };
+    vec![
+        b("back", &["q", "esc"], "back out (quit from the overview)"),
+        b("quit", &["ctrl-c"], "quit"),
+        b("next_tab", &["tab", "right", "l"], "next tab"),
+        b("prev_tab", &["backtab", "left", "h"], "previous tab"),
+        b("up", &["up", "k"], "move up"),
+        b("down", &["down", "j"], "move down"),
+        b("page_up", &["pageup", "ctrl-b"], "page up"),
+        b("page_down", &["pagedown", "ctrl-f", " "], "page down"),
+        b("home", &["home", "g"], "first row"),
+        b("end", &["end", "G"], "last row"),
+        b(
+            "open",
+            &["enter"],
+            "open: subject, staff member or their accesses",
+        ),
+        b(
+            "search",
+            &["/"],
+            "fuzzy search staff, subjects, references, rules",
+        ),
+        b(
+            "filter",
+            &[":"],
+            "filter: staff:104 rule:vip_access since:2026-03-01",
+        ),
+        b(
+            "reveal",
+            &["v"],
+            "reveal (or mask again) the selected person, with a reason",
+        ),
+        b("sort", &["s"], "sort flags by time, severity, rule, staff"),
+        b(
+            "export",
+            &["e"],
+            "export the current view (Markdown or CSV)",
+        ),
+        b("reload", &["r"], "reload from the source"),
+        b("help", &["?"], "this help"),
+    ]
+}
+
+fn action_of(name: &str) -> Option<Action> {
+    Some(match name {
+        "back" => Action::Back,
+        "quit" => Action::Quit,
+        "next_tab" => Action::NextTab,
+        "prev_tab" => Action::PrevTab,
+        "up" => Action::Up,
+        "down" => Action::Down,
+        "page_up" => Action::PageUp,
+        "page_down" => Action::PageDown,
+        "home" => Action::Home,
+        "end" => Action::End,
+        "open" => Action::Open,
+        "search" => Action::Search,
+        "filter" => Action::Filter,
+        "reveal" => Action::Reveal,
+        "sort" => Action::Sort,
+        "export" => Action::Export,
+        "reload" => Action::Reload,
+        "help" => Action::Help,
+        _ => return None,
+    })
+}
+
+/// Applies `[keys]` overrides: `reload = ["f5"]` rebinds, `export = []` unbinds.
+pub fn with_overrides(
+    mut table: Vec<Binding>,
+    overrides: &BTreeMap<String, Vec<String>>,
+) -> Result<Vec<Binding>, String> {
+    for (name, keys) in overrides {
+        let b = table
+            .iter_mut()
+            .find(|b| b.name == name)
+            .ok_or_else(|| format!("[keys]: unknown action {name:?}"))?;
+        for k in keys {
+            parse_key(k).ok_or_else(|| format!("[keys] {name}: unknown key {k:?}"))?;
+        }
+        b.keys = keys.clone();
+    }
+    // Ctrl-C always quits, whatever the config says.
+    if !table.iter().any(|b| b.keys.iter().any(|k| k == "ctrl-c")) {
+        if let Some(q) = table.iter_mut().find(|b| b.name == "quit") {
+            q.keys.push("ctrl-c".into());
+        }
+    }
+    Ok(table)
+}
+
+/// `"ctrl-c"`, `"q"`, `"G"`, `"enter"`, `"f5"` → key code and modifiers.
+pub fn parse_key(s: &str) -> Option<(KeyCode, KeyModifiers)> {
+    let (mods, key) = match s.strip_prefix("ctrl-") {
+        Some(k) => (KeyModifiers::CONTROL, k),
+        None => (KeyModifiers::NONE, s),
+    };
+    let code = match key {
+        "esc" => KeyCode::Esc,
+        "enter" => KeyCode::Enter,
+        "tab" => KeyCode::Tab,
+        "backtab" => KeyCode::BackTab,
+        "up" => KeyCode::Up,
+        "down" => KeyCode::Down,
+        "left" => KeyCode::Left,
+        "right" => KeyCode::Right,
+        "pageup" => KeyCode::PageUp,
+        "pagedown" => KeyCode::PageDown,
+        "home" => KeyCode::Home,
+        "end" => KeyCode::End,
+        k if k.starts_with('f') && k.len() > 1 => KeyCode::F(k[1..].parse().ok()?),
+        k if k.chars().count() == 1 => KeyCode::Char(k.chars().next()?),
+        _ => return None,
+    };
+    Some((code, mods))
+}
+
+/// The action a key press means in normal mode.
+pub fn lookup(table: &[Binding], key: &KeyEvent) -> Option<Action> {
+    let mods = key.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT);
+    if let KeyCode::Char(c @ '1'..='7') = key.code
+        && mods.is_empty()
+    {
+        return Some(Action::GoTab(c as usize - '1' as usize));
+    }
+    for b in table {
+        for k in &b.keys {
+            if let Some((code, m)) = parse_key(k)
+                && code == key.code
+                && m == mods
+            {
+                return action_of(b.name);
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode, m: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, m)
+    }
+
+    #[test]
+    fn arrows_and_vim_keys_move() {
+        let t = defaults();
+        assert!(matches!(
+            lookup(&t, &key(KeyCode::Down, KeyModifiers::NONE)),
+            Some(Action::Down)
+        ));
+        assert!(matches!(
+            lookup(&t, &key(KeyCode::Char('j'), KeyModifiers::NONE)),
+            Some(Action::Down)
+        ));
+        assert!(matches!(
+            lookup(&t, &key(KeyCode::Char('3'), KeyModifiers::NONE)),
+            Some(Action::GoTab(2))
+        ));
+        assert!(matches!(
+            lookup(&t, &key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        ));
+    }
+
+    #[test]
+    fn bindings_can_be_overridden_and_unbound() {
+        let mut o = BTreeMap::new();
+        o.insert("reload".to_string(), vec!["f5".to_string()]);
+        o.insert("export".to_string(), vec![]);
+        let t = with_overrides(defaults(), &o).unwrap();
+        assert!(matches!(
+            lookup(&t, &key(KeyCode::F(5), KeyModifiers::NONE)),
+            Some(Action::Reload)
+        ));
+        assert!(lookup(&t, &key(KeyCode::Char('r'), KeyModifiers::NONE)).is_none());
+        assert!(lookup(&t, &key(KeyCode::Char('e'), KeyModifiers::NONE)).is_none());
+        o.insert("quit".to_string(), vec![]);
+        let t = with_overrides(defaults(), &o).unwrap();
+        assert!(
+            matches!(
+                lookup(&t, &key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+                Some(Action::Quit)
+            ),
+            "ctrl-c always quits"
+        );
+        o.insert("launch".to_string(), vec![]);
+        assert!(with_overrides(defaults(), &o).is_err());
+    }
+}

@@ -1,0 +1,322 @@
+//! The dashboard: terminal setup and restore (on quit, panic, SIGTERM and
+//! SIGHUP), one input task feeding a channel, the background load, and the
+//! loop that applies actions and redraws. State lives in [`app`], drawing in
+//! [`view`]; neither knows about the terminal set up here.
+
+pub mod app;
+pub mod data;
+pub mod keys;
+pub mod view;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crossterm::event::{
+    Event, EventStream, KeyCode, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind,
+};
+use futures_util::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::{Backend, CrosstermBackend, TestBackend};
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+
+use crate::model::Instant;
+use crate::policy::Policy;
+use crate::source::Source;
+use crate::source::queries::QuerySet;
+use app::{Action, App, Mode};
+use data::LoadEvent;
+
+/// What the dashboard needs to start.
+pub struct Launch {
+    pub source: Source,
+    pub queries: QuerySet,
+    pub policy: Policy,
+    pub window: (Instant, Instant, Instant),
+    pub now: Instant,
+    pub color: bool,
+    pub bindings: Vec<keys::Binding>,
+    pub export_dir: PathBuf,
+    /// Where reveals and their reasons are appended.
+    pub reveal_log: PathBuf,
+}
+
+/// The default window: the 30 days before now, from a local midnight.
+pub fn default_window(policy: &Policy, now: Instant) -> (Instant, Instant, Instant) {
+    let now = chrono::Timelike::with_nanosecond(&now, 0).unwrap_or(now);
+    let tz = policy.timezone;
+    let d = (now - chrono::Duration::days(30))
+        .with_timezone(&tz)
+        .date_naive();
+    (crate::source::value::local_day_start(d, tz), now, now)
+}
+
+fn restore_terminal() {
+    let _ = crossterm::terminal::disable_raw_mode();
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        crossterm::event::DisableMouseCapture,
+        crossterm::terminal::LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+}
+
+fn spawn_load(
+    tx: UnboundedSender<Action>,
+    src: Source,
+    set: QuerySet,
+    policy: Policy,
+    window: (Instant, Instant, Instant),
+    now: Instant,
+) -> tokio::task::JoinHandle<Source> {
+    tokio::spawn(async move {
+        let t2 = tx.clone();
+        let (src, result) = data::load(src, set, policy, window, now, move |e| {
+            let _ = t2.send(Action::Load(e));
+        })
+        .await;
+        let _ = tx.send(Action::Load(match result {
+            Ok(d) => LoadEvent::Done(std::sync::Arc::from(d)),
+            Err(e) => LoadEvent::Failed(e),
+        }));
+        src
+    })
+}
+
+/// Maps a terminal event to an action for the current mode.
+pub fn action_for(app: &App, bindings: &[keys::Binding], ev: Event) -> Option<Action> {
+    match ev {
+        Event::Key(k) if k.kind == KeyEventKind::Press => {
+            if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+                return Some(Action::Quit);
+            }
+            match app.mode {
+                Mode::Normal => keys::lookup(bindings, &k),
+                Mode::Help => Some(Action::Back),
+                Mode::Search | Mode::Filter | Mode::RevealReason => match k.code {
+                    KeyCode::Esc => Some(Action::Back),
+                    KeyCode::Enter => Some(Action::Submit),
+                    KeyCode::Backspace => Some(Action::Backspace),
+                    KeyCode::Up => Some(Action::Up),
+                    KeyCode::Down => Some(Action::Down),
+                    KeyCode::Char(c) => Some(Action::Input(c)),
+                    _ => None,
+                },
+            }
+        }
+        Event::Resize(w, h) => Some(Action::Resize(w, h)),
+        Event::Mouse(m) => match m.kind {
+            MouseEventKind::ScrollUp => Some(Action::ScrollUp),
+            MouseEventKind::ScrollDown => Some(Action::ScrollDown),
+            MouseEventKind::Down(MouseButton::Left) if m.row == 0 => {
+                tab_at(app.size.0, m.column).map(Action::ClickTab)
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Which tab a click on the top line hit (the same labels as the view draws).
+fn tab_at(width: u16, column: u16) -> Option<usize> {
+    let mut x = 0u16;
+    for (i, t) in app::Tab::ALL.iter().enumerate() {
+        let label = if width < 90 {
+            t.title().split(' ').next().unwrap_or("")
+        } else {
+            t.title()
+        };
+        let w = (label.chars().count() + 4) as u16;
+        if column >= x && column < x + w {
+            return Some(i);
+        }
+        x += w;
+    }
+    None
+}
+
+fn log_reveals(path: &PathBuf, app: &mut App) {
+    if app.reveal_log.is_empty() {
+        return;
+    }
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        for (who, why) in app.reveal_log.drain(..) {
+            let why: String = why
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            let _ = writeln!(
+                f,
+                "{}\treveal\t{who}\t{why}",
+                crate::time::rfc3339(chrono::Utc::now())
+            );
+        }
+    }
+}
+
+/// Runs the dashboard until the user quits.
+pub async fn run(launch: Launch) -> Result<(), String> {
+    crossterm::terminal::enable_raw_mode().map_err(|e| format!("cannot use this terminal: {e}"))?;
+    let mut stdout = std::io::stdout();
+    if let Err(e) = crossterm::execute!(
+        stdout,
+        crossterm::terminal::EnterAlternateScreen,
+        crossterm::event::EnableMouseCapture
+    ) {
+        restore_terminal();
+        return Err(format!("cannot use this terminal: {e}"));
+    }
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        previous(info);
+    }));
+    let mut terminal = match Terminal::new(CrosstermBackend::new(std::io::stdout())) {
+        Ok(t) => t,
+        Err(e) => {
+            restore_terminal();
+            return Err(format!("cannot use this terminal: {e}"));
+        }
+    };
+    let result = event_loop(&mut terminal, launch).await;
+    restore_terminal();
+    result
+}
+
+async fn event_loop<B: Backend>(terminal: &mut Terminal<B>, launch: Launch) -> Result<(), String> {
+    let Launch {
+        source,
+        queries,
+        policy,
+        window,
+        now,
+        color,
+        bindings,
+        export_dir,
+        reveal_log,
+    } = launch;
+    let (tx, mut rx) = unbounded_channel::<Action>();
+    let mut app = App::new(color);
+    app.spawner = Some(tx.clone());
+    app.export_dir = export_dir;
+    if let Ok(size) = terminal.size() {
+        app.size = (size.width, size.height);
+    }
+    let (term_tx, mut term_rx) = unbounded_channel::<Event>();
+    let input = tokio::spawn(async move {
+        let mut events = EventStream::new();
+        while let Some(Ok(ev)) = events.next().await {
+            if term_tx.send(ev).is_err() {
+                break;
+            }
+        }
+    });
+    let sig_tx = tx.clone();
+    let signals = tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return;
+        };
+        tokio::select! { _ = term.recv() => {}, _ = hup.recv() => {} }
+        let _ = sig_tx.send(Action::Quit);
+    });
+    let mut loader = Some(spawn_load(
+        tx.clone(),
+        source,
+        queries.clone(),
+        policy.clone(),
+        window,
+        now,
+    ));
+    let mut parked: Option<Source> = None;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        terminal
+            .draw(|f| view::draw(&app, &bindings, f))
+            .map_err(|e| e.to_string())?;
+        let mut batch: Vec<Action> = Vec::new();
+        tokio::select! {
+            a = rx.recv() => match a { Some(a) => batch.push(a), None => break },
+            ev = term_rx.recv() => match ev {
+                Some(ev) => batch.extend(action_for(&app, &bindings, ev)),
+                None => break,
+            },
+            _ = tick.tick() => batch.push(Action::Tick),
+        }
+        for a in batch {
+            app.update(a);
+        }
+        // Apply whatever else is already waiting before drawing again.
+        while let Ok(a) = rx.try_recv() {
+            app.update(a);
+        }
+        while let Ok(ev) = term_rx.try_recv() {
+            if let Some(a) = action_for(&app, &bindings, ev) {
+                app.update(a);
+            }
+        }
+        log_reveals(&reveal_log, &mut app);
+        if app.quit {
+            break;
+        }
+        if app.reload_requested {
+            app.reload_requested = false;
+            if let Some(h) = loader.take() {
+                if h.is_finished() {
+                    if let Ok(src) = h.await {
+                        parked = Some(src);
+                    }
+                } else {
+                    loader = Some(h);
+                    app.status = "still loading".into();
+                }
+            }
+            if let Some(src) = parked.take() {
+                app.data = None;
+                app.error = None;
+                loader = Some(spawn_load(
+                    tx.clone(),
+                    src,
+                    queries.clone(),
+                    policy.clone(),
+                    default_window(&policy, chrono::Utc::now()),
+                    chrono::Utc::now(),
+                ));
+            }
+        }
+    }
+    if let Some(h) = loader {
+        // Dropping the task closes its connection; the server's statement timeout bounds the rest.
+        h.abort();
+    }
+    input.abort();
+    signals.abort();
+    Ok(())
+}
+
+/// Renders the app into a plain-text screen of `w`×`h` (tests, snapshots, benchmarks).
+pub fn render_to_string(app: &App, bindings: &[keys::Binding], w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("a test backend");
+    t.draw(|f| view::draw(app, bindings, f)).expect("draws");
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        let mut line = String::new();
+        for x in 0..w {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

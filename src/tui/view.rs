@@ -1,0 +1,1144 @@
+//! Drawing: one function per view, all reading [`App`] without changing it.
+//! Only the visible slice of a list is built. Every string from a database
+//! goes through [`crate::sanitize::terminal`]; personal data is masked unless
+//! revealed; severity is always written as a word, never colour alone.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Sparkline, Table, Wrap};
+
+use super::app::{App, HitKind, Mode, Tab};
+use super::data::Dataset;
+use super::keys::Binding;
+use crate::rules::Severity;
+use crate::sanitize::{clip, terminal};
+use crate::time::rfc3339;
+
+/// `Ava Okafor` → `Ava O•••••`: the first word, then initials.
+pub fn mask_name(name: &str) -> String {
+    let mut words = name.split_whitespace();
+    let Some(first) = words.next() else {
+        return String::new();
+    };
+    let mut out = first.to_string();
+    for w in words {
+        let mut chars = w.chars();
+        if let Some(c) = chars.next() {
+            out.push(' ');
+            out.push(c);
+            out.extend(std::iter::repeat_n('•', chars.count().max(1)));
+        }
+    }
+    out
+}
+
+/// `ava.okafor@mail.example` → `a•••@mail…`.
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((user, domain)) => {
+            let u: String = user.chars().take(1).collect();
+            let d: String = domain.chars().take(4).collect();
+            format!("{u}•••@{d}…")
+        }
+        None => "•••".into(),
+    }
+}
+
+struct Theme {
+    color: bool,
+}
+
+impl Theme {
+    fn sev(&self, s: Severity) -> Style {
+        if !self.color {
+            return if s >= Severity::High {
+                Style::new().add_modifier(Modifier::BOLD)
+            } else {
+                Style::new()
+            };
+        }
+        match s {
+            Severity::Critical => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            Severity::High => Style::new().fg(Color::LightRed),
+            Severity::Medium => Style::new().fg(Color::Yellow),
+            Severity::Low => Style::new().fg(Color::Blue),
+        }
+    }
+    fn selected(&self) -> Style {
+        if self.color {
+            Style::new()
+                .bg(Color::DarkGray)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().add_modifier(Modifier::REVERSED)
+        }
+    }
+    fn dim(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::DarkGray)
+        } else {
+            Style::new()
+        }
+    }
+    fn accent(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().add_modifier(Modifier::BOLD)
+        }
+    }
+    fn matched(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().add_modifier(Modifier::UNDERLINED)
+        }
+    }
+}
+
+pub fn draw(app: &App, bindings: &[Binding], f: &mut Frame) {
+    let theme = Theme { color: app.color };
+    let area = f.area();
+    let [tabs, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_tabs(app, &theme, f, tabs);
+    match (&app.data, &app.error) {
+        (_, Some(e)) => {
+            let p = Paragraph::new(vec![
+                Line::from(Span::styled("Could not load the source", theme.accent())),
+                Line::from(terminal(e)),
+                Line::from("r reloads, q quits"),
+            ])
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered());
+            f.render_widget(p, body);
+        }
+        (None, None) => {
+            let msg = app.loading.clone().unwrap_or_default();
+            let p = Paragraph::new(vec![
+                Line::from(Span::styled("keyhole", theme.accent())),
+                Line::from(""),
+                Line::from(format!("Loading: {msg}")),
+                Line::from("Esc or q cancels and quits."),
+            ])
+            .block(Block::bordered());
+            f.render_widget(p, body);
+        }
+        (Some(d), None) => match app.tab {
+            Tab::Overview => overview(app, d, &theme, f, body),
+            Tab::Flags => flags(app, d, &theme, f, body),
+            Tab::Access => access(app, d, &theme, f, body),
+            Tab::Staff => staff(app, d, &theme, f, body),
+            Tab::Subjects => subject(app, d, &theme, f, body),
+            Tab::Disclosures => disclosures(app, d, &theme, f, body),
+            Tab::Requests => requests(app, d, &theme, f, body),
+        },
+    }
+    draw_status(app, &theme, f, status);
+    match app.mode {
+        Mode::Help => help(bindings, &theme, f, area),
+        Mode::Search => search(app, &theme, f, area),
+        _ => {}
+    }
+}
+
+fn draw_tabs(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
+    let mut spans = Vec::new();
+    for (i, t) in Tab::ALL.iter().enumerate() {
+        let label = if area.width < 90 {
+            t.title().split(' ').next().unwrap_or("").to_string()
+        } else {
+            t.title().to_string()
+        };
+        let text = format!(" {} {label} ", i + 1);
+        let style = if *t == app.tab {
+            theme.selected()
+        } else {
+            Style::new()
+        };
+        spans.push(Span::styled(text, style));
+    }
+    if let Some(l) = &app.loading
+        && app.data.is_some()
+    {
+        spans.push(Span::styled(format!(" ⟳ {}", clip(l, 30)), theme.dim()));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_status(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
+    let line = match app.mode {
+        Mode::Filter => Line::from(vec![
+            Span::styled("filter: ", theme.accent()),
+            Span::raw(app.filter_text.clone()),
+            Span::raw("▏"),
+        ]),
+        Mode::RevealReason => Line::from(vec![
+            Span::styled("reason for revealing: ", theme.accent()),
+            Span::raw(app.reveal_text.clone()),
+            Span::raw("▏"),
+        ]),
+        _ => {
+            let hint = "? help  / search  : filter  v reveal  e export  q back";
+            let msg = terminal(&app.status);
+            let room = (area.width as usize).saturating_sub(hint.len() + 2);
+            Line::from(vec![
+                Span::raw(clip(&msg, room)),
+                Span::raw(" ".repeat(room.saturating_sub(msg.chars().count().min(room)) + 2)),
+                Span::styled(hint, theme.dim()),
+            ])
+        }
+    };
+    f.render_widget(Paragraph::new(line), area);
+}
+
+fn person(app: &App, kind: &str, id: &str, name: Option<&str>) -> String {
+    let key = format!("{kind}:{id}");
+    match name {
+        Some(n) if app.is_revealed(&key) => terminal(n),
+        Some(n) => terminal(&mask_name(n)),
+        None => String::new(),
+    }
+}
+
+/// The visible window of a list of `len` rows for a selection.
+fn window(sel: usize, len: usize, height: usize) -> std::ops::Range<usize> {
+    let h = height.max(1);
+    let start = sel.saturating_sub(h - 1).min(len.saturating_sub(h).max(0));
+    start..(start + h).min(len)
+}
+
+fn local(d: &Dataset, t: crate::model::Instant) -> String {
+    t.with_timezone(&d.policy.timezone)
+        .format("%m-%d %H:%M")
+        .to_string()
+}
+
+fn overview(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
+    let sev = app.severity_counts();
+    let staff_n = d.staff.len();
+    let subjects: std::collections::HashSet<_> =
+        d.rows.iter().filter_map(|r| r.event.subject).collect();
+    let open_legal: Vec<_> = d
+        .dir
+        .disclosures
+        .iter()
+        .flatten()
+        .filter(|x| {
+            x.responded_at.is_none_or(|r| r > d.header.as_of)
+                && crate::policy::norm(&x.status) == "open"
+                && x.received_at <= d.header.as_of
+        })
+        .collect();
+    let nearest = open_legal.iter().filter_map(|x| x.due_at).min();
+    let overdue_requests = d
+        .flags
+        .iter()
+        .filter(|f| f.rule == crate::rules::Rule::RequestOverdue)
+        .count();
+    let narrow = area.width < 100;
+    let [figures, charts, lists] = Layout::vertical([
+        Constraint::Length(4),
+        Constraint::Length(if area.height < 20 { 4 } else { 8 }),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    let fig = vec![
+        Line::from(vec![
+            Span::styled("Window ", theme.dim()),
+            Span::raw(format!(
+                "{} → {} ({})",
+                rfc3339(d.header.from),
+                rfc3339(d.header.to),
+                d.policy.timezone.name()
+            )),
+        ]),
+        Line::from(format!(
+            "Accesses {}   Staff {}   Subjects {}   Source {} {}",
+            d.rows.len(),
+            staff_n,
+            subjects.len(),
+            d.header.dialect,
+            terminal(&d.header.database)
+        )),
+        Line::from(vec![
+            Span::raw("Flags  "),
+            Span::styled(
+                format!("critical {}", sev[3]),
+                theme.sev(Severity::Critical),
+            ),
+            Span::raw("  "),
+            Span::styled(format!("high {}", sev[2]), theme.sev(Severity::High)),
+            Span::raw("  "),
+            Span::styled(format!("medium {}", sev[1]), theme.sev(Severity::Medium)),
+            Span::raw("  "),
+            Span::styled(format!("low {}", sev[0]), theme.sev(Severity::Low)),
+        ]),
+        Line::from(format!(
+            "Open legal requests {}{}   Overdue subject requests {}",
+            open_legal.len(),
+            nearest
+                .map(|n| format!(
+                    " (next due {})",
+                    super::super::report::legal::clock(Some(n), false, d.header.as_of)
+                ))
+                .unwrap_or_default(),
+            overdue_requests
+        )),
+    ];
+    f.render_widget(Paragraph::new(fig), figures);
+    let [a, b] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
+    let per_day: Vec<u64> = d.days.iter().map(|x| x.1).collect();
+    let flagged: Vec<u64> = d.days.iter().map(|x| x.2).collect();
+    f.render_widget(
+        Sparkline::default()
+            .block(Block::bordered().title("accesses per day"))
+            .data(&per_day),
+        a,
+    );
+    f.render_widget(
+        Sparkline::default()
+            .block(Block::bordered().title("flagged accesses per day"))
+            .data(&flagged)
+            .style(theme.sev(Severity::High)),
+        b,
+    );
+    let [l, r] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(lists);
+    let rows: Vec<Row> = d
+        .staff
+        .iter()
+        .take(lists.height.saturating_sub(2) as usize)
+        .map(|s| {
+            let name = person(
+                app,
+                "staff",
+                s.staff_id.as_str(),
+                d.staff_name(s.staff_id.as_str()),
+            );
+            Row::new(vec![
+                Cell::from(terminal(s.staff_id.as_str())),
+                Cell::from(clip(&name, if narrow { 10 } else { 20 })),
+                Cell::from(Span::styled(
+                    format!("{}c {}h", s.by_severity[3], s.by_severity[2]),
+                    theme.sev(Severity::High),
+                )),
+                Cell::from(format!("{}", s.by_severity.iter().sum::<u64>())),
+            ])
+        })
+        .collect();
+    f.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(6),
+                Constraint::Min(8),
+                Constraint::Length(9),
+                Constraint::Length(6),
+            ],
+        )
+        .block(Block::bordered().title("top flagged staff")),
+        l,
+    );
+    let counts = crate::report::by_rule(&d.flags);
+    let mut counts: Vec<_> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    let rows: Vec<Row> = counts
+        .iter()
+        .take(lists.height.saturating_sub(2) as usize)
+        .map(|(r, n)| Row::new(vec![Cell::from(r.name()), Cell::from(n.to_string())]))
+        .collect();
+    f.render_widget(
+        Table::new(rows, [Constraint::Min(10), Constraint::Length(7)])
+            .block(Block::bordered().title("rules by count")),
+        r,
+    );
+}
+
+fn flags(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
+    let wide = area.width >= 120;
+    let [list, detail] = Layout::vertical([
+        Constraint::Min(5),
+        Constraint::Length(if area.height < 20 { 5 } else { 8 }),
+    ])
+    .areas(area);
+    let h = list.height.saturating_sub(3) as usize;
+    let range = window(app.flag_sel, app.flag_order.len(), h);
+    let rows: Vec<Row> = app.flag_order[range.clone()]
+        .iter()
+        .enumerate()
+        .map(|(k, i)| {
+            let fl = &d.flags[*i as usize];
+            let target = fl
+                .subject_id
+                .as_ref()
+                .or(fl.disclosure_id.as_ref())
+                .or(fl.request_id.as_ref())
+                .map(|x| terminal(x.as_str()))
+                .unwrap_or_default();
+            let mut cells = vec![
+                Cell::from(local(d, fl.occurred_at)),
+                Cell::from(Span::styled(fl.severity.name(), theme.sev(fl.severity))),
+                Cell::from(fl.rule.name()),
+                Cell::from(
+                    fl.staff_id
+                        .as_ref()
+                        .map(|x| terminal(x.as_str()))
+                        .unwrap_or_default(),
+                ),
+                Cell::from(target),
+            ];
+            if wide {
+                cells.push(Cell::from(terminal(&fl.detail)));
+            }
+            let row = Row::new(cells);
+            if range.start + k == app.flag_sel {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(11),
+        Constraint::Length(8),
+        Constraint::Length(23),
+        Constraint::Length(6),
+        Constraint::Length(8),
+    ];
+    let mut header = vec!["when", "severity", "rule", "staff", "subject"];
+    if wide {
+        widths.push(Constraint::Min(20));
+        header.push("detail");
+    }
+    let title = format!(
+        "flags {}/{} · sorted by {:?} (s)",
+        (app.flag_sel + 1).min(app.flag_order.len()),
+        app.flag_order.len(),
+        app.flag_sort
+    )
+    .to_lowercase();
+    f.render_widget(
+        Table::new(rows, widths)
+            .header(Row::new(header).style(theme.accent()))
+            .block(Block::bordered().title(title)),
+        list,
+    );
+    let text = match app
+        .flag_order
+        .get(app.flag_sel)
+        .map(|i| &d.flags[*i as usize])
+    {
+        Some(fl) => {
+            let mut lines = vec![Line::from(terminal(&fl.detail))];
+            let who = fl
+                .staff_id
+                .as_ref()
+                .map(|s| person(app, "staff", s.as_str(), d.staff_name(s.as_str())))
+                .unwrap_or_default();
+            let subj = fl
+                .subject_id
+                .as_ref()
+                .map(|s| person(app, "subject", s.as_str(), d.subject_name(s.as_str())))
+                .unwrap_or_default();
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "staff {who}  subject {subj}  at {}",
+                    rfc3339(fl.occurred_at)
+                ),
+                theme.dim(),
+            )));
+            if !fl.event_ids.is_empty() {
+                let ids: Vec<&str> = fl.event_ids.iter().take(12).map(|i| i.as_str()).collect();
+                lines.push(Line::from(format!(
+                    "events ({}): {}{}",
+                    fl.event_ids.len(),
+                    terminal(&ids.join(" ")),
+                    if fl.event_ids.len() > 12 { " …" } else { "" }
+                )));
+            }
+            lines.push(Line::from(Span::styled(
+                "Enter: open subject (or staff member)",
+                theme.dim(),
+            )));
+            lines
+        }
+        None => vec![Line::from("No flags in this window.")],
+    };
+    f.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title("why")),
+        detail,
+    );
+}
+
+fn access(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
+    let wide = area.width >= 120;
+    let (list, detail) = if wide {
+        let [l, r] = Layout::horizontal([Constraint::Min(80), Constraint::Length(48)]).areas(area);
+        (l, r)
+    } else {
+        let [l, r] = Layout::vertical([Constraint::Min(5), Constraint::Length(5)]).areas(area);
+        (l, r)
+    };
+    let h = list.height.saturating_sub(3) as usize;
+    let range = window(app.access_sel, app.access_view.len(), h);
+    let rows: Vec<Row> = app.access_view[range.clone()]
+        .iter()
+        .enumerate()
+        .map(|(k, i)| {
+            let r = &d.rows[*i as usize];
+            let e = &r.event;
+            let mark = match d.row_severity(r) {
+                Some(s) => Span::styled("⚑", theme.sev(s)),
+                None => Span::raw("✓"),
+            };
+            let mut cells = vec![
+                Cell::from(local(d, e.occurred_at)),
+                Cell::from(mark),
+                Cell::from(terminal(d.symbols.resolve(e.staff))),
+                Cell::from(terminal(d.text(e.subject))),
+                Cell::from(terminal(d.text(e.action))),
+                Cell::from(terminal(d.text(e.data_category))),
+                Cell::from(terminal(d.text(e.purpose))),
+            ];
+            if wide || list.width >= 100 {
+                cells.push(Cell::from(terminal(d.text(e.reference))));
+            }
+            let row = Row::new(cells);
+            if range.start + k == app.access_sel {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(11),
+        Constraint::Length(1),
+        Constraint::Length(6),
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Length(13),
+        Constraint::Min(8),
+    ];
+    let mut header = vec![
+        "when", "", "staff", "subject", "action", "category", "purpose",
+    ];
+    if wide || list.width >= 100 {
+        widths.push(Constraint::Length(16));
+        header.push("reference");
+    }
+    let filter = if app.filter == Default::default() {
+        String::new()
+    } else {
+        format!(" · filter {}", terminal(&app.filter_text))
+    };
+    let title = format!(
+        "accesses {}/{}{filter}",
+        (app.access_sel + 1).min(app.access_view.len()),
+        app.access_view.len()
+    );
+    f.render_widget(
+        Table::new(rows, widths)
+            .header(Row::new(header).style(theme.accent()))
+            .block(Block::bordered().title(title)),
+        list,
+    );
+    let text: Vec<Line> = match app
+        .access_view
+        .get(app.access_sel)
+        .map(|i| &d.rows[*i as usize])
+    {
+        Some(r) => {
+            let mut lines = Vec::new();
+            for rule in r.rule_list() {
+                let detail = d
+                    .flags
+                    .iter()
+                    .find(|fl| fl.rule == rule && fl.event_ids.contains(&r.event.event_id))
+                    .map(|fl| fl.detail.clone())
+                    .unwrap_or_default();
+                lines.push(Line::from(vec![
+                    Span::styled(format!("⚑ {} ", rule.name()), theme.sev(d.severity(rule))),
+                    Span::raw(terminal(&detail)),
+                ]));
+            }
+            if lines.is_empty() {
+                let why = match d.relationship(r) {
+                    Some(rel) => {
+                        format!("✓ explained by {}", terminal(&crate::rules::rel_text(rel)))
+                    }
+                    None => "✓ permitted by the role's policy; no relationship required".into(),
+                };
+                lines.push(Line::from(why));
+            }
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "event {} · {} record(s) · ip {}",
+                    terminal(r.event.event_id.as_str()),
+                    r.event.record_count,
+                    terminal(d.text(r.event.client_ip))
+                ),
+                theme.dim(),
+            )));
+            lines
+        }
+        None => vec![Line::from("No accesses match.")],
+    };
+    f.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title("why")),
+        detail,
+    );
+}
+
+fn staff(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
+    let wide = area.width >= 110;
+    let (list, profile) = if wide {
+        let [l, r] = Layout::horizontal([Constraint::Length(52), Constraint::Min(40)]).areas(area);
+        (l, r)
+    } else {
+        let [l, r] =
+            Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(area);
+        (l, r)
+    };
+    let h = list.height.saturating_sub(3) as usize;
+    let range = window(app.staff_sel, d.staff.len(), h);
+    let rows: Vec<Row> = d.staff[range.clone()]
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            let role = d
+                .dir
+                .staff
+                .iter()
+                .find(|x| x.staff_id == s.staff_id)
+                .and_then(|x| x.role.clone())
+                .unwrap_or_else(|| "unknown".into());
+            let row = Row::new(vec![
+                Cell::from(format!("{}", range.start + k + 1)),
+                Cell::from(terminal(s.staff_id.as_str())),
+                Cell::from(clip(&terminal(&role), 14)),
+                Cell::from(Span::styled(
+                    format!("{}", s.by_severity[3]),
+                    theme.sev(Severity::Critical),
+                )),
+                Cell::from(Span::styled(
+                    format!("{}", s.by_severity[2]),
+                    theme.sev(Severity::High),
+                )),
+                Cell::from(format!("{}", s.accesses)),
+            ]);
+            if range.start + k == app.staff_sel {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+    f.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(4),
+                Constraint::Length(6),
+                Constraint::Length(14),
+                Constraint::Length(5),
+                Constraint::Length(5),
+                Constraint::Length(8),
+            ],
+        )
+        .header(
+            Row::new(vec!["#", "staff", "role", "crit", "high", "accesses"]).style(theme.accent()),
+        )
+        .block(Block::bordered().title("staff ranked by risk")),
+        list,
+    );
+    let Some(s) = d.staff.get(app.staff_sel) else {
+        return;
+    };
+    let st = d.dir.staff.iter().find(|x| x.staff_id == s.staff_id);
+    let name = person(
+        app,
+        "staff",
+        s.staff_id.as_str(),
+        st.map(|x| x.display_name.as_str()),
+    );
+    let role = st
+        .and_then(|x| x.role.clone())
+        .unwrap_or_else(|| "not in staff.sql".into());
+    let permitted = d
+        .policy
+        .role(Some(&role))
+        .map(|r| crate::rules::list(&r.categories))
+        .unwrap_or_else(|| "none (not in the policy)".into());
+    let [head, chart, rest] = Layout::vertical([
+        Constraint::Length(4),
+        Constraint::Length(if profile.height < 16 { 3 } else { 5 }),
+        Constraint::Min(2),
+    ])
+    .areas(profile);
+    let lines = vec![
+        Line::from(vec![
+            Span::styled(
+                format!("{} ", terminal(s.staff_id.as_str())),
+                theme.accent(),
+            ),
+            Span::raw(name),
+        ]),
+        Line::from(format!(
+            "role {}  department {}",
+            terminal(&role),
+            terminal(st.and_then(|x| x.department.as_deref()).unwrap_or("—"))
+        )),
+        Line::from(format!(
+            "{} accesses, {} distinct subjects",
+            s.accesses, s.subjects
+        )),
+        Line::from(format!("permitted categories: {permitted}")),
+    ];
+    f.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::TOP).title("profile")),
+        head,
+    );
+    f.render_widget(
+        Sparkline::default()
+            .data(&s.per_day)
+            .block(Block::bordered().title("accesses per day")),
+        chart,
+    );
+    let mut lines = vec![Line::from(Span::styled("categories touched", theme.dim()))];
+    let allowed = d
+        .policy
+        .role(Some(&role))
+        .map(|r| r.categories.clone())
+        .unwrap_or_default();
+    for (c, n) in s.categories.iter().take(4) {
+        let ok = allowed.contains(&crate::policy::norm(c));
+        lines.push(Line::from(format!(
+            "  {} {} {n}",
+            if ok { "✓" } else { "⚑" },
+            terminal(c)
+        )));
+    }
+    lines.push(Line::from(Span::styled("flags by rule", theme.dim())));
+    for r in crate::rules::Rule::ALL {
+        let n = s.by_rule[r as usize];
+        if n > 0 {
+            lines.push(Line::from(format!("  {} {n}", r.name())));
+        }
+    }
+    lines.push(Line::from(Span::styled("subjects seen most", theme.dim())));
+    for (sid, n) in &s.top_subjects {
+        lines.push(Line::from(format!(
+            "  {} {} ×{n}",
+            terminal(sid),
+            person(app, "subject", sid, d.subject_name(sid))
+        )));
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), rest);
+}
+
+fn subject(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
+    let Some(id) = &app.subject else {
+        f.render_widget(
+            Paragraph::new(
+                "Choose a person: / searches, Enter on a flag or an access opens its subject.",
+            )
+            .block(Block::bordered().title("subject")),
+            area,
+        );
+        return;
+    };
+    let s = d.dir.subjects.iter().find(|x| x.subject_id.as_str() == id);
+    let name = person(app, "subject", id, s.map(|x| x.display_name.as_str()));
+    let email = s
+        .and_then(|x| x.email.as_deref())
+        .map(|e| {
+            if app.is_revealed(&format!("subject:{id}")) {
+                terminal(e)
+            } else {
+                mask_email(e)
+            }
+        })
+        .unwrap_or_default();
+    let requests: Vec<_> = d
+        .dir
+        .requests
+        .iter()
+        .flatten()
+        .filter(|r| r.subject_id.as_str() == id)
+        .collect();
+    let items: Vec<_> = d
+        .dir
+        .disclosure_items
+        .iter()
+        .flatten()
+        .filter(|i| i.subject_id.as_str() == id)
+        .collect();
+    let [head, list, extra] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Min(4),
+        Constraint::Length((requests.len() + items.len()).clamp(1, 6) as u16 + 2),
+    ])
+    .areas(area);
+    let head_lines = vec![
+        Line::from(vec![
+            Span::styled(format!("subject {} ", terminal(id)), theme.accent()),
+            Span::raw(name),
+            Span::raw(format!("  {email}")),
+        ]),
+        Line::from(format!(
+            "jurisdiction {}  {}{}",
+            terminal(s.and_then(|x| x.jurisdiction.as_deref()).unwrap_or("—")),
+            if s.is_some_and(|x| x.is_vip) {
+                "VIP  "
+            } else {
+                ""
+            },
+            s.and_then(|x| x.staff_id.as_ref())
+                .map(|x| format!("also staff {}", terminal(x.as_str())))
+                .unwrap_or_default()
+        )),
+    ];
+    f.render_widget(Paragraph::new(head_lines), head);
+    let rows_idx = app.subject_rows();
+    let h = list.height.saturating_sub(3) as usize;
+    let range = window(app.subject_sel, rows_idx.len(), h);
+    let rows: Vec<Row> = rows_idx[range.clone()]
+        .iter()
+        .enumerate()
+        .map(|(k, i)| {
+            let r = &d.rows[*i as usize];
+            let e = &r.event;
+            let why = if r.flagged() {
+                r.rule_list()
+                    .iter()
+                    .map(|x| x.name())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            } else {
+                d.relationship(r)
+                    .map(|rel| {
+                        format!("{} {}", rel.kind, rel.reference.clone().unwrap_or_default())
+                    })
+                    .unwrap_or_else(|| "permitted".into())
+            };
+            let row = Row::new(vec![
+                Cell::from(local(d, e.occurred_at)),
+                Cell::from(if r.flagged() { "⚑" } else { "✓" }),
+                Cell::from(terminal(d.symbols.resolve(e.staff))),
+                Cell::from(terminal(d.text(e.action))),
+                Cell::from(terminal(d.text(e.data_category))),
+                Cell::from(terminal(&why)),
+            ]);
+            if range.start + k == app.subject_sel {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+    f.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(11),
+                Constraint::Length(1),
+                Constraint::Length(6),
+                Constraint::Length(7),
+                Constraint::Length(13),
+                Constraint::Min(10),
+            ],
+        )
+        .header(
+            Row::new(vec![
+                "when",
+                "",
+                "staff",
+                "action",
+                "category",
+                "explained or flagged",
+            ])
+            .style(theme.accent()),
+        )
+        .block(Block::bordered().title(format!("who accessed this person ({})", rows_idx.len()))),
+        list,
+    );
+    let mut lines = Vec::new();
+    for r in &requests {
+        lines.push(Line::from(format!(
+            "request {} {} via {} received {} {}",
+            terminal(r.request_id.as_str()),
+            terminal(&r.kind),
+            terminal(r.channel.as_deref().unwrap_or("?")),
+            rfc3339(r.received_at),
+            r.completed_at
+                .map(|c| format!("completed {}", rfc3339(c)))
+                .unwrap_or_else(|| "open".into())
+        )));
+    }
+    for i in &items {
+        lines.push(Line::from(format!(
+            "disclosure {}: {} sent {}",
+            terminal(i.disclosure_id.as_str()),
+            terminal(i.data_category.as_deref().unwrap_or("?")),
+            i.disclosed_at
+                .map(rfc3339)
+                .unwrap_or_else(|| "(not yet)".into())
+        )));
+    }
+    if lines.is_empty() {
+        lines.push(Line::from("No requests or disclosures about this person."));
+    }
+    f.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title("requests and disclosures")),
+        extra,
+    );
+}
+
+fn disclosures(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
+    let list: Vec<_> = d.dir.disclosures.iter().flatten().collect();
+    let h = area.height.saturating_sub(3) as usize;
+    let range = window(app.disclosure_sel, list.len(), h);
+    let rows: Vec<Row> = list[range.clone()]
+        .iter()
+        .enumerate()
+        .map(|(k, x)| {
+            let done = x.responded_at.is_some_and(|r| r <= d.header.as_of);
+            let flags: Vec<&str> = d
+                .flags
+                .iter()
+                .filter(|fl| fl.disclosure_id.as_ref() == Some(&x.disclosure_id))
+                .map(|fl| fl.rule.name())
+                .collect();
+            let row = Row::new(vec![
+                Cell::from(terminal(x.disclosure_id.as_str())),
+                Cell::from(terminal(&x.kind)),
+                Cell::from(terminal(&x.requester)),
+                Cell::from(x.received_at.format("%Y-%m-%d").to_string()),
+                Cell::from(crate::report::legal::clock(x.due_at, done, d.header.as_of)),
+                Cell::from(terminal(&x.status)),
+                Cell::from(Span::styled(flags.join(" "), theme.sev(Severity::High))),
+            ]);
+            if range.start + k == app.disclosure_sel {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+    f.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(4),
+                Constraint::Length(14),
+                Constraint::Min(12),
+                Constraint::Length(10),
+                Constraint::Length(17),
+                Constraint::Length(10),
+                Constraint::Min(10),
+            ],
+        )
+        .header(
+            Row::new(vec![
+                "id",
+                "kind",
+                "requester",
+                "received",
+                "deadline",
+                "status",
+                "flags",
+            ])
+            .style(theme.accent()),
+        )
+        .block(Block::bordered().title(format!("disclosures ({})", list.len()))),
+        area,
+    );
+}
+
+fn requests(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
+    let list: Vec<_> = d.dir.requests.iter().flatten().collect();
+    let h = area.height.saturating_sub(3) as usize;
+    let range = window(app.request_sel, list.len(), h);
+    let rows: Vec<Row> = list[range.clone()]
+        .iter()
+        .enumerate()
+        .map(|(k, x)| {
+            let overdue = d
+                .flags
+                .iter()
+                .any(|fl| fl.request_id.as_ref() == Some(&x.request_id));
+            let end = x
+                .completed_at
+                .filter(|c| *c <= d.header.as_of)
+                .unwrap_or(d.header.as_of);
+            let row = Row::new(vec![
+                Cell::from(terminal(x.request_id.as_str())),
+                Cell::from(terminal(x.subject_id.as_str())),
+                Cell::from(terminal(&x.kind)),
+                Cell::from(terminal(x.channel.as_deref().unwrap_or(""))),
+                Cell::from(x.received_at.format("%Y-%m-%d").to_string()),
+                Cell::from(format!("{} d", (end - x.received_at).num_days())),
+                Cell::from(terminal(x.status.as_deref().unwrap_or(
+                    if x.completed_at.is_some() {
+                        "completed"
+                    } else {
+                        "open"
+                    },
+                ))),
+                Cell::from(Span::styled(
+                    if overdue { "request_overdue" } else { "" },
+                    theme.sev(Severity::Medium),
+                )),
+            ]);
+            if range.start + k == app.request_sel {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+    f.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(8),
+                Constraint::Length(7),
+                Constraint::Length(10),
+                Constraint::Length(6),
+                Constraint::Length(10),
+                Constraint::Length(6),
+                Constraint::Length(10),
+                Constraint::Min(8),
+            ],
+        )
+        .header(
+            Row::new(vec![
+                "request", "subject", "kind", "via", "received", "age", "status", "flags",
+            ])
+            .style(theme.accent()),
+        )
+        .block(Block::bordered().title(format!("subject requests ({})", list.len()))),
+        area,
+    );
+}
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn help(bindings: &[Binding], theme: &Theme, f: &mut Frame, area: Rect) {
+    let mut lines: Vec<Line> = bindings
+        .iter()
+        .filter(|b| !b.keys.is_empty())
+        .map(|b| {
+            Line::from(vec![
+                Span::styled(format!("{:<22}", b.keys.join(" ")), theme.accent()),
+                Span::raw(b.help),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(vec![
+        Span::styled(format!("{:<22}", "1 … 7"), theme.accent()),
+        Span::raw("jump to a tab"),
+    ]));
+    let r = centered(area, 78, lines.len() as u16 + 2);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title("keys (Esc closes)")),
+        r,
+    );
+}
+
+fn search(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
+    let r = centered(area, 70, area.height.saturating_sub(4).max(6));
+    f.render_widget(Clear, r);
+    let [input, results] = Layout::vertical([Constraint::Length(3), Constraint::Min(1)]).areas(r);
+    f.render_widget(
+        Paragraph::new(format!("{}▏", app.search_text)).block(Block::bordered().title("search")),
+        input,
+    );
+    let d = app.data.as_ref();
+    let lines: Vec<Line> = app
+        .search_hits
+        .iter()
+        .take(results.height.saturating_sub(2) as usize)
+        .enumerate()
+        .map(|(k, h)| {
+            let (kind, label) = match h.kind {
+                HitKind::Staff => (
+                    "staff",
+                    person(app, "staff", &h.id, d.and_then(|d| d.staff_name(&h.id))),
+                ),
+                HitKind::Subject => (
+                    "subject",
+                    person(app, "subject", &h.id, d.and_then(|d| d.subject_name(&h.id))),
+                ),
+                HitKind::Reference => ("reference", String::new()),
+                HitKind::Rule => ("rule", String::new()),
+            };
+            // The id prefix of the matched text is shown with its matched characters highlighted.
+            let mut spans = vec![Span::styled(format!("{kind:<10}"), theme.dim())];
+            for (i, c) in terminal(&h.id).chars().enumerate() {
+                let st = if h.matched.contains(&i) {
+                    theme.matched()
+                } else {
+                    Style::new()
+                };
+                spans.push(Span::styled(c.to_string(), st));
+            }
+            spans.push(Span::raw(format!("  {label}")));
+            let line = Line::from(spans);
+            if k == app.search_sel {
+                line.style(theme.selected())
+            } else {
+                line
+            }
+        })
+        .collect();
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered().title(format!("{} match(es) · Enter opens", app.search_hits.len())),
+        ),
+        results,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_emails_are_masked() {
+        assert_eq!(mask_name("Ava Okafor"), "Ava O•••••");
+        assert_eq!(mask_name("Ava"), "Ava");
+        assert_eq!(mask_email("ava.okafor@mail.example"), "a•••@mail…");
+    }
+
+    #[test]
+    fn the_window_keeps_the_selection_visible() {
+        assert_eq!(window(0, 100, 10), 0..10);
+        assert_eq!(window(15, 100, 10), 6..16);
+        assert_eq!(window(99, 100, 10), 90..100);
+        assert_eq!(window(0, 3, 10), 0..3);
+    }
+}
