@@ -611,11 +611,9 @@ impl App {
                     }
                 }
             }
-            Action::SearchDone(g, hits) => {
-                if g == self.search_generation {
-                    self.search_hits = hits;
-                    self.search_sel = 0;
-                }
+            Action::SearchDone(g, hits) if g == self.search_generation => {
+                self.search_hits = hits;
+                self.search_sel = 0;
             }
             Action::Resize(w, h) => self.size = (w, h),
             Action::Load(ev) => self.on_load(ev),

@@ -222,20 +222,19 @@ async fn load_inner(
     }))
 }
 
+type StaffTally = (
+    StaffSummary,
+    HashMap<crate::model::Sym, u64>,
+    HashMap<crate::model::Sym, u64>,
+);
+
 fn summarise_staff(
     rows: &[AccessRow],
     flags: &[Flag],
     syms: &Interner,
     days: &[(NaiveDate, u64, u64)],
 ) -> Vec<StaffSummary> {
-    let mut by: HashMap<
-        crate::model::Sym,
-        (
-            StaffSummary,
-            HashMap<crate::model::Sym, u64>,
-            HashMap<crate::model::Sym, u64>,
-        ),
-    > = HashMap::new();
+    let mut by: HashMap<crate::model::Sym, StaffTally> = HashMap::new();
     let mut start = 0usize;
     for (di, d) in days.iter().enumerate() {
         let end = (start + d.1 as usize).min(rows.len());

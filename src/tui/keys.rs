@@ -103,10 +103,10 @@ pub fn with_overrides(
         b.keys = keys.clone();
     }
     // Ctrl-C always quits, whatever the config says.
-    if !table.iter().any(|b| b.keys.iter().any(|k| k == "ctrl-c")) {
-        if let Some(q) = table.iter_mut().find(|b| b.name == "quit") {
-            q.keys.push("ctrl-c".into());
-        }
+    if !table.iter().any(|b| b.keys.iter().any(|k| k == "ctrl-c"))
+        && let Some(q) = table.iter_mut().find(|b| b.name == "quit")
+    {
+        q.keys.push("ctrl-c".into());
     }
     Ok(table)
 }

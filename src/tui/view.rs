@@ -210,7 +210,7 @@ fn person(app: &App, kind: &str, id: &str, name: Option<&str>) -> String {
 /// The visible window of a list of `len` rows for a selection.
 fn window(sel: usize, len: usize, height: usize) -> std::ops::Range<usize> {
     let h = height.max(1);
-    let start = sel.saturating_sub(h - 1).min(len.saturating_sub(h).max(0));
+    let start = sel.saturating_sub(h - 1).min(len.saturating_sub(h));
     start..(start + h).min(len)
 }
 
@@ -349,7 +349,7 @@ fn overview(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
     );
     let counts = crate::report::by_rule(&d.flags);
     let mut counts: Vec<_> = counts.into_iter().collect();
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
     let rows: Vec<Row> = counts
         .iter()
         .take(lists.height.saturating_sub(2) as usize)

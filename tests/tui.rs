@@ -1,0 +1,350 @@
+//! The dashboard without a terminal: snapshots of every view at 80x24 and
+//! 160x48 from the demo, headless runs driven by actions, and an end-to-end
+//! run of the real binary in tmux.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use keyhole::policy::Policy;
+use keyhole::source::Source;
+use keyhole::source::queries::QuerySet;
+use keyhole::tui::app::{Action, App, Mode, Tab};
+use keyhole::tui::data::{Dataset, LoadEvent};
+use keyhole::tui::{keys, render_to_string};
+
+fn t(s: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(s).unwrap().into()
+}
+
+async fn dataset(dir: &Path) -> Arc<Dataset> {
+    let path = dir.join("demo.sqlite");
+    let s = keyhole::demo::DemoSettings {
+        events: 5000,
+        seed: 5,
+        anchor: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+    };
+    keyhole::demo::ensure_sqlite(&path, &s, false, |_| {})
+        .await
+        .unwrap();
+    let src = Source::connect(&common::source_options(&format!(
+        "sqlite://{}",
+        path.display()
+    )))
+    .await
+    .unwrap();
+    let policy = Policy::demo();
+    let now = t("2026-11-01T12:00:00Z");
+    let window = (t("2026-10-02T04:00:00Z"), t("2026-11-01T04:00:00Z"), now);
+    let (src, d) = keyhole::tui::data::load(
+        src,
+        QuerySet::builtin(keyhole::source::Dialect::Sqlite),
+        policy,
+        window,
+        now,
+        |_| {},
+    )
+    .await;
+    src.close().await;
+    Arc::from(d.unwrap())
+}
+
+fn app_with(d: Arc<Dataset>, export: &Path) -> App {
+    let mut app = App::new(false);
+    app.export_dir = export.to_path_buf();
+    app.update(Action::Load(LoadEvent::Done(d)));
+    app
+}
+
+fn golden(name: &str, actual: &str) {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/tui")).join(name);
+    if std::env::var("UPDATE_GOLDEN").is_ok() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} is missing; run with UPDATE_GOLDEN=1", path.display()));
+    assert!(
+        want == actual,
+        "{name} differs from its snapshot:\n--- want\n{want}\n--- got\n{actual}"
+    );
+}
+
+#[tokio::test]
+async fn every_view_matches_its_snapshot_at_80x24_and_160x48() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dataset(dir.path()).await;
+    let b = keys::defaults();
+    for (i, tab) in Tab::ALL.iter().enumerate() {
+        let mut app = app_with(d.clone(), dir.path());
+        app.update(Action::GoTab(i));
+        if *tab == Tab::Subjects {
+            app.show_subject("15000".into());
+        }
+        for (w, h) in [(80u16, 24u16), (160, 48)] {
+            app.update(Action::Resize(w, h));
+            let screen = render_to_string(&app, &b, w, h);
+            assert!(screen.lines().count() == h as usize);
+            golden(
+                &format!(
+                    "{}-{w}x{h}.txt",
+                    tab.title().to_lowercase().replace(' ', "_")
+                ),
+                &screen,
+            );
+        }
+    }
+    // The first frame, before any data: a loading screen.
+    let app = App::new(false);
+    golden("loading-80x24.txt", &render_to_string(&app, &b, 80, 24));
+    let mut app = app_with(d, dir.path());
+    app.update(Action::Help);
+    golden("help-80x24.txt", &render_to_string(&app, &b, 80, 24));
+}
+
+#[tokio::test]
+async fn navigation_moves_the_selection_and_switches_tabs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dataset(dir.path()).await;
+    let mut app = app_with(d, dir.path());
+    assert_eq!(app.tab, Tab::Overview);
+    app.update(Action::NextTab);
+    assert_eq!(app.tab, Tab::Flags);
+    app.update(Action::Down);
+    app.update(Action::Down);
+    assert_eq!(app.flag_sel, 2);
+    app.update(Action::End);
+    assert_eq!(app.flag_sel, app.flag_order.len() - 1);
+    app.update(Action::Down);
+    assert_eq!(
+        app.flag_sel,
+        app.flag_order.len() - 1,
+        "stays on the last row"
+    );
+    app.update(Action::Home);
+    app.update(Action::PageDown);
+    assert_eq!(app.flag_sel, app.page());
+    app.update(Action::PrevTab);
+    assert_eq!(app.tab, Tab::Overview);
+    app.update(Action::PrevTab);
+    assert_eq!(app.tab, Tab::Requests);
+    app.update(Action::Back);
+    assert_eq!(app.tab, Tab::Overview);
+    app.update(Action::Back);
+    assert!(app.quit, "q on the overview quits");
+}
+
+#[tokio::test]
+async fn search_finds_a_subject_and_opens_their_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dataset(dir.path()).await;
+    let mut app = app_with(d, dir.path());
+    app.update(Action::Search);
+    assert_eq!(app.mode, Mode::Search);
+    for c in "15000".chars() {
+        app.update(Action::Input(c));
+    }
+    let first = app.search_hits.first().expect("a hit").clone();
+    assert_eq!(first.id, "15000");
+    assert_eq!(first.matched, vec![0, 1, 2, 3, 4], "the matched characters");
+    app.update(Action::Submit);
+    assert_eq!(app.tab, Tab::Subjects);
+    assert_eq!(app.subject.as_deref(), Some("15000"));
+    let screen = render_to_string(&app, &keys::defaults(), 100, 30);
+    assert!(screen.contains("subject 15000"), "{screen}");
+    assert!(
+        screen.contains("family_access"),
+        "the planted family access shows: {screen}"
+    );
+}
+
+#[tokio::test]
+async fn the_filter_bar_narrows_the_access_log_and_reports_mistakes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dataset(dir.path()).await;
+    let mut app = app_with(d.clone(), dir.path());
+    app.update(Action::Filter);
+    for c in "staff:104 rule:bulk_access".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::Submit);
+    assert_eq!(app.tab, Tab::Access);
+    assert_eq!(app.access_view.len(), 120, "agent 104's night sweep");
+    assert!(
+        app.access_view
+            .iter()
+            .all(|i| d.symbols.resolve(d.rows[*i as usize].event.staff) == "104")
+    );
+    app.update(Action::Filter);
+    for c in " colour:red".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::Submit);
+    assert_eq!(app.mode, Mode::Filter, "a bad filter keeps the bar open");
+    assert!(app.status.contains("unknown filter"), "{}", app.status);
+    assert_eq!(app.access_view.len(), 120, "and the last good filter stays");
+}
+
+#[tokio::test]
+async fn reveal_needs_a_reason_and_is_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dataset(dir.path()).await;
+    let mut app = app_with(d.clone(), dir.path());
+    app.show_subject("15000".into());
+    let real = d.subject_name("15000").unwrap().to_string();
+    let b = keys::defaults();
+    assert!(
+        !render_to_string(&app, &b, 100, 30).contains(&real),
+        "masked by default"
+    );
+    app.update(Action::Reveal);
+    assert_eq!(app.mode, Mode::RevealReason);
+    app.update(Action::Submit);
+    assert_eq!(app.mode, Mode::RevealReason, "no reason, no reveal");
+    for c in "DSAR 2026-114".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::Submit);
+    assert!(render_to_string(&app, &b, 100, 30).contains(&real));
+    assert_eq!(
+        app.reveal_log,
+        vec![("subject:15000".to_string(), "DSAR 2026-114".to_string())]
+    );
+    app.update(Action::Reveal);
+    assert!(
+        !render_to_string(&app, &b, 100, 30).contains(&real),
+        "v again masks"
+    );
+}
+
+#[tokio::test]
+async fn export_writes_the_current_view_through_the_report_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dataset(dir.path()).await;
+    let mut app = app_with(d, dir.path());
+    app.update(Action::GoTab(1));
+    app.update(Action::Export);
+    assert!(app.status.starts_with("exported to"), "{}", app.status);
+    let md: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".md"))
+        .collect();
+    assert_eq!(md.len(), 1);
+    assert!(
+        std::fs::read_to_string(md[0].path())
+            .unwrap()
+            .starts_with("# Access review")
+    );
+    app.update(Action::GoTab(2));
+    app.update(Action::Export);
+    let csv: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".csv"))
+        .collect();
+    let text = std::fs::read_to_string(csv[0].path()).unwrap();
+    assert!(text.starts_with("event_id,occurred_at,"));
+    assert_eq!(
+        text.lines().count(),
+        app.access_view.len() + 1,
+        "header and every access shown"
+    );
+    assert!(app.access_view.len() > 1000);
+}
+
+#[test]
+fn hostile_text_never_reaches_the_screen_raw() {
+    let mut app = App::new(false);
+    app.update(Action::Load(LoadEvent::Failed(
+        "bad \u{1b}[2J value \u{202e}txt".into(),
+    )));
+    let screen = render_to_string(&app, &keys::defaults(), 80, 24);
+    assert!(!screen.contains('\u{1b}') && !screen.contains('\u{202e}'));
+    assert!(screen.contains("\\x1b[2J"));
+}
+
+fn tmux(args: &[&str]) -> String {
+    let o = std::process::Command::new("tmux")
+        .args(args)
+        .output()
+        .expect("tmux");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn wait_for(session: &str, needle: &str) -> String {
+    let mut screen = String::new();
+    for _ in 0..100 {
+        screen = tmux(&["capture-pane", "-p", "-t", session]);
+        if screen.contains(needle) {
+            return screen;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{needle:?} never appeared:\n{screen}");
+}
+
+#[test]
+fn the_real_binary_runs_in_tmux_and_leaves_the_shell_usable() {
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        assert!(
+            !common::require_dbs(),
+            "tmux is needed for the end-to-end test"
+        );
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.sqlite");
+    let session = format!("kh-e2e-{}", std::process::id());
+    let bin = env!("CARGO_BIN_EXE_keyhole");
+    let cmd = format!(
+        "XDG_DATA_HOME={d} {bin} demo --events 3000 --path {db}; echo SHELL-OK $?; sleep 30",
+        d = dir.path().display(),
+        db = db.display()
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "80",
+        "-y",
+        "24",
+        &cmd,
+    ]);
+    let guard = scopeguard(&session);
+    wait_for(&session, "loaded");
+    tmux(&["send-keys", "-t", &session, "2"]);
+    wait_for(&session, "sorted by time");
+    tmux(&["send-keys", "-t", &session, "/"]);
+    tmux(&["send-keys", "-t", &session, "-l", "vip_acc"]);
+    wait_for(&session, "rule      vip_access");
+    tmux(&["send-keys", "-t", &session, "Escape"]);
+    tmux(&["send-keys", "-t", &session, "q"]);
+    tmux(&["send-keys", "-t", &session, "q"]);
+    let screen = wait_for(&session, "SHELL-OK 0");
+    assert!(
+        !screen.contains("Overview"),
+        "the alternate screen is gone:\n{screen}"
+    );
+    drop(guard);
+}
+
+struct Kill(String);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .output();
+    }
+}
+fn scopeguard(s: &str) -> Kill {
+    Kill(s.to_string())
+}
