@@ -15,7 +15,7 @@ use crate::model::Instant;
 pub const TZ: Tz = chrono_tz::America::New_York;
 /// Days of access history before the anchor.
 pub const HISTORY_DAYS: i64 = 90;
-pub const GENERATOR_VERSION: &str = "2";
+pub const GENERATOR_VERSION: &str = "3";
 
 #[derive(Debug, Clone)]
 pub struct DemoSettings {
@@ -503,9 +503,11 @@ pub async fn build(
             .map(|x| day_weight((start + Duration::days(x)).weekday()))
             .sum();
         let want = ((s.events as f64) * cum / total_weight).round() as u64;
-        let budget = want.saturating_sub(produced);
+        // Planted events count toward the day's share, so --events is exact.
+        let planted = g.planted_events(d);
+        let budget = want.saturating_sub(produced + planted.len() as u64);
         let mut evs = g.day_events(d, date, budget);
-        evs.extend(g.planted_events(d));
+        evs.extend(planted);
         evs.sort_by_key(|e| e.at);
         for ev in evs {
             let id = next_id;
@@ -1234,6 +1236,8 @@ impl Gen {
                 self.work_item(d, role, who, room, &mut out);
             }
         }
+        // Rounding of the role shares may overshoot; --events is exact.
+        out.truncate(budget as usize);
         out
     }
 

@@ -182,6 +182,8 @@ pub struct App {
     pub filter_text: String,
     pub staff_sel: usize,
     pub subject: Option<String>,
+    /// Rows of accesses to the current subject, computed when it is chosen.
+    pub subject_view: Vec<u32>,
     pub subject_sel: usize,
     pub disclosure_sel: usize,
     pub request_sel: usize,
@@ -224,6 +226,7 @@ impl App {
             filter_text: String::new(),
             staff_sel: 0,
             subject: None,
+            subject_view: Vec::new(),
             subject_sel: 0,
             disclosure_sel: 0,
             request_sel: 0,
@@ -284,7 +287,7 @@ impl App {
             Tab::Flags => self.flag_order.len(),
             Tab::Access => self.access_view.len(),
             Tab::Staff => d.staff.len(),
-            Tab::Subjects => self.subject_rows().len(),
+            Tab::Subjects => self.subject_view.len(),
             Tab::Disclosures => d.dir.disclosures.as_ref().map_or(0, Vec::len),
             Tab::Requests => d.dir.requests.as_ref().map_or(0, Vec::len),
         }
@@ -442,6 +445,7 @@ impl App {
                 self.data = Some(d);
                 self.sort_flags();
                 self.apply_filter();
+                self.subject_view = self.subject_rows();
                 self.status = "loaded".into();
             }
         }
@@ -550,6 +554,7 @@ impl App {
 
     pub fn show_subject(&mut self, id: String) {
         self.subject = Some(id);
+        self.subject_view = self.subject_rows();
         self.subject_sel = 0;
         self.tab = Tab::Subjects;
     }

@@ -62,6 +62,8 @@ pub struct Dataset {
     pub staff: Vec<StaffSummary>,
     /// Row indices by event id, for jumps from a flag.
     pub by_event: HashMap<Id, u32>,
+    /// Distinct subjects accessed in the window.
+    pub distinct_subjects: usize,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -209,7 +211,13 @@ async fn load_inner(
         .map(|(i, r)| (r.event.event_id.clone(), i as u32))
         .collect();
     let staff = summarise_staff(&rows, &flags, &symbols, &days);
+    let distinct_subjects = rows
+        .iter()
+        .filter_map(|r| r.event.subject)
+        .collect::<std::collections::HashSet<_>>()
+        .len();
     Ok(Box::new(Dataset {
+        distinct_subjects,
         header,
         policy,
         dir,

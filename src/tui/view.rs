@@ -223,8 +223,6 @@ fn local(d: &Dataset, t: crate::model::Instant) -> String {
 fn overview(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
     let sev = app.severity_counts();
     let staff_n = d.staff.len();
-    let subjects: std::collections::HashSet<_> =
-        d.rows.iter().filter_map(|r| r.event.subject).collect();
     let open_legal: Vec<_> = d
         .dir
         .disclosures
@@ -263,7 +261,7 @@ fn overview(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
             "Accesses {}   Staff {}   Subjects {}   Source {} {}",
             d.rows.len(),
             staff_n,
-            subjects.len(),
+            d.distinct_subjects,
             d.header.dialect,
             terminal(&d.header.database)
         )),
@@ -812,7 +810,7 @@ fn subject(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
         )),
     ];
     f.render_widget(Paragraph::new(head_lines), head);
-    let rows_idx = app.subject_rows();
+    let rows_idx = &app.subject_view;
     let h = list.height.saturating_sub(3) as usize;
     let range = window(app.subject_sel, rows_idx.len(), h);
     let rows: Vec<Row> = rows_idx[range.clone()]
