@@ -447,10 +447,17 @@ fn flags(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
                 .map(|s| person(app, "subject", s.as_str(), d.subject_name(s.as_str())))
                 .unwrap_or_default();
             lines.push(Line::from(Span::styled(
-                format!(
-                    "staff {who}  subject {subj}  at {}",
-                    rfc3339(fl.occurred_at)
-                ),
+                {
+                    let mut parts = Vec::new();
+                    if let Some(s) = &fl.staff_id {
+                        parts.push(format!("staff {} {who}", terminal(s.as_str())));
+                    }
+                    if let Some(s) = &fl.subject_id {
+                        parts.push(format!("subject {} {subj}", terminal(s.as_str())));
+                    }
+                    parts.push(format!("at {}", rfc3339(fl.occurred_at)));
+                    parts.join("  ")
+                },
                 theme.dim(),
             )));
             if !fl.event_ids.is_empty() {
