@@ -274,3 +274,42 @@ async fn sqlite_statement_timeout_interrupts_an_endless_query() {
     assert_eq!(run(&mut src, "SELECT 1").await, Ok(1));
     src.close().await;
 }
+
+async fn cancel_reaches_the_server(server: Server, sleep: &'static str) {
+    let Some(s) = scratch(server).await else {
+        return;
+    };
+    let mut o = source_options(&s.url());
+    o.statement_timeout = Duration::from_secs(120);
+    let mut src = Source::connect(&o).await.unwrap();
+    let cancel = src.canceller().expect("a server source can be cancelled");
+    let running = tokio::spawn(async move {
+        let r = run(&mut src, sleep).await;
+        (src, r)
+    });
+    // Let the statement start, then cancel it from a second connection.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    cancel.cancel().await.unwrap();
+    let (mut src, r) = running.await.unwrap();
+    match server {
+        Server::Postgres => assert!(r.as_ref().is_err_and(|e| e.contains("cancelled")), "{r:?}"),
+        // MariaDB's SLEEP returns 1 when interrupted instead of failing.
+        Server::Mariadb => assert!(r.is_err() || r == Ok(1), "{r:?}"),
+    }
+    assert_eq!(
+        run(&mut src, "SELECT 1").await,
+        Ok(1),
+        "the session is usable afterwards"
+    );
+    src.close().await;
+}
+
+#[tokio::test]
+async fn postgres_cancel_stops_the_statement_on_the_server() {
+    cancel_reaches_the_server(Server::Postgres, "SELECT pg_sleep(60)").await;
+}
+
+#[tokio::test]
+async fn mariadb_cancel_stops_the_statement_on_the_server() {
+    cancel_reaches_the_server(Server::Mariadb, "SELECT SLEEP(60) AS slept").await;
+}

@@ -63,13 +63,24 @@ fn db_err(context: &str, e: impl std::fmt::Display) -> SourceError {
 }
 
 /// What names a source and how to reach it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SourceOptions {
     pub url: String,
     /// From `password_env`, `PGPASSWORD` or `MYSQL_PWD`; never the command line.
     pub password: Option<String>,
     pub statement_timeout: Duration,
     pub connect_timeout: Duration,
+}
+
+impl std::fmt::Debug for SourceOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceOptions")
+            .field("url", &secrets::redact_url(&self.url))
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("statement_timeout", &self.statement_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish()
+    }
 }
 
 /// Parses the dialect and the database name (for `source.database`) out of a URL.
@@ -139,6 +150,71 @@ pub struct Source {
     pub database: String,
     pub statement_timeout: Duration,
     pub server_version: String,
+    /// How to reach the server again, and this session's id there, so a
+    /// running statement can be cancelled from another connection.
+    cancel: Option<Canceller>,
+}
+
+/// Cancels the statement a [`Source`] is running, from a second connection
+/// (PostgreSQL `pg_cancel_backend`, MySQL `KILL QUERY`). Dropping a future
+/// does not stop a query on the server; this does.
+#[derive(Debug, Clone)]
+pub struct Canceller {
+    opts: SourceOptions,
+    dialect: Dialect,
+    session: i64,
+}
+
+impl Canceller {
+    pub async fn cancel(&self) -> Result<(), SourceError> {
+        let url = self.opts.url.trim().replacen("mariadb://", "mysql://", 1);
+        let e = |x: sqlx::Error| db_err("cancelling the running statement", x);
+        let work = async {
+            match self.dialect {
+                Dialect::Postgres => {
+                    let mut o = PgConnectOptions::from_str(&url).map_err(e)?;
+                    if let Some(pw) = &self.opts.password {
+                        o = o.password(pw);
+                    }
+                    let mut c = o
+                        .application_name("keyhole-cancel")
+                        .disable_statement_logging()
+                        .connect()
+                        .await
+                        .map_err(e)?;
+                    // Our own fixed statement: it stops our own backend's statement and writes nothing.
+                    sqlx::query("SELECT pg_cancel_backend($1::int)")
+                        .bind(self.session)
+                        .execute(&mut c)
+                        .await
+                        .map_err(e)?;
+                    let _ = c.close().await;
+                }
+                Dialect::Mysql => {
+                    let mut o = MySqlConnectOptions::from_str(&url).map_err(e)?;
+                    if let Some(pw) = &self.opts.password {
+                        o = o.password(pw);
+                    }
+                    let mut c = o.disable_statement_logging().connect().await.map_err(e)?;
+                    sqlx::raw_sql(AssertSqlSafe(format!("KILL QUERY {}", self.session)))
+                        .execute(&mut c)
+                        .await
+                        .map_err(e)?;
+                    let _ = c.close().await;
+                }
+                // SQLite runs in this process; its progress handler ends the statement.
+                Dialect::Sqlite => {}
+            }
+            Ok(())
+        };
+        tokio::time::timeout(self.opts.connect_timeout, work)
+            .await
+            .unwrap_or_else(|_| {
+                Err(SourceError::new(
+                    "cancelling: the server did not answer in time",
+                ))
+            })
+    }
 }
 
 /// The two bind parameters of a windowed file.
@@ -197,16 +273,22 @@ impl Source {
                     .connect()
                     .await
                     .map_err(|e| db_err(&format!("cannot connect to {shown}"), e))?;
-                let v: (String,) = sqlx::query_as("SELECT current_setting('server_version')")
-                    .fetch_one(&mut c)
-                    .await
-                    .map_err(|e| db_err("reading server version", e))?;
+                let v: (String, i32) =
+                    sqlx::query_as("SELECT current_setting('server_version'), pg_backend_pid()")
+                        .fetch_one(&mut c)
+                        .await
+                        .map_err(|e| db_err("reading server version", e))?;
                 Ok(Source {
                     conn: Conn::Pg(Box::new(c)),
                     dialect,
                     database,
                     statement_timeout: opts.statement_timeout,
                     server_version: v.0,
+                    cancel: Some(Canceller {
+                        opts: opts.clone(),
+                        dialect,
+                        session: i64::from(v.1),
+                    }),
                 })
             }
             Dialect::Mysql => {
@@ -223,7 +305,7 @@ impl Source {
                     .connect()
                     .await
                     .map_err(|e| db_err(&format!("cannot connect to {shown}"), e))?;
-                let v: (String,) = sqlx::query_as("SELECT VERSION()")
+                let v: (String, u64) = sqlx::query_as("SELECT VERSION(), CONNECTION_ID()")
                     .fetch_one(&mut c)
                     .await
                     .map_err(|e| db_err("reading server version", e))?;
@@ -255,6 +337,11 @@ impl Source {
                     database,
                     statement_timeout: opts.statement_timeout,
                     server_version: v.0,
+                    cancel: Some(Canceller {
+                        opts: opts.clone(),
+                        dialect,
+                        session: v.1 as i64,
+                    }),
                 })
             }
             Dialect::Sqlite => {
@@ -318,9 +405,15 @@ impl Source {
                     database,
                     statement_timeout: opts.statement_timeout,
                     server_version: v.0,
+                    cancel: None,
                 })
             }
         }
+    }
+
+    /// A handle that cancels this session's running statement from elsewhere.
+    pub fn canceller(&self) -> Option<Canceller> {
+        self.cancel.clone()
     }
 
     pub fn mysql_flavor(&self) -> Option<MySqlFlavor> {
@@ -580,6 +673,10 @@ fn classify(label: &str, e: sqlx::Error) -> SourceError {
     if let sqlx::Error::Database(db) = &e {
         let code = db.code().map(|c| c.to_string()).unwrap_or_default();
         let msg = db.message();
+        if msg.contains("user request") || (code == "70100" && !msg.contains("max_statement_time"))
+        {
+            return SourceError::new(format!("{label}: cancelled ({msg})"));
+        }
         if code == "57014"
             || code == "70100"
             || msg.contains("max_statement_time")

@@ -230,6 +230,7 @@ async fn event_loop<B: Backend>(terminal: &mut Terminal<B>, launch: Launch) -> R
         tokio::select! { _ = term.recv() => {}, _ = hup.recv() => {} }
         let _ = sig_tx.send(Action::Quit);
     });
+    let canceller = source.canceller();
     let mut loader = Some(spawn_load(
         tx.clone(),
         source,
@@ -295,8 +296,13 @@ async fn event_loop<B: Backend>(terminal: &mut Terminal<B>, launch: Launch) -> R
             }
         }
     }
-    if let Some(h) = loader {
-        // Dropping the task closes its connection; the server's statement timeout bounds the rest.
+    if let Some(h) = loader
+        && !h.is_finished()
+    {
+        // Stop the statement on the server, not just the task that waits for it.
+        if let Some(c) = &canceller {
+            let _ = c.cancel().await;
+        }
         h.abort();
     }
     input.abort();
