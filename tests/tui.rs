@@ -254,6 +254,37 @@ async fn export_writes_the_current_view_through_the_report_writers() {
     assert!(app.access_view.len() > 1000);
 }
 
+#[tokio::test]
+async fn a_click_selects_the_row_under_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dataset(dir.path()).await;
+    let mut app = app_with(d, dir.path());
+    app.update(Action::Resize(80, 24));
+    for tab in [1usize, 2, 3, 5, 6] {
+        app.update(Action::GoTab(tab));
+        app.update(Action::Home);
+        // Line 1 is the list's border, 2 its header, 3 the first row.
+        app.update(Action::ClickRow(5));
+        let sel = match tab {
+            1 => app.flag_sel,
+            2 => app.access_sel,
+            3 => app.staff_sel,
+            5 => app.disclosure_sel,
+            _ => app.request_sel,
+        };
+        assert_eq!(sel, 2, "tab {tab}");
+        app.update(Action::ClickRow(2));
+        let again = match tab {
+            1 => app.flag_sel,
+            2 => app.access_sel,
+            3 => app.staff_sel,
+            5 => app.disclosure_sel,
+            _ => app.request_sel,
+        };
+        assert_eq!(again, 2, "a click on the header changes nothing");
+    }
+}
+
 #[test]
 fn hostile_text_never_reaches_the_screen_raw() {
     let mut app = App::new(false);

@@ -112,6 +112,8 @@ pub enum Action {
     Load(LoadEvent),
     SearchDone(u64, Vec<SearchHit>),
     ClickTab(usize),
+    /// A click on screen line `y` (selects the row under it).
+    ClickRow(u16),
     ScrollUp,
     ScrollDown,
     Tick,
@@ -363,6 +365,13 @@ impl App {
             Action::GoTab(i) | Action::ClickTab(i) => {
                 if let Some(t) = Tab::ALL.get(i) {
                     self.tab = *t;
+                }
+            }
+            Action::ClickRow(y) => {
+                let len = self.list_len();
+                let sel = *self.selection();
+                if let Some(i) = super::view::row_at(self, sel, len, y) {
+                    *self.selection() = i;
                 }
             }
             Action::Up | Action::ScrollUp => self.move_by(-1),

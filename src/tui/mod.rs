@@ -108,6 +108,7 @@ pub fn action_for(app: &App, bindings: &[keys::Binding], ev: Event) -> Option<Ac
         Event::Mouse(m) => match m.kind {
             MouseEventKind::ScrollUp => Some(Action::ScrollUp),
             MouseEventKind::ScrollDown => Some(Action::ScrollDown),
+            MouseEventKind::Down(MouseButton::Left) if m.row > 0 => Some(Action::ClickRow(m.row)),
             MouseEventKind::Down(MouseButton::Left) if m.row == 0 => {
                 tab_at(app.size.0, m.column).map(Action::ClickTab)
             }

@@ -207,6 +207,75 @@ fn person(app: &App, kind: &str, id: &str, name: Option<&str>) -> String {
     }
 }
 
+/// The body area below the tab line and above the status line.
+pub fn body_rect(w: u16, h: u16) -> Rect {
+    Rect {
+        x: 0,
+        y: 1,
+        width: w,
+        height: h.saturating_sub(2),
+    }
+}
+
+/// Where the current tab draws its main list (the same layout as its draw function).
+pub fn list_rect(app: &App, area: Rect) -> Option<Rect> {
+    let d = app.data.as_ref()?;
+    Some(match app.tab {
+        Tab::Overview => return None,
+        Tab::Flags => Layout::vertical([
+            Constraint::Min(5),
+            Constraint::Length(if area.height < 20 { 5 } else { 8 }),
+        ])
+        .areas::<2>(area)[0],
+        Tab::Access if area.width >= 120 => {
+            Layout::horizontal([Constraint::Min(80), Constraint::Length(48)]).areas::<2>(area)[0]
+        }
+        Tab::Access => {
+            Layout::vertical([Constraint::Min(5), Constraint::Length(5)]).areas::<2>(area)[0]
+        }
+        Tab::Staff if area.width >= 110 => {
+            Layout::horizontal([Constraint::Length(52), Constraint::Min(40)]).areas::<2>(area)[0]
+        }
+        Tab::Staff => Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)])
+            .areas::<2>(area)[0],
+        Tab::Subjects => {
+            let id = app.subject.as_deref()?;
+            let n = d
+                .dir
+                .requests
+                .iter()
+                .flatten()
+                .filter(|r| r.subject_id.as_str() == id)
+                .count()
+                + d.dir
+                    .disclosure_items
+                    .iter()
+                    .flatten()
+                    .filter(|i| i.subject_id.as_str() == id)
+                    .count();
+            Layout::vertical([
+                Constraint::Length(3),
+                Constraint::Min(4),
+                Constraint::Length(n.clamp(1, 6) as u16 + 2),
+            ])
+            .areas::<3>(area)[1]
+        }
+        Tab::Disclosures | Tab::Requests => area,
+    })
+}
+
+/// Which row of the current list a click at screen line `y` hits.
+pub fn row_at(app: &App, sel: usize, len: usize, y: u16) -> Option<usize> {
+    let list = list_rect(app, body_rect(app.size.0, app.size.1))?;
+    let first = list.y + 2;
+    if y < first || y >= list.y + list.height.saturating_sub(1) {
+        return None;
+    }
+    let range = window(sel, len, list.height.saturating_sub(3) as usize);
+    let i = range.start + (y - first) as usize;
+    (i < range.end).then_some(i)
+}
+
 /// The visible window of a list of `len` rows for a selection.
 fn window(sel: usize, len: usize, height: usize) -> std::ops::Range<usize> {
     let h = height.max(1);
