@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Format, Header, WindowJson, csv_row};
+use super::{Format, Header, csv_row};
 use crate::model::Id;
 use crate::policy::norm;
 use crate::rules::legal::{disclosures_as_of, grace_days, in_report};
@@ -107,27 +107,7 @@ pub fn requests_report(
             .then_with(|| Id::new(a.request_id.as_str()).cmp(&Id::new(b.request_id.as_str())))
     });
     match format {
-        Format::Json => {
-            #[derive(Serialize)]
-            struct Doc<'a> {
-                generated_at: String,
-                as_of: String,
-                window: WindowJson,
-                requests: &'a [RequestRow],
-            }
-            let mut s = serde_json::to_string_pretty(&Doc {
-                generated_at: rfc3339(h.generated_at),
-                as_of: rfc3339(h.as_of),
-                window: WindowJson {
-                    from: rfc3339(h.from),
-                    to: rfc3339(h.to),
-                },
-                requests: &rows,
-            })
-            .expect("serialises");
-            s.push('\n');
-            s
-        }
+        Format::Json => super::json_doc(h, "requests", &rows),
         Format::Csv => {
             let mut o = csv_row(
                 &[
@@ -307,27 +287,7 @@ pub fn disclosures_report(
             .then_with(|| Id::new(a.disclosure_id.as_str()).cmp(&Id::new(b.disclosure_id.as_str())))
     });
     match format {
-        Format::Json => {
-            #[derive(Serialize)]
-            struct Doc<'a> {
-                generated_at: String,
-                as_of: String,
-                window: WindowJson,
-                disclosures: &'a [DisclosureRow],
-            }
-            let mut s = serde_json::to_string_pretty(&Doc {
-                generated_at: rfc3339(h.generated_at),
-                as_of: rfc3339(h.as_of),
-                window: WindowJson {
-                    from: rfc3339(h.from),
-                    to: rfc3339(h.to),
-                },
-                disclosures: &rows,
-            })
-            .expect("serialises");
-            s.push('\n');
-            s
-        }
+        Format::Json => super::json_doc(h, "disclosures", &rows),
         Format::Csv => {
             let mut o = csv_row(
                 &[

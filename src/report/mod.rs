@@ -177,6 +177,24 @@ pub fn by_rule(flags: &[Flag]) -> Vec<(Rule, u64)> {
         .collect()
 }
 
+/// A report document: `generated_at`, `as_of`, `window`, then `name: rows`.
+pub fn json_doc(h: &Header, name: &str, rows: &impl Serialize) -> String {
+    let mut doc = serde_json::Map::new();
+    doc.insert("generated_at".into(), rfc3339(h.generated_at).into());
+    doc.insert("as_of".into(), rfc3339(h.as_of).into());
+    doc.insert(
+        "window".into(),
+        serde_json::json!({"from": rfc3339(h.from), "to": rfc3339(h.to)}),
+    );
+    doc.insert(
+        name.into(),
+        serde_json::to_value(rows).expect("rows serialise"),
+    );
+    let mut s = serde_json::to_string_pretty(&doc).expect("a document serialises");
+    s.push('\n');
+    s
+}
+
 pub fn flags_json(h: &Header, flags: &[Flag], events: u64) -> String {
     let counts = by_rule(flags);
     let doc = FlagsReportJson {
@@ -530,16 +548,7 @@ pub fn access_cells(j: &JudgedEvent, syms: &Interner) -> Vec<String> {
     let e = &j.event;
     let t =
         |s: Option<crate::model::Sym>| s.map(|s| syms.resolve(s).to_string()).unwrap_or_default();
-    let why = if j.verdict.fired.is_empty() {
-        j.verdict.allowed_because()
-    } else {
-        j.verdict
-            .fired
-            .iter()
-            .map(|(_, d)| d.as_str())
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
+    let why = j.verdict.why();
     vec![
         e.event_id.to_string(),
         rfc3339(e.occurred_at),

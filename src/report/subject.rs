@@ -157,16 +157,7 @@ pub async fn report(
                 reference: t(e.reference),
                 explained_by: j.verdict.explained_by.map(crate::rules::rel_text),
                 flags: j.verdict.fired.iter().map(|(r, _)| r.name()).collect(),
-                why: if j.verdict.fired.is_empty() {
-                    j.verdict.allowed_because()
-                } else {
-                    j.verdict
-                        .fired
-                        .iter()
-                        .map(|(_, d)| d.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                },
+                why: j.verdict.why(),
             });
         }
     }

@@ -267,6 +267,19 @@ pub struct Verdict<'a> {
 }
 
 impl Verdict<'_> {
+    /// The details of what fired, or why the access was allowed.
+    pub fn why(&self) -> String {
+        if self.fired.is_empty() {
+            self.allowed_because()
+        } else {
+            self.fired
+                .iter()
+                .map(|(_, d)| d.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+    }
+
     /// Why an access nobody flagged was allowed, in words for a reviewer.
     pub fn allowed_because(&self) -> String {
         match (self.explained_by, self.role) {
