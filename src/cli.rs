@@ -47,6 +47,43 @@ pub enum Command {
     Check,
     /// Headless reports: flags, accesses, staff, disclosures, requests, subject
     Report(ReportArgs),
+    /// Incident scoping: who was affected by these accounts or addresses, and by when to notify
+    Breach(BreachArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(group(clap::ArgGroup::new("scope").required(true).multiple(true).args(["staff", "ip"])))]
+pub struct BreachArgs {
+    /// A compromised staff account (repeatable)
+    #[arg(long, value_name = "ID")]
+    pub staff: Vec<String>,
+    /// A compromised address or CIDR block (repeatable)
+    #[arg(long, value_name = "CIDR")]
+    pub ip: Vec<String>,
+    /// Window start: RFC 3339 or a local date
+    #[arg(long, value_name = "T")]
+    pub from: String,
+    /// Window end, exclusive
+    #[arg(long, value_name = "T")]
+    pub to: String,
+    /// Judge as of this time (default: now)
+    #[arg(long, value_name = "T")]
+    pub as_of: Option<String>,
+    /// When the organisation became aware; deadlines run from here (default: --as-of)
+    #[arg(long, value_name = "T")]
+    pub aware_at: Option<String>,
+    /// Deadline table (default: the built-in assets/breach-deadlines.toml)
+    #[arg(long, value_name = "FILE")]
+    pub deadlines: Option<PathBuf>,
+    /// table, json, csv (the notification list) or md (the incident summary)
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Write to FILE instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Include names and contact details
+    #[arg(long)]
+    pub reveal: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -87,6 +87,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Demo(args)) => demo_command(&cli.global, args).await,
         Some(Command::Check) => check_command(&cli.global).await,
         Some(Command::Report(args)) => report_command(&cli.global, &args).await,
+        Some(Command::Breach(args)) => breach_command(&cli.global, &args).await,
         None => dashboard(&cli.global).await,
     }
 }
@@ -365,4 +366,48 @@ async fn dashboard(g: &keyhole::cli::GlobalOpts) -> Result<ExitCode, Failure> {
     };
     keyhole::tui::run(launch).await.map_err(Failure::Runtime)?;
     Ok(ExitCode::SUCCESS)
+}
+
+async fn breach_command(
+    g: &keyhole::cli::GlobalOpts,
+    args: &keyhole::cli::BreachArgs,
+) -> Result<ExitCode, Failure> {
+    use keyhole::report::command::{Inputs, ReportError, breach};
+    let (mut src, queries, policy) = open_source(g).await?;
+    let progress = std::io::stderr().is_terminal();
+    let inputs = Inputs {
+        src: &mut src,
+        set: &queries,
+        policy: &policy,
+        now: chrono::Utc::now(),
+        width: terminal_width(),
+        progress,
+    };
+    let mut buf: Vec<u8> = Vec::new();
+    let result = breach(inputs, args, &mut buf).await;
+    if progress {
+        eprint!("\r\x1b[K");
+    }
+    src.close().await;
+    match result {
+        Ok(_) => {
+            match &args.output {
+                Some(path) => std::fs::write(path, &buf)
+                    .map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))?,
+                None => {
+                    let mut out = std::io::stdout().lock();
+                    if let Err(e) = std::io::Write::write_all(&mut out, &buf)
+                        .and_then(|_| std::io::Write::flush(&mut out))
+                        && e.kind() != std::io::ErrorKind::BrokenPipe
+                    {
+                        return Err(Failure::Runtime(format!("writing the report: {e}")));
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ReportError::Usage(m)) => Err(Failure::Usage(m)),
+        Err(ReportError::Runtime(m)) => Err(Failure::Runtime(m)),
+        Err(ReportError::Closed) => Ok(ExitCode::SUCCESS),
+    }
 }

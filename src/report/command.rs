@@ -537,3 +537,98 @@ fn write_staff(
     };
     out.write_all(text.as_bytes()).map_err(io)
 }
+
+/// `keyhole breach`: streams the window a day at a time and folds the
+/// matching accesses into the incident.
+pub async fn breach(
+    inp: Inputs<'_>,
+    args: &crate::cli::BreachArgs,
+    out: &mut dyn Write,
+) -> Result<u8, ReportError> {
+    use super::breach::{DeadlineTable, Incident, Scope};
+    let tz = inp.policy.timezone;
+    let now = chrono::Timelike::with_nanosecond(&inp.now, 0).unwrap_or(inp.now);
+    let t = |flag: &str, v: &str| {
+        parse_cli_time(v, tz).map_err(|e| ReportError::Usage(format!("--{flag}: {e}")))
+    };
+    let from = t("from", &args.from)?;
+    let to = t("to", &args.to)?;
+    if from >= to {
+        return Err(ReportError::Usage(format!(
+            "the window is empty: --from {} is not before --to {}",
+            rfc3339(from),
+            rfc3339(to)
+        )));
+    }
+    let as_of = args
+        .as_of
+        .as_deref()
+        .map(|v| t("as-of", v))
+        .transpose()?
+        .unwrap_or(now);
+    let aware_at = args
+        .aware_at
+        .as_deref()
+        .map(|v| t("aware-at", v))
+        .transpose()?
+        .unwrap_or(as_of);
+    let networks = args
+        .ip
+        .iter()
+        .map(|i| Scope::parse_ip(i))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ReportError::Usage)?;
+    let scope = Scope {
+        staff: args.staff.iter().map(|s| s.trim().to_string()).collect(),
+        networks,
+    };
+    let table = match &args.deadlines {
+        Some(p) => DeadlineTable::load(p).map_err(|e| ReportError::Usage(e.to_string()))?,
+        None => DeadlineTable::builtin(),
+    };
+    let dir = Directory::load(inp.src, inp.set, tz).await?;
+    let mut inc = Incident::default();
+    let mut symbols = Interner::default();
+    let mut day = from.with_timezone(&tz).date_naive();
+    let mut progress = day_progress(inp.progress);
+    while crate::source::value::local_day_start(day, tz) < to {
+        progress(day);
+        let ds = crate::source::value::local_day_start(day, tz).max(from);
+        let de = crate::source::value::local_day_start(day + Duration::days(1), tz).min(to);
+        crate::source::load::stream_events(
+            inp.src,
+            inp.set,
+            tz,
+            crate::source::Window { from: ds, to: de },
+            &mut symbols,
+            |ev, syms| {
+                if scope.matches(&ev, syms) {
+                    inc.add(&ev, syms, tz);
+                }
+            },
+            |_| {},
+        )
+        .await?;
+        day += Duration::days(1);
+    }
+    let header = Header {
+        generated_at: now,
+        as_of,
+        from,
+        to,
+        dialect: inp.src.dialect.name().into(),
+        database: inp.src.database.clone(),
+        policy: inp.policy.origin.clone(),
+        timezone: tz,
+    };
+    let format = match args.format.unwrap_or(FormatArg::Table) {
+        FormatArg::Table => Format::Table,
+        FormatArg::Json => Format::Json,
+        FormatArg::Csv => Format::Csv,
+        FormatArg::Md => Format::Md,
+    };
+    let report = super::breach::build(&header, aware_at, &scope, &table, inc, &dir, args.reveal);
+    out.write_all(super::breach::render(&report, format, args.reveal).as_bytes())
+        .map_err(io)?;
+    Ok(0)
+}

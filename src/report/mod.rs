@@ -5,6 +5,7 @@
 //! and a width.
 
 pub mod audit;
+pub mod breach;
 pub mod command;
 pub mod legal;
 pub mod subject;
@@ -42,7 +43,7 @@ pub struct Header {
     pub timezone: chrono_tz::Tz,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct WindowJson {
     pub from: String,
     pub to: String,

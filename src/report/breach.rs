@@ -1,0 +1,487 @@
+//! Incident scoping (`keyhole breach`): the accesses made by compromised
+//! accounts or from compromised addresses in a window, the people affected
+//! with the data categories exposed and their jurisdictions, and the
+//! notification deadline of each from an editable, dated table. Memory is
+//! bounded by the affected set: events stream through and are folded in.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Format, Header, csv_row};
+use crate::config::ConfigError;
+use crate::model::{AccessEvent, Id, Instant, Interner};
+use crate::sanitize::terminal;
+use crate::source::load::Directory;
+use crate::time::rfc3339;
+
+pub const DEFAULT_TABLE: &str = include_str!("../../assets/breach-deadlines.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadlineTable {
+    pub reviewed: String,
+    #[serde(rename = "jurisdiction")]
+    pub rules: Vec<DeadlineRule>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadlineRule {
+    pub name: String,
+    pub codes: Vec<String>,
+    pub notify: Option<String>,
+    pub hours: Option<i64>,
+    pub days: Option<i64>,
+    pub text: Option<String>,
+    pub source: String,
+}
+
+impl DeadlineTable {
+    pub fn builtin() -> DeadlineTable {
+        Self::parse("built-in breach-deadlines.toml", DEFAULT_TABLE)
+            .expect("the built-in table parses")
+    }
+    pub fn parse(origin: &str, text: &str) -> Result<DeadlineTable, ConfigError> {
+        crate::config::parse_toml(Path::new(origin), text)
+    }
+    pub fn load(path: &Path) -> Result<DeadlineTable, ConfigError> {
+        crate::config::read_toml(path)
+    }
+
+    /// The first rule whose codes match a jurisdiction (`US-*` matches any US state).
+    pub fn rule_for(&self, jurisdiction: &str) -> Option<&DeadlineRule> {
+        let j = jurisdiction.trim().to_uppercase();
+        self.rules.iter().find(|r| {
+            r.codes.iter().any(|c| {
+                let c = c.trim().to_uppercase();
+                match c.strip_suffix('*') {
+                    Some(prefix) => j.starts_with(prefix),
+                    None => c == j,
+                }
+            })
+        })
+    }
+}
+
+/// A deadline: a fixed instant, or words when the law sets no clock.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Deadline {
+    At(Instant),
+    Words(String),
+}
+
+impl Deadline {
+    pub fn text(&self) -> String {
+        match self {
+            Deadline::At(t) => rfc3339(*t),
+            Deadline::Words(w) => w.clone(),
+        }
+    }
+}
+
+pub fn deadline(rule: Option<&DeadlineRule>, clock: Instant) -> Deadline {
+    match rule {
+        Some(r) => match (r.hours, r.days) {
+            (Some(h), _) => Deadline::At(clock + chrono::Duration::seconds(h * 3600)),
+            (None, Some(d)) => Deadline::At(clock + chrono::Duration::seconds(d * 86_400)),
+            (None, None) => {
+                Deadline::Words(r.text.clone().unwrap_or_else(|| "see the source".into()))
+            }
+        },
+        None => Deadline::Words("no rule in the deadline table: review with counsel".into()),
+    }
+}
+
+/// Which accesses belong to the incident.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub staff: Vec<String>,
+    pub networks: Vec<ipnet::IpNet>,
+}
+
+impl Scope {
+    pub fn parse_ip(s: &str) -> Result<ipnet::IpNet, String> {
+        let s = s.trim();
+        s.parse::<ipnet::IpNet>()
+            .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map_err(|_| {
+                format!("--ip {s:?}: expected an address or a CIDR block like 10.1.0.0/16")
+            })
+    }
+
+    pub fn matches(&self, ev: &AccessEvent, syms: &Interner) -> bool {
+        if self.staff.iter().any(|s| s == syms.resolve(ev.staff)) {
+            return true;
+        }
+        if self.networks.is_empty() {
+            return false;
+        }
+        let Some(ip) = ev.client_ip.map(|s| syms.resolve(s)) else {
+            return false;
+        };
+        let addr = ip
+            .split('/')
+            .next()
+            .unwrap_or(ip)
+            .parse::<std::net::IpAddr>();
+        matches!(addr, Ok(a) if self.networks.iter().any(|n| n.contains(&a)))
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Affected {
+    categories: BTreeSet<String>,
+    first: Option<Instant>,
+    last: Option<Instant>,
+    accesses: u64,
+}
+
+/// The incident, folded from the matching events.
+#[derive(Debug, Default)]
+pub struct Incident {
+    pub accesses: u64,
+    pub records_without_subject: i64,
+    affected: HashMap<Id, Affected>,
+    by_day: BTreeMap<chrono::NaiveDate, u64>,
+}
+
+impl Incident {
+    pub fn add(&mut self, ev: &AccessEvent, syms: &Interner, tz: chrono_tz::Tz) {
+        self.accesses += 1;
+        *self
+            .by_day
+            .entry(ev.occurred_at.with_timezone(&tz).date_naive())
+            .or_default() += 1;
+        let Some(s) = ev.subject else {
+            self.records_without_subject += ev.record_count;
+            return;
+        };
+        let a = self.affected.entry(Id::new(syms.resolve(s))).or_default();
+        a.accesses += 1;
+        if let Some(c) = ev.data_category {
+            a.categories.insert(crate::policy::norm(syms.resolve(c)));
+        }
+        a.first = Some(a.first.map_or(ev.occurred_at, |f| f.min(ev.occurred_at)));
+        a.last = Some(a.last.map_or(ev.occurred_at, |l| l.max(ev.occurred_at)));
+    }
+
+    pub fn subjects(&self) -> usize {
+        self.affected.len()
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AffectedRow {
+    pub subject_id: String,
+    pub jurisdiction: Option<String>,
+    pub categories: Vec<String>,
+    pub accesses: u64,
+    pub first_access: String,
+    pub last_access: String,
+    pub deadline: String,
+    pub notify: Option<String>,
+    pub rule: String,
+    pub source: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub postal_address: Option<String>,
+    #[serde(skip)]
+    sort: Deadline,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JurisdictionRow {
+    pub jurisdiction: String,
+    pub rule: String,
+    pub subjects: u64,
+    pub deadline: String,
+    pub notify: Option<String>,
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BreachReport {
+    pub generated_at: String,
+    pub as_of: String,
+    pub aware_at: String,
+    pub window: super::WindowJson,
+    pub staff: Vec<String>,
+    pub networks: Vec<String>,
+    pub deadline_table_reviewed: String,
+    pub accesses: u64,
+    pub subjects: u64,
+    pub records_without_subject: i64,
+    pub earliest_deadline: Option<String>,
+    pub by_jurisdiction: Vec<JurisdictionRow>,
+    pub by_category: BTreeMap<String, u64>,
+    pub timeline: BTreeMap<String, u64>,
+    pub affected: Vec<AffectedRow>,
+}
+
+/// Builds the report: every affected person with their deadline, sorted by
+/// deadline (fixed instants first, earliest first), then subject id.
+pub fn build(
+    h: &Header,
+    aware_at: Instant,
+    scope: &Scope,
+    table: &DeadlineTable,
+    inc: Incident,
+    dir: &Directory,
+    reveal: bool,
+) -> BreachReport {
+    let subjects: HashMap<&str, &crate::model::Subject> = dir
+        .subjects
+        .iter()
+        .map(|s| (s.subject_id.as_str(), s))
+        .collect();
+    let mut affected: Vec<AffectedRow> = inc
+        .affected
+        .into_iter()
+        .map(|(id, a)| {
+            let s = subjects.get(id.as_str());
+            let jurisdiction = s.and_then(|s| s.jurisdiction.clone());
+            let rule = jurisdiction.as_deref().and_then(|j| table.rule_for(j));
+            let d = deadline(rule, aware_at);
+            AffectedRow {
+                subject_id: id.to_string(),
+                jurisdiction,
+                categories: a.categories.into_iter().collect(),
+                accesses: a.accesses,
+                first_access: a.first.map(rfc3339).unwrap_or_default(),
+                last_access: a.last.map(rfc3339).unwrap_or_default(),
+                deadline: d.text(),
+                notify: rule.and_then(|r| r.notify.clone()),
+                rule: rule
+                    .map(|r| r.name.clone())
+                    .unwrap_or_else(|| "(no rule)".into()),
+                source: rule.map(|r| r.source.clone()),
+                name: reveal.then(|| s.map(|s| s.display_name.clone())).flatten(),
+                email: reveal.then(|| s.and_then(|s| s.email.clone())).flatten(),
+                phone: reveal.then(|| s.and_then(|s| s.phone.clone())).flatten(),
+                postal_address: reveal
+                    .then(|| s.and_then(|s| s.postal_address.clone()))
+                    .flatten(),
+                sort: d,
+            }
+        })
+        .collect();
+    affected.sort_by(|a, b| {
+        a.sort
+            .cmp(&b.sort)
+            .then_with(|| Id::new(a.subject_id.as_str()).cmp(&Id::new(b.subject_id.as_str())))
+    });
+    let mut by_j: BTreeMap<String, (u64, &AffectedRow)> = BTreeMap::new();
+    let mut by_category: BTreeMap<String, u64> = BTreeMap::new();
+    for a in &affected {
+        let key = a.jurisdiction.clone().unwrap_or_else(|| "(unknown)".into());
+        by_j.entry(key).or_insert((0, a)).0 += 1;
+        for c in &a.categories {
+            *by_category.entry(c.clone()).or_default() += 1;
+        }
+    }
+    let by_jurisdiction = by_j
+        .into_iter()
+        .map(|(j, (n, a))| JurisdictionRow {
+            jurisdiction: j,
+            rule: a.rule.clone(),
+            subjects: n,
+            deadline: a.deadline.clone(),
+            notify: a.notify.clone(),
+            source: a.source.clone(),
+        })
+        .collect();
+    let earliest = affected.iter().find_map(|a| match &a.sort {
+        Deadline::At(t) => Some(rfc3339(*t)),
+        Deadline::Words(_) => None,
+    });
+    BreachReport {
+        generated_at: rfc3339(h.generated_at),
+        as_of: rfc3339(h.as_of),
+        aware_at: rfc3339(aware_at),
+        window: super::WindowJson {
+            from: rfc3339(h.from),
+            to: rfc3339(h.to),
+        },
+        staff: scope.staff.clone(),
+        networks: scope.networks.iter().map(|n| n.to_string()).collect(),
+        deadline_table_reviewed: table.reviewed.clone(),
+        accesses: inc.accesses,
+        subjects: affected.len() as u64,
+        records_without_subject: inc.records_without_subject,
+        earliest_deadline: earliest,
+        by_jurisdiction,
+        by_category,
+        timeline: inc
+            .by_day
+            .into_iter()
+            .map(|(d, n)| (d.to_string(), n))
+            .collect(),
+        affected,
+    }
+}
+
+pub fn render(r: &BreachReport, format: Format, reveal: bool) -> String {
+    match format {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(r).expect("serialises");
+            s.push('\n');
+            s
+        }
+        Format::Csv => {
+            let mut head = vec![
+                "subject_id",
+                "jurisdiction",
+                "categories",
+                "deadline",
+                "notify",
+                "rule",
+            ];
+            if reveal {
+                head.extend(["name", "email", "phone", "postal_address"]);
+            }
+            let mut o = csv_row(&head.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            for a in &r.affected {
+                let mut cells = vec![
+                    a.subject_id.clone(),
+                    a.jurisdiction.clone().unwrap_or_default(),
+                    a.categories.join(" "),
+                    a.deadline.clone(),
+                    a.notify.clone().unwrap_or_default(),
+                    a.rule.clone(),
+                ];
+                if reveal {
+                    cells.extend(
+                        [
+                            a.name.clone(),
+                            a.email.clone(),
+                            a.phone.clone(),
+                            a.postal_address.clone(),
+                        ]
+                        .map(Option::unwrap_or_default),
+                    );
+                }
+                o.push_str(&csv_row(&cells));
+            }
+            o
+        }
+        Format::Md | Format::Table => {
+            let t = |s: &str| terminal(s).replace('|', "\\|");
+            let mut o = String::new();
+            o.push_str("# Incident summary\n\n");
+            let scope = [
+                (!r.staff.is_empty()).then(|| format!("accounts {}", t(&r.staff.join(", ")))),
+                (!r.networks.is_empty()).then(|| format!("addresses {}", r.networks.join(", "))),
+            ];
+            o.push_str(&format!(
+                "- Scope: {}\n",
+                scope.into_iter().flatten().collect::<Vec<_>>().join("; ")
+            ));
+            o.push_str(&format!("- Window: {} to {}\n", r.window.from, r.window.to));
+            o.push_str(&format!(
+                "- Aware since: {} (deadlines run from here)\n",
+                r.aware_at
+            ));
+            o.push_str(&format!(
+                "- Accesses: {}; people affected: {}; records exported without a named subject: {}\n",
+                r.accesses, r.subjects, r.records_without_subject
+            ));
+            o.push_str(&format!(
+                "- Earliest fixed deadline: {}\n",
+                r.earliest_deadline.clone().unwrap_or_else(|| "none".into())
+            ));
+            o.push_str(&format!(
+                "- Deadline table reviewed {}; not legal advice.\n\n",
+                t(&r.deadline_table_reviewed)
+            ));
+            o.push_str("## By jurisdiction\n\n| jurisdiction | people | deadline | notify | rule | source |\n|---|---|---|---|---|---|\n");
+            let mut js: Vec<&JurisdictionRow> = r.by_jurisdiction.iter().collect();
+            js.sort_by(|a, b| {
+                a.deadline
+                    .cmp(&b.deadline)
+                    .then(a.jurisdiction.cmp(&b.jurisdiction))
+            });
+            for j in js {
+                o.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {} |\n",
+                    t(&j.jurisdiction),
+                    j.subjects,
+                    j.deadline,
+                    t(j.notify.as_deref().unwrap_or("")),
+                    t(&j.rule),
+                    t(j.source.as_deref().unwrap_or(""))
+                ));
+            }
+            o.push_str("\n## By data category\n\n| category | people |\n|---|---|\n");
+            for (c, n) in &r.by_category {
+                o.push_str(&format!("| {} | {n} |\n", t(c)));
+            }
+            o.push_str("\n## Timeline\n\n| day | accesses |\n|---|---|\n");
+            for (d, n) in &r.timeline {
+                o.push_str(&format!("| {d} | {n} |\n"));
+            }
+            o.push_str("\nThe notification list (one row per person) is `--format csv`; names and contact details only with `--reveal`.\n");
+            o
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_matches_codes_and_us_states_and_runs_clocks() {
+        let t = DeadlineTable::builtin();
+        assert_eq!(t.rule_for("FR").unwrap().hours, Some(72));
+        assert_eq!(t.rule_for("us-tx").unwrap().days, Some(60));
+        assert_eq!(t.rule_for("US-NY").unwrap().name, "Other US states");
+        assert_eq!(
+            t.rule_for("CA").unwrap().text.as_deref(),
+            Some("as soon as feasible")
+        );
+        assert!(t.rule_for("JP").is_none());
+        let aware: Instant = chrono::DateTime::parse_from_rfc3339("2026-11-01T10:00:00Z")
+            .unwrap()
+            .into();
+        assert_eq!(
+            deadline(t.rule_for("GB"), aware).text(),
+            "2026-11-04T10:00:00Z"
+        );
+        assert_eq!(
+            deadline(t.rule_for("US-CO"), aware).text(),
+            "2026-12-01T10:00:00Z"
+        );
+        assert!(deadline(None, aware).text().contains("counsel"));
+    }
+
+    #[test]
+    fn addresses_match_by_cidr() {
+        let mut syms = Interner::default();
+        let ev = |ip: &str, syms: &mut Interner| AccessEvent {
+            event_id: Id::new("1"),
+            occurred_at: chrono::Utc::now(),
+            staff: syms.intern("7"),
+            subject: None,
+            action: None,
+            data_category: None,
+            purpose: None,
+            reference: None,
+            client_ip: Some(syms.intern(ip)),
+            record_count: 1,
+        };
+        let scope = Scope {
+            staff: vec![],
+            networks: vec![
+                Scope::parse_ip("203.0.113.0/24").unwrap(),
+                Scope::parse_ip("2001:db8::1").unwrap(),
+            ],
+        };
+        assert!(scope.matches(&ev("203.0.113.77", &mut syms), &syms));
+        assert!(!scope.matches(&ev("203.0.114.1", &mut syms), &syms));
+        assert!(scope.matches(&ev("2001:db8::1", &mut syms), &syms));
+        assert!(Scope::parse_ip("not-an-ip").is_err());
+    }
+}

@@ -1,0 +1,265 @@
+//! `keyhole breach` on the demo: agent 104's phished account, scoped by its
+//! address and by the account, against an affected set computed separately
+//! with plain SQL and deadlines worked out by hand from the table.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+use sqlx::{ConnectOptions, Row};
+
+fn keyhole(home: &Path, args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_keyhole"))
+        .args(args)
+        .current_dir(home)
+        .env_remove("DATABASE_URL")
+        .env_remove("KEYHOLE_CONFIG")
+        .env("XDG_DATA_HOME", home.join("data"))
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+async fn demo(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("demo.sqlite");
+    let s = keyhole::demo::DemoSettings {
+        events: 5000,
+        seed: 9,
+        anchor: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+    };
+    keyhole::demo::ensure_sqlite(&path, &s, false, |_| {})
+        .await
+        .unwrap();
+    path
+}
+
+/// subject → (jurisdiction, categories), straight from the demo's own tables.
+async fn expected(path: &Path) -> BTreeMap<String, (String, BTreeSet<String>)> {
+    let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .connect()
+        .await
+        .unwrap();
+    let rows = sqlx::query(
+        "SELECT a.customer_id, CASE WHEN c.country = 'US' THEN 'US-' || c.region ELSE c.country END, a.dataset \
+         FROM access_audit a JOIN customers c ON c.customer_id = a.customer_id WHERE a.src_ip = '203.0.113.77'",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
+    let mut m: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
+    for r in rows {
+        let id: i64 = r.get(0);
+        let e = m
+            .entry(id.to_string())
+            .or_insert_with(|| (r.get::<String, _>(1), BTreeSet::new()));
+        e.1.insert(r.get::<String, _>(2));
+    }
+    m
+}
+
+/// The deadline table worked by hand for awareness at 2026-11-01T10:00:00Z.
+fn by_hand(j: &str) -> &'static str {
+    const EU: [&str; 6] = ["FR", "DE", "IT", "ES", "NL", "IE"];
+    match j {
+        j if EU.contains(&j) || j == "GB" => "2026-11-04T10:00:00Z",
+        "US-CO" | "US-FL" | "US-WA" => "2026-12-01T10:00:00Z",
+        "US-TX" => "2026-12-31T10:00:00Z",
+        "CA" => "as soon as feasible",
+        j if j.starts_with("US-") => "without unreasonable delay",
+        other => panic!("no hand-worked deadline for {other}"),
+    }
+}
+
+#[tokio::test]
+async fn the_phished_account_affects_exactly_the_people_its_attacker_saw() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let want = expected(&path).await;
+    assert_eq!(want.len(), 120, "the planted night sweep");
+    let db = format!("sqlite://{}", path.display());
+    let base = [
+        "breach",
+        "--db",
+        &db,
+        "--aware-at",
+        "2026-11-01T10:00:00Z",
+        "--as-of",
+        "2026-11-01T12:00:00Z",
+        "--format",
+        "json",
+    ];
+    let mut by_ip = base.to_vec();
+    by_ip.extend([
+        "--ip",
+        "203.0.113.0/24",
+        "--from",
+        "2026-08-03",
+        "--to",
+        "2026-11-01",
+    ]);
+    let (code, out, err) = keyhole(home.path(), &by_ip);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["subjects"], 120);
+    assert_eq!(doc["accesses"], 120);
+    let got: BTreeMap<String, (String, BTreeSet<String>, String)> = doc["affected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["subject_id"].as_str().unwrap().to_string(),
+                (
+                    a["jurisdiction"].as_str().unwrap().to_string(),
+                    a["categories"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|c| c.as_str().unwrap().to_string())
+                        .collect(),
+                    a["deadline"].as_str().unwrap().to_string(),
+                ),
+            )
+        })
+        .collect();
+    for (id, (j, cats)) in &want {
+        let (gj, gcats, deadline) = got
+            .get(id)
+            .unwrap_or_else(|| panic!("subject {id} missing"));
+        assert_eq!((gj, gcats), (j, cats), "subject {id}");
+        assert_eq!(deadline, by_hand(j), "deadline for {id} in {j}");
+    }
+    assert_eq!(got.len(), want.len());
+    assert_eq!(doc["earliest_deadline"], "2026-11-04T10:00:00Z");
+    // The same incident scoped by the account over the night of the sweep.
+    let mut by_staff = base.to_vec();
+    by_staff.extend([
+        "--staff",
+        "104",
+        "--from",
+        "2026-10-20T06:00:00Z",
+        "--to",
+        "2026-10-20T09:00:00Z",
+    ]);
+    let (code, out, err) = keyhole(home.path(), &by_staff);
+    assert_eq!(code, 0, "{err}");
+    let doc2: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        doc2["affected"], doc["affected"],
+        "account and address scopes agree"
+    );
+}
+
+#[tokio::test]
+async fn the_notification_list_is_a_safe_csv_with_contacts_only_when_revealed() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let db = format!("sqlite://{}", path.display());
+    let args = [
+        "breach",
+        "--db",
+        &db,
+        "--ip",
+        "203.0.113.77",
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-11-01",
+        "--format",
+        "csv",
+    ];
+    let (code, out, _) = keyhole(home.path(), &args);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.lines().next().unwrap(),
+        "subject_id,jurisdiction,categories,deadline,notify,rule"
+    );
+    assert_eq!(out.lines().count(), 121);
+    let mut revealed = args.to_vec();
+    revealed.push("--reveal");
+    let (_, out, _) = keyhole(home.path(), &revealed);
+    assert!(
+        out.lines()
+            .next()
+            .unwrap()
+            .ends_with(",name,email,phone,postal_address")
+    );
+    for line in out.lines() {
+        for cell in line.split(',') {
+            assert!(
+                !cell.trim_start_matches('"').starts_with(['=', '+', '@']),
+                "unsafe cell {cell:?}"
+            );
+        }
+    }
+    let (code, _, err) = keyhole(
+        home.path(),
+        &[
+            "breach",
+            "--db",
+            &db,
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-11-01",
+        ],
+    );
+    assert_eq!(code, 2, "a scope is required: {err}");
+    let (code, _, err) = keyhole(
+        home.path(),
+        &[
+            "breach",
+            "--db",
+            &db,
+            "--ip",
+            "nope",
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-11-01",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("--ip \"nope\""), "{err}");
+}
+
+#[tokio::test]
+async fn the_incident_summary_counts_jurisdictions_and_categories() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let db = format!("sqlite://{}", path.display());
+    let (code, out, _) = keyhole(
+        home.path(),
+        &[
+            "breach",
+            "--db",
+            &db,
+            "--staff",
+            "104",
+            "--from",
+            "2026-10-20T06:00:00Z",
+            "--to",
+            "2026-10-20T09:00:00Z",
+            "--aware-at",
+            "2026-11-01T10:00:00Z",
+            "--format",
+            "md",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(out.starts_with("# Incident summary"));
+    assert!(out.contains("people affected: 120"), "{out}");
+    assert!(
+        out.contains("| payment | 12 |"),
+        "every tenth look was at payment data: {out}"
+    );
+    assert!(out.contains("| 2026-10-20 | 120 |"), "{out}");
+}
