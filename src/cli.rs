@@ -147,6 +147,18 @@ pub struct ReportArgs {
     /// Show names of staff and subjects
     #[arg(long)]
     pub reveal: bool,
+    /// With `disclosures`: the transparency report (window defaults to all time)
+    #[arg(long)]
+    pub transparency: bool,
+    /// Transparency periods
+    #[arg(long, value_enum, default_value = "half-year")]
+    pub period: PeriodArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PeriodArg {
+    HalfYear,
+    Year,
 }
 
 #[derive(Debug, Args, Clone)]

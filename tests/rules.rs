@@ -1308,3 +1308,149 @@ fn flags_sort_by_time_then_rule_order_then_ids() {
         ]
     );
 }
+
+#[test]
+fn the_transparency_report_counts_kinds_per_half_year_with_bands_for_national_security() {
+    use keyhole::report::transparency::{Period, aggregate};
+    let mut fx = Fx::new();
+    let mut ds = Vec::new();
+    let mut items = Vec::new();
+    let mut add = |id: &str, kind: &str, at: &str, status: &str, subjects: &[&str]| {
+        let mut d = disclosure(id, kind, at);
+        d.status = status.into();
+        ds.push(d);
+        for s in subjects {
+            items.push(item(id, s, "contact", Some(at)));
+        }
+    };
+    add(
+        "s1",
+        "subpoena",
+        "2026-02-01T12:00:00Z",
+        "produced",
+        &["A", "B"],
+    );
+    add(
+        "s2",
+        "subpoena",
+        "2026-03-01T12:00:00Z",
+        "partially_produced",
+        &["B"],
+    );
+    add("s3", "subpoena", "2026-04-01T12:00:00Z", "rejected", &[]);
+    add(
+        "c1",
+        "court_order",
+        "2026-05-01T12:00:00Z",
+        "withdrawn",
+        &[],
+    );
+    add(
+        "p1",
+        "preservation_request",
+        "2026-05-02T12:00:00Z",
+        "open",
+        &[],
+    );
+    add(
+        "p2",
+        "preservation_request",
+        "2026-05-03T12:00:00Z",
+        "open",
+        &[],
+    );
+    add(
+        "x1",
+        "partner_share",
+        "2026-05-04T12:00:00Z",
+        "produced",
+        &["Z"],
+    );
+    for k in 0..3 {
+        add(
+            &format!("n{k}"),
+            "national_security",
+            "2026-06-01T12:00:00Z",
+            "produced",
+            &["N"],
+        );
+    }
+    add("s4", "subpoena", "2026-08-01T12:00:00Z", "produced", &["C"]);
+    for k in 0..251 {
+        add(
+            &format!("m{k}"),
+            "national_security",
+            "2026-09-01T12:00:00Z",
+            "open",
+            &[],
+        );
+    }
+    fx.dir.disclosures = Some(ds);
+    fx.dir.disclosure_items = Some(items);
+    let engine = Engine::new(
+        &fx.policy,
+        &fx.dir,
+        t("2026-01-01T00:00:00Z"),
+        t("2027-01-01T00:00:00Z"),
+        t("2026-12-31T00:00:00Z"),
+    );
+    let rows = keyhole::rules::legal::disclosures_as_of(&engine.ctx);
+    let lines = aggregate(
+        &rows,
+        fx.policy.timezone,
+        Period::HalfYear,
+        t("2026-01-01T00:00:00Z"),
+        t("2027-01-01T00:00:00Z"),
+    );
+    let got: Vec<(String, String, String, String, Option<f64>, Option<f64>)> = lines
+        .into_iter()
+        .map(|l| {
+            (
+                l.period,
+                l.kind,
+                l.requests,
+                l.accounts_specified,
+                l.some_data_produced_pct,
+                l.rejected_or_withdrawn_pct,
+            )
+        })
+        .collect();
+    let total = "total (excluding preservation and national security)".to_string();
+    let row = |p: &str, k: &str, r: &str, a: &str, pr: Option<f64>, rw: Option<f64>| {
+        (
+            p.to_string(),
+            k.to_string(),
+            r.to_string(),
+            a.to_string(),
+            pr,
+            rw,
+        )
+    };
+    assert_eq!(
+        got,
+        vec![
+            row("2026-H1", "subpoena", "3", "2", Some(66.7), Some(33.3)),
+            row("2026-H1", "court_order", "1", "0", Some(0.0), Some(100.0)),
+            row("2026-H1", &total, "4", "2", Some(50.0), Some(50.0)),
+            row("2026-H1", "national_security", "0–249", "0–249", None, None),
+            row(
+                "2026-H1",
+                "preservation_request",
+                "2",
+                "0",
+                Some(0.0),
+                Some(0.0)
+            ),
+            row("2026-H2", "subpoena", "1", "1", Some(100.0), Some(0.0)),
+            row("2026-H2", &total, "1", "1", Some(100.0), Some(0.0)),
+            row(
+                "2026-H2",
+                "national_security",
+                "250–499",
+                "0–249",
+                None,
+                None
+            ),
+        ]
+    );
+}

@@ -67,7 +67,9 @@ pub fn resolve_window(
     let as_of = t("as-of", &args.as_of)?.unwrap_or(now);
     let from = match t("from", &args.from)? {
         Some(f) => f,
-        None if args.kind == ReportKind::Subject => chrono::DateTime::UNIX_EPOCH,
+        None if args.kind == ReportKind::Subject || args.transparency => {
+            chrono::DateTime::UNIX_EPOCH
+        }
         None => {
             let d = (to - Duration::seconds(30 * 86_400))
                 .with_timezone(&tz)
@@ -126,6 +128,11 @@ pub async fn run(
         FormatArg::Csv => Format::Csv,
         FormatArg::Md => Format::Md,
     };
+    if args.transparency && args.kind != ReportKind::Disclosures {
+        return Err(ReportError::Usage(
+            "--transparency goes with `report disclosures`".into(),
+        ));
+    }
     if args.kind == ReportKind::Subject && args.id.is_none() {
         return Err(ReportError::Usage("report subject needs --id ID".into()));
     }
@@ -310,6 +317,17 @@ pub async fn run(
                 inp.width,
             )?;
             Ok(exit_for(flags.iter().map(|f| f.severity), fail_on))
+        }
+        ReportKind::Disclosures if args.transparency => {
+            let period = match args.period {
+                crate::cli::PeriodArg::HalfYear => super::transparency::Period::HalfYear,
+                crate::cli::PeriodArg::Year => super::transparency::Period::Year,
+            };
+            let rows = crate::rules::legal::disclosures_as_of(&engine.ctx);
+            let lines = super::transparency::aggregate(&rows, tz, period, from, to);
+            out.write_all(super::transparency::render(&lines, format, &header, period).as_bytes())
+                .map_err(io)?;
+            Ok(0)
         }
         ReportKind::Requests | ReportKind::Disclosures => {
             let flags = super::filter_flags(engine.legal_flags(), &rules, min);

@@ -9,6 +9,7 @@ pub mod breach;
 pub mod command;
 pub mod legal;
 pub mod subject;
+pub mod transparency;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
