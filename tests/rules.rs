@@ -1402,7 +1402,8 @@ fn the_transparency_report_counts_kinds_per_half_year_with_bands_for_national_se
         t("2026-01-01T00:00:00Z"),
         t("2027-01-01T00:00:00Z"),
     );
-    let got: Vec<(String, String, String, String, Option<f64>, Option<f64>)> = lines
+    type Published = (String, String, String, String, Option<f64>, Option<f64>);
+    let got: Vec<Published> = lines
         .into_iter()
         .map(|l| {
             (
