@@ -466,3 +466,55 @@ async fn the_subject_report_answers_an_access_request_and_an_unknown_id_fails() 
         r.stderr
     );
 }
+
+#[tokio::test]
+async fn requests_link_the_accesses_that_came_after_them_and_disclosures_sort_by_urgency() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let db = format!("sqlite://{}", path.display());
+    let mut args = vec!["report", "requests", "--db", &db, "--format", "json"];
+    args.extend(WINDOW);
+    let r = keyhole(home.path(), &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let linked: Vec<(&str, usize)> = doc["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| !q["linked_accesses"].as_array().unwrap().is_empty())
+        .map(|q| {
+            (
+                q["kind"].as_str().unwrap(),
+                q["linked_accesses"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert!(
+        linked.contains(&("deletion", 1)) && linked.contains(&("opt_out", 1)),
+        "{linked:?}"
+    );
+    let mut args = vec!["report", "disclosures", "--db", &db, "--format", "json"];
+    args.extend(WINDOW);
+    let r = keyhole(home.path(), &args);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let first = &doc["disclosures"][0];
+    assert_eq!(
+        first["kind"], "subpoena",
+        "the unanswered, overdue subpoena comes first"
+    );
+    assert!(first["deadline"].as_str().unwrap().starts_with("overdue"));
+    let warrant = doc["disclosures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["disclosure_id"] == "39")
+        .unwrap();
+    let out: Vec<&str> = warrant["items_sent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["in_scope"] == false)
+        .map(|i| i["data_category"].as_str().unwrap())
+        .collect();
+    assert_eq!(out, vec!["payment"]);
+}

@@ -330,9 +330,26 @@ pub async fn run(
             Ok(0)
         }
         ReportKind::Requests | ReportKind::Disclosures => {
+            // Requests link the accesses that came after them: judge the window's accesses too.
+            let mut event_flags = Vec::new();
+            if args.kind == ReportKind::Requests {
+                run_days(
+                    inp.src,
+                    inp.set,
+                    &mut engine,
+                    &mut symbols,
+                    |_, _, f, _| {
+                        event_flags.extend(f);
+                        Ok(())
+                    },
+                    day_progress(inp.progress),
+                )
+                .await?;
+            }
+            let linked = super::legal::linked_accesses(&event_flags);
             let flags = super::filter_flags(engine.legal_flags(), &rules, min);
             let text = if args.kind == ReportKind::Requests {
-                super::legal::requests_report(&engine, &flags, format, &header, inp.width)
+                super::legal::requests_report(&engine, &flags, &linked, format, &header, inp.width)
             } else {
                 super::legal::disclosures_report(&engine, &flags, format, &header, inp.width)
             };

@@ -1,5 +1,7 @@
 //! The disclosure register and the subject-request list.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::{Format, Header, csv_row};
@@ -51,11 +53,33 @@ struct RequestRow {
     completed_at: Option<String>,
     age_days: i64,
     flags: Vec<&'static str>,
+    /// Accesses flagged because they came after this kind of request.
+    linked_accesses: Vec<String>,
+}
+
+/// Accesses flagged `opt_out_ignored` or `access_after_deletion`, by
+/// (subject, request kind), to link from the requests.
+pub fn linked_accesses(flags: &[Flag]) -> HashMap<(String, &'static str), Vec<String>> {
+    let mut m: HashMap<(String, &'static str), Vec<String>> = HashMap::new();
+    for f in flags {
+        let kind = match f.rule {
+            crate::rules::Rule::OptOutIgnored => "opt_out",
+            crate::rules::Rule::AccessAfterDeletion => "deletion",
+            _ => continue,
+        };
+        if let Some(s) = &f.subject_id {
+            m.entry((s.to_string(), kind))
+                .or_default()
+                .extend(f.event_ids.iter().map(|e| e.to_string()));
+        }
+    }
+    m
 }
 
 pub fn requests_report(
     engine: &Engine,
     flags: &[Flag],
+    linked: &HashMap<(String, &'static str), Vec<String>>,
     format: Format,
     h: &Header,
     width: usize,
@@ -88,6 +112,17 @@ pub fn requests_report(
             }
         });
         let end = completed.unwrap_or(ctx.as_of);
+        let linked_ids = match kind.as_str() {
+            "opt_out" => linked
+                .get(&(r.subject_id.to_string(), "opt_out"))
+                .cloned()
+                .unwrap_or_default(),
+            "deletion" => linked
+                .get(&(r.subject_id.to_string(), "deletion"))
+                .cloned()
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
         rows.push(RequestRow {
             request_id: r.request_id.to_string(),
             subject_id: r.subject_id.to_string(),
@@ -98,6 +133,7 @@ pub fn requests_report(
             grace_deadline: rfc3339(r.received_at + chrono::Duration::seconds(g * 86_400)),
             completed_at: completed.map(rfc3339),
             age_days: (end - r.received_at).num_days(),
+            linked_accesses: linked_ids,
             flags: flags_of(flags, |f| f.request_id.as_ref() == Some(&r.request_id)),
         });
     }
@@ -121,6 +157,7 @@ pub fn requests_report(
                     "completed_at",
                     "age_days",
                     "flags",
+                    "linked_accesses",
                 ]
                 .map(String::from),
             );
@@ -136,6 +173,7 @@ pub fn requests_report(
                     r.completed_at.clone().unwrap_or_default(),
                     r.age_days.to_string(),
                     r.flags.join(" "),
+                    r.linked_accesses.join(" "),
                 ]));
             }
             o
@@ -219,6 +257,18 @@ struct DisclosureRow {
     items_out_of_scope: usize,
     deadline: String,
     flags: Vec<&'static str>,
+    /// What was sent, item by item, against the requested scope.
+    items_sent: Vec<ItemRow>,
+    #[serde(skip)]
+    urgency: (u8, i64),
+}
+
+#[derive(Serialize)]
+struct ItemRow {
+    subject_id: String,
+    data_category: Option<String>,
+    disclosed_at: Option<String>,
+    in_scope: bool,
 }
 
 pub fn disclosures_report(
@@ -279,11 +329,35 @@ pub fn disclosures_report(
             flags: flags_of(flags, |f| {
                 f.disclosure_id.as_ref() == Some(&d.disclosure_id)
             }),
+            items_sent: x
+                .items
+                .iter()
+                .map(|i| ItemRow {
+                    subject_id: i.subject_id.to_string(),
+                    data_category: i.data_category.clone(),
+                    disclosed_at: i.disclosed_at.map(rfc3339),
+                    in_scope: d.requested_categories.is_empty()
+                        || i.data_category
+                            .as_deref()
+                            .map(norm)
+                            .is_some_and(|c| d.requested_categories.contains(&c)),
+                })
+                .collect(),
+            // Awaiting an answer with a due date first (soonest, or most overdue, first),
+            // then awaiting without one, then the answered, newest first.
+            urgency: match (
+                x.responded_at.is_none() && !matches!(x.status.as_str(), "withdrawn" | "rejected"),
+                d.due_at,
+            ) {
+                (true, Some(due)) => (0, due.timestamp()),
+                (true, None) => (1, -d.received_at.timestamp()),
+                (false, _) => (2, -d.received_at.timestamp()),
+            },
         });
     }
     rows.sort_by(|a, b| {
-        a.received_at
-            .cmp(&b.received_at)
+        a.urgency
+            .cmp(&b.urgency)
             .then_with(|| Id::new(a.disclosure_id.as_str()).cmp(&Id::new(b.disclosure_id.as_str())))
     });
     match format {
@@ -382,6 +456,41 @@ pub fn disclosures_report(
                 if md { "\n" } else { "" },
                 rows.len()
             ));
+            if md {
+                o.push_str("\n## What was sent, against the requested scope\n\n");
+                for r in rows.iter().filter(|r| !r.items_sent.is_empty()) {
+                    let mut cats: std::collections::BTreeMap<String, usize> = Default::default();
+                    for i in &r.items_sent {
+                        *cats
+                            .entry(i.data_category.clone().unwrap_or_else(|| "(none)".into()))
+                            .or_default() += 1;
+                    }
+                    let cats: Vec<String> = cats
+                        .into_iter()
+                        .map(|(c, n)| format!("{} {n}", terminal(&c)))
+                        .collect();
+                    let scope = if r.requested_categories.is_empty() {
+                        "no scope stated".to_string()
+                    } else {
+                        format!("requested {}", r.requested_categories.join(", "))
+                    };
+                    o.push_str(&format!(
+                        "- {} {}: {} item(s), {} ({scope})\n",
+                        terminal(&r.disclosure_id),
+                        r.kind,
+                        r.items_sent.len(),
+                        cats.join(", ")
+                    ));
+                    for i in r.items_sent.iter().filter(|i| !i.in_scope) {
+                        o.push_str(&format!(
+                            "  - ⚑ out of scope: subject {} {} sent {}\n",
+                            terminal(&i.subject_id),
+                            terminal(i.data_category.as_deref().unwrap_or("(none)")),
+                            i.disclosed_at.clone().unwrap_or_default()
+                        ));
+                    }
+                }
+            }
             o
         }
     }
