@@ -62,11 +62,21 @@ struct SubjectJson {
 }
 
 #[derive(Serialize)]
+struct TimelineRow {
+    at: String,
+    event: &'static str,
+    id: String,
+    summary: String,
+}
+
+#[derive(Serialize)]
 struct Doc {
     generated_at: String,
     as_of: String,
     window: WindowJson,
     subject: SubjectJson,
+    /// Everything below in one chronological list: what the company did with this person's data.
+    timeline: Vec<TimelineRow>,
     accesses: Vec<AccessRow>,
     disclosures: Vec<ItemRow>,
     requests: Vec<RequestRow>,
@@ -195,7 +205,67 @@ pub async fn report(
         })
         .collect();
     request_rows.sort_by(|a, b| a.received_at.cmp(&b.received_at));
+    let mut timeline: Vec<TimelineRow> = Vec::new();
+    for a in &accesses {
+        let verdict = if a.flags.is_empty() {
+            "explained or permitted".to_string()
+        } else {
+            format!("flagged {}", a.flags.join(" "))
+        };
+        timeline.push(TimelineRow {
+            at: a.occurred_at.clone(),
+            event: "access",
+            id: a.event_id.clone(),
+            summary: format!(
+                "staff {} {} {} ({})",
+                a.staff_id,
+                a.action.clone().unwrap_or_default(),
+                a.data_category.clone().unwrap_or_default(),
+                verdict
+            ),
+        });
+    }
+    for i in &item_rows {
+        timeline.push(TimelineRow {
+            at: i.disclosed_at.clone().unwrap_or_default(),
+            event: "disclosure",
+            id: i.disclosure_id.clone(),
+            summary: format!(
+                "{} data disclosed to {} ({})",
+                i.data_category.clone().unwrap_or_default(),
+                i.requester,
+                i.kind
+            ),
+        });
+    }
+    for r in &request_rows {
+        timeline.push(TimelineRow {
+            at: r.received_at.clone(),
+            event: "request received",
+            id: r.request_id.clone(),
+            summary: format!(
+                "{} request via {}",
+                r.kind,
+                r.channel.clone().unwrap_or_default()
+            ),
+        });
+        if let Some(c) = &r.completed_at {
+            timeline.push(TimelineRow {
+                at: c.clone(),
+                event: "request completed",
+                id: r.request_id.clone(),
+                summary: format!("{} request completed", r.kind),
+            });
+        }
+    }
+    // RFC 3339 in UTC with Z sorts as text; undated items come first.
+    timeline.sort_by(|a, b| {
+        a.at.cmp(&b.at)
+            .then(a.event.cmp(b.event))
+            .then(a.id.cmp(&b.id))
+    });
     let doc = Doc {
+        timeline,
         generated_at: rfc3339(h.generated_at),
         as_of: rfc3339(h.as_of),
         window: WindowJson {
@@ -303,6 +373,20 @@ pub async fn report(
                 doc.window.to,
                 doc.as_of
             ));
+            o.push_str(&format!(
+                "## Timeline ({})\n\n| when (UTC) | what | id | summary |\n|---|---|---|---|\n",
+                doc.timeline.len()
+            ));
+            for e in &doc.timeline {
+                o.push_str(&format!(
+                    "| {} | {} | {} | {} |\n",
+                    e.at,
+                    e.event,
+                    t(&e.id),
+                    t(&e.summary)
+                ));
+            }
+            o.push('\n');
             o.push_str(&format!("## Accesses ({})\n\n| when (UTC) | staff | action | category | purpose | flags | why |\n|---|---|---|---|---|---|---|\n", doc.accesses.len()));
             for a in &doc.accesses {
                 let who = match &a.staff_name {

@@ -83,6 +83,17 @@ pub enum HitKind {
     Rule,
 }
 
+/// One line of a person's timeline: an access, a request or a disclosure.
+#[derive(Debug, Clone)]
+pub struct TimelineEntry {
+    pub at: crate::model::Instant,
+    pub what: &'static str,
+    pub mark: &'static str,
+    pub severity: Option<Severity>,
+    pub who: String,
+    pub detail: String,
+}
+
 /// Everything the user or the background can ask for.
 #[derive(Debug, Clone)]
 pub enum Action {
@@ -186,6 +197,8 @@ pub struct App {
     pub subject: Option<String>,
     /// Rows of accesses to the current subject, computed when it is chosen.
     pub subject_view: Vec<u32>,
+    /// Accesses, requests and disclosures about the current subject, in time order.
+    pub subject_timeline: Vec<TimelineEntry>,
     pub subject_sel: usize,
     pub disclosure_sel: usize,
     pub request_sel: usize,
@@ -229,6 +242,7 @@ impl App {
             staff_sel: 0,
             subject: None,
             subject_view: Vec::new(),
+            subject_timeline: Vec::new(),
             subject_sel: 0,
             disclosure_sel: 0,
             request_sel: 0,
@@ -289,7 +303,7 @@ impl App {
             Tab::Flags => self.flag_order.len(),
             Tab::Access => self.access_view.len(),
             Tab::Staff => d.staff.len(),
-            Tab::Subjects => self.subject_view.len(),
+            Tab::Subjects => self.subject_timeline.len(),
             Tab::Disclosures => d.dir.disclosures.as_ref().map_or(0, Vec::len),
             Tab::Requests => d.dir.requests.as_ref().map_or(0, Vec::len),
         }
@@ -309,6 +323,105 @@ impl App {
             .filter(|(_, r)| r.event.subject == Some(sym))
             .map(|(i, _)| i as u32)
             .collect()
+    }
+
+    /// The current subject's accesses, requests and disclosure items, by time.
+    fn timeline(&self) -> Vec<TimelineEntry> {
+        let (Some(d), Some(id)) = (&self.data, &self.subject) else {
+            return Vec::new();
+        };
+        let mut v: Vec<TimelineEntry> = Vec::new();
+        for i in &self.subject_view {
+            let r = &d.rows[*i as usize];
+            let e = &r.event;
+            let detail = if r.flagged() {
+                r.rule_list()
+                    .iter()
+                    .map(|x| x.name())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            } else {
+                d.relationship(r)
+                    .map(|rel| {
+                        format!("{} {}", rel.kind, rel.reference.clone().unwrap_or_default())
+                    })
+                    .unwrap_or_else(|| "permitted".into())
+            };
+            v.push(TimelineEntry {
+                at: e.occurred_at,
+                what: "access",
+                mark: "✓",
+                severity: d.row_severity(r),
+                who: d.symbols.resolve(e.staff).to_string(),
+                detail: format!(
+                    "{} {} · {detail}",
+                    d.text(e.action),
+                    d.text(e.data_category)
+                ),
+            });
+        }
+        for q in d
+            .dir
+            .requests
+            .iter()
+            .flatten()
+            .filter(|q| q.subject_id.as_str() == id)
+        {
+            let channel = q.channel.clone().unwrap_or_default();
+            v.push(TimelineEntry {
+                at: q.received_at,
+                what: "request",
+                mark: "→",
+                severity: None,
+                who: q.request_id.to_string(),
+                detail: format!("{} request received via {channel}", q.kind),
+            });
+            if let Some(c) = q.completed_at.filter(|c| *c <= d.header.as_of) {
+                v.push(TimelineEntry {
+                    at: c,
+                    what: "request",
+                    mark: "✓",
+                    severity: None,
+                    who: q.request_id.to_string(),
+                    detail: format!("{} request completed", q.kind),
+                });
+            }
+        }
+        let disclosures: std::collections::HashMap<&str, &crate::model::Disclosure> = d
+            .dir
+            .disclosures
+            .iter()
+            .flatten()
+            .map(|x| (x.disclosure_id.as_str(), x))
+            .collect();
+        for it in d
+            .dir
+            .disclosure_items
+            .iter()
+            .flatten()
+            .filter(|i| i.subject_id.as_str() == id)
+        {
+            let Some(at) = it.disclosed_at.filter(|t| *t <= d.header.as_of) else {
+                continue;
+            };
+            let to = disclosures
+                .get(it.disclosure_id.as_str())
+                .map(|x| format!("{} to {}", x.kind, x.requester))
+                .unwrap_or_default();
+            v.push(TimelineEntry {
+                at,
+                what: "disclosure",
+                mark: "◆",
+                severity: None,
+                who: it.disclosure_id.to_string(),
+                detail: format!(
+                    "{} data · {to}",
+                    it.data_category.clone().unwrap_or_default()
+                ),
+            });
+        }
+        v.sort_by_key(|e| e.at);
+        v
     }
 
     fn selection(&mut self) -> &mut usize {
@@ -455,6 +568,7 @@ impl App {
                 self.sort_flags();
                 self.apply_filter();
                 self.subject_view = self.subject_rows();
+                self.subject_timeline = self.timeline();
                 self.status = "loaded".into();
             }
         }
@@ -564,6 +678,7 @@ impl App {
     pub fn show_subject(&mut self, id: String) {
         self.subject = Some(id);
         self.subject_view = self.subject_rows();
+        self.subject_timeline = self.timeline();
         self.subject_sel = 0;
         self.tab = Tab::Subjects;
     }

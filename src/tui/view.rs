@@ -219,7 +219,7 @@ pub fn body_rect(w: u16, h: u16) -> Rect {
 
 /// Where the current tab draws its main list (the same layout as its draw function).
 pub fn list_rect(app: &App, area: Rect) -> Option<Rect> {
-    let d = app.data.as_ref()?;
+    app.data.as_ref()?;
     Some(match app.tab {
         Tab::Overview => return None,
         Tab::Flags => Layout::vertical([
@@ -239,26 +239,8 @@ pub fn list_rect(app: &App, area: Rect) -> Option<Rect> {
         Tab::Staff => Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)])
             .areas::<2>(area)[0],
         Tab::Subjects => {
-            let id = app.subject.as_deref()?;
-            let n = d
-                .dir
-                .requests
-                .iter()
-                .flatten()
-                .filter(|r| r.subject_id.as_str() == id)
-                .count()
-                + d.dir
-                    .disclosure_items
-                    .iter()
-                    .flatten()
-                    .filter(|i| i.subject_id.as_str() == id)
-                    .count();
-            Layout::vertical([
-                Constraint::Length(3),
-                Constraint::Min(4),
-                Constraint::Length(n.clamp(1, 6) as u16 + 2),
-            ])
-            .areas::<3>(area)[1]
+            app.subject.as_deref()?;
+            Layout::vertical([Constraint::Length(3), Constraint::Min(4)]).areas::<2>(area)[1]
         }
         Tab::Disclosures | Tab::Requests => area,
     })
@@ -846,26 +828,7 @@ fn subject(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
             }
         })
         .unwrap_or_default();
-    let requests: Vec<_> = d
-        .dir
-        .requests
-        .iter()
-        .flatten()
-        .filter(|r| r.subject_id.as_str() == id)
-        .collect();
-    let items: Vec<_> = d
-        .dir
-        .disclosure_items
-        .iter()
-        .flatten()
-        .filter(|i| i.subject_id.as_str() == id)
-        .collect();
-    let [head, list, extra] = Layout::vertical([
-        Constraint::Length(3),
-        Constraint::Min(4),
-        Constraint::Length((requests.len() + items.len()).clamp(1, 6) as u16 + 2),
-    ])
-    .areas(area);
+    let [head, list] = Layout::vertical([Constraint::Length(3), Constraint::Min(4)]).areas(area);
     let head_lines = vec![
         Line::from(vec![
             Span::styled(format!("subject {} ", terminal(id)), theme.accent()),
@@ -886,35 +849,23 @@ fn subject(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
         )),
     ];
     f.render_widget(Paragraph::new(head_lines), head);
-    let rows_idx = &app.subject_view;
+    let tl = &app.subject_timeline;
     let h = list.height.saturating_sub(3) as usize;
-    let range = window(app.subject_sel, rows_idx.len(), h);
-    let rows: Vec<Row> = rows_idx[range.clone()]
+    let range = window(app.subject_sel, tl.len(), h);
+    let rows: Vec<Row> = tl[range.clone()]
         .iter()
         .enumerate()
-        .map(|(k, i)| {
-            let r = &d.rows[*i as usize];
-            let e = &r.event;
-            let why = if r.flagged() {
-                r.rule_list()
-                    .iter()
-                    .map(|x| x.name())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            } else {
-                d.relationship(r)
-                    .map(|rel| {
-                        format!("{} {}", rel.kind, rel.reference.clone().unwrap_or_default())
-                    })
-                    .unwrap_or_else(|| "permitted".into())
+        .map(|(k, e)| {
+            let mark = match e.severity {
+                Some(sev) => Span::styled("⚑", theme.sev(sev)),
+                None => Span::raw(e.mark),
             };
             let row = Row::new(vec![
-                Cell::from(local(d, e.occurred_at)),
-                Cell::from(if r.flagged() { "⚑" } else { "✓" }),
-                Cell::from(terminal(d.symbols.resolve(e.staff))),
-                Cell::from(terminal(d.text(e.action))),
-                Cell::from(terminal(d.text(e.data_category))),
-                Cell::from(terminal(&why)),
+                Cell::from(local(d, e.at)),
+                Cell::from(mark),
+                Cell::from(e.what),
+                Cell::from(terminal(&e.who)),
+                Cell::from(terminal(&e.detail)),
             ]);
             if range.start + k == app.subject_sel {
                 row.style(theme.selected())
@@ -923,61 +874,24 @@ fn subject(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
             }
         })
         .collect();
+    let accesses = app.subject_view.len();
     f.render_widget(
         Table::new(
             rows,
             [
                 Constraint::Length(11),
                 Constraint::Length(1),
-                Constraint::Length(6),
-                Constraint::Length(7),
-                Constraint::Length(13),
+                Constraint::Length(10),
+                Constraint::Length(8),
                 Constraint::Min(10),
             ],
         )
-        .header(
-            Row::new(vec![
-                "when",
-                "",
-                "staff",
-                "action",
-                "category",
-                "explained or flagged",
-            ])
-            .style(theme.accent()),
-        )
-        .block(Block::bordered().title(format!("who accessed this person ({})", rows_idx.len()))),
+        .header(Row::new(vec!["when", "", "what", "who", "detail"]).style(theme.accent()))
+        .block(Block::bordered().title(format!(
+            "timeline: {accesses} access(es), {} request and disclosure event(s)",
+            tl.len() - accesses
+        ))),
         list,
-    );
-    let mut lines = Vec::new();
-    for r in &requests {
-        lines.push(Line::from(format!(
-            "request {} {} via {} received {} {}",
-            terminal(r.request_id.as_str()),
-            terminal(&r.kind),
-            terminal(r.channel.as_deref().unwrap_or("?")),
-            rfc3339(r.received_at),
-            r.completed_at
-                .map(|c| format!("completed {}", rfc3339(c)))
-                .unwrap_or_else(|| "open".into())
-        )));
-    }
-    for i in &items {
-        lines.push(Line::from(format!(
-            "disclosure {}: {} sent {}",
-            terminal(i.disclosure_id.as_str()),
-            terminal(i.data_category.as_deref().unwrap_or("?")),
-            i.disclosed_at
-                .map(rfc3339)
-                .unwrap_or_else(|| "(not yet)".into())
-        )));
-    }
-    if lines.is_empty() {
-        lines.push(Line::from("No requests or disclosures about this person."));
-    }
-    f.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title("requests and disclosures")),
-        extra,
     );
 }
 
