@@ -379,3 +379,27 @@ impl Drop for Kill {
 fn scopeguard(s: &str) -> Kill {
     Kill(s.to_string())
 }
+
+#[tokio::test]
+async fn a_breach_review_scopes_the_address_of_the_selected_access() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dataset(dir.path()).await;
+    let mut app = app_with(d, dir.path());
+    app.update(Action::Filter);
+    for c in "staff:104 rule:bulk_access".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::Submit);
+    app.update(Action::Breach);
+    assert_eq!(app.mode, Mode::Breach);
+    let b = app.breach.as_ref().unwrap();
+    assert_eq!(b.networks, vec!["203.0.113.77/32".to_string()]);
+    assert_eq!(b.subjects, 120);
+    let screen = render_to_string(&app, &keys::defaults(), 100, 30);
+    assert!(screen.contains("120 people affected"), "{screen}");
+    app.update(Action::Export);
+    assert!(app.status.starts_with("exported"), "{}", app.status);
+    app.update(Action::Back);
+    assert_eq!(app.mode, Mode::Normal);
+    assert!(app.breach.is_none());
+}

@@ -56,6 +56,7 @@ pub enum Mode {
     Filter,
     RevealReason,
     Help,
+    Breach,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +117,8 @@ pub enum Action {
     Export,
     Reload,
     Sort,
+    /// Breach review of the selected staff member, or of the selected access's address.
+    Breach,
     Input(char),
     Backspace,
     Submit,
@@ -214,6 +217,8 @@ pub struct App {
     pub reveal_log: Vec<(String, String)>,
     /// Where `e` writes exports.
     pub export_dir: std::path::PathBuf,
+    /// The breach review on screen, if any.
+    pub breach: Option<crate::report::breach::BreachReport>,
     /// Reload requested: the event loop starts a new load.
     pub reload_requested: bool,
     /// Where search ranking results go; None ranks inline (tests).
@@ -257,6 +262,7 @@ impl App {
             reveal_log: Vec::new(),
             export_dir: std::path::PathBuf::from("."),
             reload_requested: false,
+            breach: None,
             spawner: None,
         }
     }
@@ -447,6 +453,19 @@ impl App {
             Mode::Search => return self.update_search(action),
             Mode::Filter => return self.update_filter(action),
             Mode::RevealReason => return self.update_reveal(action),
+            Mode::Breach => {
+                match action {
+                    Action::Export => self.export_breach(),
+                    Action::Back | Action::Quit | Action::Submit | Action::Breach => {
+                        self.mode = Mode::Normal;
+                        self.breach = None;
+                    }
+                    Action::Resize(w, h) => self.size = (w, h),
+                    Action::Load(ev) => self.on_load(ev),
+                    _ => {}
+                }
+                return;
+            }
             Mode::Help => {
                 if matches!(
                     action,
@@ -524,6 +543,7 @@ impl App {
                 }
             }
             Action::Help => self.mode = Mode::Help,
+            Action::Breach => self.start_breach(),
             Action::Export => self.export(),
             Action::Reload => {
                 self.reload_requested = true;
@@ -823,6 +843,85 @@ impl App {
             Action::Load(ev) => self.on_load(ev),
             _ => {}
         }
+    }
+
+    /// Scopes a breach from what is loaded: every access by the selected staff
+    /// member (Staff tab) or from the selected access's address (Access log).
+    fn start_breach(&mut self) {
+        use crate::report::breach::{DeadlineTable, Incident, Scope, build};
+        let Some(d) = self.data.clone() else { return };
+        let scope = match self.tab {
+            Tab::Staff => match d.staff.get(self.staff_sel) {
+                Some(s) => Scope {
+                    staff: vec![s.staff_id.to_string()],
+                    networks: Vec::new(),
+                },
+                None => return,
+            },
+            Tab::Access => {
+                let Some(r) = self
+                    .access_view
+                    .get(self.access_sel)
+                    .map(|i| &d.rows[*i as usize])
+                else {
+                    return;
+                };
+                let Some(net) = r
+                    .event
+                    .client_ip
+                    .and_then(|ip| Scope::parse_ip(d.symbols.resolve(ip)).ok())
+                else {
+                    self.status = "this access has no address to scope a breach by".into();
+                    return;
+                };
+                Scope {
+                    staff: Vec::new(),
+                    networks: vec![net],
+                }
+            }
+            _ => {
+                self.status =
+                    "breach review: choose a staff member (4) or an access (3) first".into();
+                return;
+            }
+        };
+        let mut inc = Incident::default();
+        for r in &d.rows {
+            if scope.matches(&r.event, &d.symbols) {
+                inc.add(&r.event, &d.symbols, d.policy.timezone);
+            }
+        }
+        self.breach = Some(build(
+            &d.header,
+            d.header.as_of,
+            &scope,
+            &DeadlineTable::builtin(),
+            inc,
+            &d.dir,
+            false,
+        ));
+        self.mode = Mode::Breach;
+    }
+
+    fn export_breach(&mut self) {
+        let Some(b) = &self.breach else { return };
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        let md = self.export_dir.join(format!("keyhole-incident-{stamp}.md"));
+        let csv = self.export_dir.join(format!("keyhole-notify-{stamp}.csv"));
+        let r = std::fs::write(
+            &md,
+            crate::report::breach::render(b, crate::report::Format::Md, false),
+        )
+        .and_then(|_| {
+            std::fs::write(
+                &csv,
+                crate::report::breach::render(b, crate::report::Format::Csv, false),
+            )
+        });
+        self.status = match r {
+            Ok(()) => format!("exported {} and {}", md.display(), csv.display()),
+            Err(e) => format!("export failed: {e}"),
+        };
     }
 
     /// Writes the current view through the report writers.

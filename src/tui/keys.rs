@@ -81,6 +81,7 @@ fn action_of(name: &str) -> Option<Action> {
         "reveal" => Action::Reveal,
         "sort" => Action::Sort,
         "export" => Action::Export,
+        "breach" => Action::Breach,
         "reload" => Action::Reload,
         "help" => Action::Help,
         _ => return None,

@@ -93,6 +93,10 @@ pub fn action_for(app: &App, bindings: &[keys::Binding], ev: Event) -> Option<Ac
             match app.mode {
                 Mode::Normal => keys::lookup(bindings, &k),
                 Mode::Help => Some(Action::Back),
+                Mode::Breach => match k.code {
+                    KeyCode::Char('e') => Some(Action::Export),
+                    _ => Some(Action::Back),
+                },
                 Mode::Search | Mode::Filter | Mode::RevealReason => match k.code {
                     KeyCode::Esc => Some(Action::Back),
                     KeyCode::Enter => Some(Action::Submit),

@@ -144,6 +144,7 @@ pub fn draw(app: &App, bindings: &[Binding], f: &mut Frame) {
     match app.mode {
         Mode::Help => help(bindings, &theme, f, area),
         Mode::Search => search(app, &theme, f, area),
+        Mode::Breach => breach(app, &theme, f, area),
         _ => {}
     }
 }
@@ -1053,6 +1054,65 @@ fn help(bindings: &[Binding], theme: &Theme, f: &mut Frame, area: Rect) {
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines).block(Block::bordered().title("keys (Esc closes)")),
+        r,
+    );
+}
+
+fn breach(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
+    let Some(b) = &app.breach else { return };
+    let scope = if b.staff.is_empty() {
+        format!("address {}", b.networks.join(", "))
+    } else {
+        format!("account {}", terminal(&b.staff.join(", ")))
+    };
+    let mut lines = vec![
+        Line::from(Span::styled(
+            format!("Breach review: {scope}"),
+            theme.accent(),
+        )),
+        Line::from(format!(
+            "{} accesses, {} people affected, {} records without a named subject",
+            b.accesses, b.subjects, b.records_without_subject
+        )),
+        Line::from(format!(
+            "aware since {} · earliest fixed deadline {}",
+            b.aware_at,
+            b.earliest_deadline.clone().unwrap_or_else(|| "none".into())
+        )),
+        Line::from(format!(
+            "categories: {}",
+            b.by_category
+                .iter()
+                .map(|(c, n)| format!("{} {n}", terminal(c)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        Line::from(""),
+    ];
+    let mut js: Vec<_> = b.by_jurisdiction.iter().collect();
+    js.sort_by(|a, b| {
+        a.deadline
+            .cmp(&b.deadline)
+            .then(a.jurisdiction.cmp(&b.jurisdiction))
+    });
+    for j in js {
+        lines.push(Line::from(format!(
+            "{:<8} {:>4}  {:<26} {}",
+            terminal(&j.jurisdiction),
+            j.subjects,
+            clip(&j.deadline, 26),
+            terminal(&j.rule)
+        )));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "e exports the incident summary and notification list · any other key closes",
+        theme.dim(),
+    )));
+    let r = centered(area, 84, (lines.len() as u16 + 2).min(area.height));
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title("breach review")),
         r,
     );
 }
