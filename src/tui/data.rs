@@ -64,6 +64,9 @@ pub struct Dataset {
     pub by_event: HashMap<Id, u32>,
     /// Distinct subjects accessed in the window.
     pub distinct_subjects: usize,
+    /// Disclosures by urgency: awaiting an answer by due date, awaiting
+    /// without one, then the answered, newest first.
+    pub disclosure_order: Vec<u32>,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -216,7 +219,24 @@ async fn load_inner(
         .filter_map(|r| r.event.subject)
         .collect::<std::collections::HashSet<_>>()
         .len();
+    let mut disclosure_order: Vec<u32> =
+        (0..dir.disclosures.as_ref().map_or(0, Vec::len) as u32).collect();
+    if let Some(ds) = &dir.disclosures {
+        let key = |x: &crate::model::Disclosure| {
+            let status = crate::policy::norm(&x.status);
+            let waiting = x.responded_at.is_none_or(|r| r > as_of)
+                && status != "withdrawn"
+                && status != "rejected";
+            match (waiting, x.due_at) {
+                (true, Some(due)) => (0u8, due.timestamp()),
+                (true, None) => (1, -x.received_at.timestamp()),
+                (false, _) => (2, -x.received_at.timestamp()),
+            }
+        };
+        disclosure_order.sort_by_key(|i| key(&ds[*i as usize]));
+    }
     Ok(Box::new(Dataset {
+        disclosure_order,
         distinct_subjects,
         header,
         policy,

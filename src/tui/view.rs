@@ -243,7 +243,10 @@ pub fn list_rect(app: &App, area: Rect) -> Option<Rect> {
             app.subject.as_deref()?;
             Layout::vertical([Constraint::Length(3), Constraint::Min(4)]).areas::<2>(area)[1]
         }
-        Tab::Disclosures | Tab::Requests => area,
+        Tab::Disclosures => {
+            Layout::vertical([Constraint::Min(5), Constraint::Length(9)]).areas::<2>(area)[0]
+        }
+        Tab::Requests => area,
     })
 }
 
@@ -897,18 +900,38 @@ fn subject(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
 }
 
 fn disclosures(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
-    let list: Vec<_> = d.dir.disclosures.iter().flatten().collect();
-    let h = area.height.saturating_sub(3) as usize;
-    let range = window(app.disclosure_sel, list.len(), h);
-    let rows: Vec<Row> = list[range.clone()]
+    let Some(all) = d.dir.disclosures.as_ref() else {
+        f.render_widget(
+            Paragraph::new("disclosures.sql is absent: the disclosure register is off.")
+                .block(Block::bordered()),
+            area,
+        );
+        return;
+    };
+    let [list, detail] = Layout::vertical([Constraint::Min(5), Constraint::Length(9)]).areas(area);
+    let order = &d.disclosure_order;
+    let h = list.height.saturating_sub(3) as usize;
+    let range = window(app.disclosure_sel, order.len(), h);
+    let flags_of = |id: &crate::model::Id| -> Vec<&crate::rules::Flag> {
+        d.flags
+            .iter()
+            .filter(|fl| fl.disclosure_id.as_ref() == Some(id))
+            .collect()
+    };
+    let done = |x: &crate::model::Disclosure| {
+        x.responded_at.is_some_and(|r| r <= d.header.as_of)
+            || matches!(
+                crate::policy::norm(&x.status).as_str(),
+                "withdrawn" | "rejected"
+            )
+    };
+    let rows: Vec<Row> = order[range.clone()]
         .iter()
         .enumerate()
-        .map(|(k, x)| {
-            let done = x.responded_at.is_some_and(|r| r <= d.header.as_of);
-            let flags: Vec<&str> = d
-                .flags
+        .map(|(k, i)| {
+            let x = &all[*i as usize];
+            let flags: Vec<&str> = flags_of(&x.disclosure_id)
                 .iter()
-                .filter(|fl| fl.disclosure_id.as_ref() == Some(&x.disclosure_id))
                 .map(|fl| fl.rule.name())
                 .collect();
             let row = Row::new(vec![
@@ -916,7 +939,11 @@ fn disclosures(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect)
                 Cell::from(terminal(&x.kind)),
                 Cell::from(terminal(&x.requester)),
                 Cell::from(x.received_at.format("%Y-%m-%d").to_string()),
-                Cell::from(crate::report::legal::clock(x.due_at, done, d.header.as_of)),
+                Cell::from(crate::report::legal::clock(
+                    x.due_at,
+                    done(x),
+                    d.header.as_of,
+                )),
                 Cell::from(terminal(&x.status)),
                 Cell::from(Span::styled(flags.join(" "), theme.sev(Severity::High))),
             ]);
@@ -952,8 +979,88 @@ fn disclosures(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect)
             ])
             .style(theme.accent()),
         )
-        .block(Block::bordered().title(format!("disclosures ({})", list.len()))),
-        area,
+        .block(Block::bordered().title(format!("disclosures by urgency ({})", order.len()))),
+        list,
+    );
+    let Some(x) = order.get(app.disclosure_sel).map(|i| &all[*i as usize]) else {
+        return;
+    };
+    let items: Vec<_> = d
+        .dir
+        .disclosure_items
+        .iter()
+        .flatten()
+        .filter(|i| {
+            i.disclosure_id == x.disclosure_id && i.disclosed_at.is_none_or(|t| t <= d.header.as_of)
+        })
+        .collect();
+    let in_scope = |c: &Option<String>| {
+        x.requested_categories.is_empty()
+            || c.as_deref()
+                .map(crate::policy::norm)
+                .is_some_and(|c| x.requested_categories.contains(&c))
+    };
+    let mut cats: std::collections::BTreeMap<String, usize> = Default::default();
+    for i in &items {
+        *cats
+            .entry(i.data_category.clone().unwrap_or_else(|| "(none)".into()))
+            .or_default() += 1;
+    }
+    let opt = |t: Option<crate::model::Instant>| t.map(rfc3339).unwrap_or_else(|| "—".into());
+    let mut lines = vec![
+        Line::from(format!(
+            "{} {} · ref {} · approved by {}",
+            terminal(&x.kind),
+            terminal(x.disclosure_id.as_str()),
+            terminal(x.authority_ref.as_deref().unwrap_or("—")),
+            terminal(x.approved_by.as_deref().unwrap_or("nobody"))
+        )),
+        Line::from(format!(
+            "received {} · due {} · answered {}",
+            rfc3339(x.received_at),
+            opt(x.due_at),
+            opt(x.responded_at.filter(|r| *r <= d.header.as_of))
+        )),
+        Line::from(format!(
+            "gag order until {} · subjects notified {}",
+            opt(x.nondisclosure_until),
+            opt(x.subjects_notified_at.filter(|t| *t <= d.header.as_of))
+        )),
+        Line::from(format!(
+            "requested {} · sent {} item(s): {}",
+            if x.requested_categories.is_empty() {
+                "(no scope stated)".to_string()
+            } else {
+                x.requested_categories.join(", ")
+            },
+            items.len(),
+            cats.iter()
+                .map(|(c, n)| format!("{} {n}", terminal(c)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    ];
+    for i in items.iter().filter(|i| !in_scope(&i.data_category)).take(2) {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "⚑ out of scope: subject {} {}",
+                terminal(i.subject_id.as_str()),
+                terminal(i.data_category.as_deref().unwrap_or("(none)"))
+            ),
+            theme.sev(Severity::Critical),
+        )));
+    }
+    for fl in flags_of(&x.disclosure_id) {
+        lines.push(Line::from(vec![
+            Span::styled(format!("⚑ {} ", fl.rule.name()), theme.sev(fl.severity)),
+            Span::raw(terminal(&fl.detail)),
+        ]));
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title("scope, approvals and notice")),
+        detail,
     );
 }
 
@@ -988,7 +1095,30 @@ fn requests(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
                     },
                 ))),
                 Cell::from(Span::styled(
-                    if overdue { "request_overdue" } else { "" },
+                    {
+                        // Accesses flagged because they came after this opt-out or deletion.
+                        let rule = match crate::policy::norm(&x.kind).as_str() {
+                            "opt_out" => Some(crate::rules::Rule::OptOutIgnored),
+                            "deletion" => Some(crate::rules::Rule::AccessAfterDeletion),
+                            _ => None,
+                        };
+                        let later = rule.map_or(0, |r| {
+                            d.flags
+                                .iter()
+                                .filter(|fl| {
+                                    fl.rule == r && fl.subject_id.as_ref() == Some(&x.subject_id)
+                                })
+                                .count()
+                        });
+                        let mut v = Vec::new();
+                        if overdue {
+                            v.push("request_overdue".to_string());
+                        }
+                        if later > 0 {
+                            v.push(format!("⚑ {later} later access(es)"));
+                        }
+                        v.join(" ")
+                    },
                     theme.sev(Severity::Medium),
                 )),
             ]);
