@@ -263,3 +263,96 @@ async fn the_incident_summary_counts_jurisdictions_and_categories() {
     );
     assert!(out.contains("| 2026-10-20 | 120 |"), "{out}");
 }
+
+fn without_generated_at(out: &str) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(out).unwrap();
+    v.as_object_mut().unwrap().remove("generated_at");
+    v
+}
+
+#[tokio::test]
+async fn breach_transparency_requests_and_timelines_agree_between_sqlite_and_postgres() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let Some(pg) = common::scratch(common::Server::Postgres).await else {
+        return;
+    };
+    let s = keyhole::demo::DemoSettings {
+        events: 5000,
+        seed: 9,
+        anchor: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+    };
+    keyhole::demo::load_into(&pg.url(), None, &s, |_| {})
+        .await
+        .unwrap();
+    let lite = format!("sqlite://{}", path.display());
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml");
+    let runs: [&[&str]; 4] = [
+        &[
+            "breach",
+            "--staff",
+            "104",
+            "--ip",
+            "203.0.113.77",
+            "--from",
+            "2026-08-03",
+            "--to",
+            "2026-11-01",
+            "--as-of",
+            "2026-11-01T12:00:00Z",
+            "--format",
+            "json",
+            "--reveal",
+        ],
+        &[
+            "report",
+            "disclosures",
+            "--transparency",
+            "--to",
+            "2026-11-01",
+            "--as-of",
+            "2026-11-01T12:00:00Z",
+            "--format",
+            "json",
+        ],
+        &[
+            "report",
+            "requests",
+            "--from",
+            "2026-08-03",
+            "--to",
+            "2026-11-01",
+            "--as-of",
+            "2026-11-01T12:00:00Z",
+            "--format",
+            "json",
+        ],
+        &[
+            "report",
+            "subject",
+            "--id",
+            "15000",
+            "--to",
+            "2026-11-01",
+            "--as-of",
+            "2026-11-01T12:00:00Z",
+            "--format",
+            "json",
+        ],
+    ];
+    for args in runs {
+        let mut a = args.to_vec();
+        a.extend(["--db", &lite]);
+        let (code, sqlite_out, err) = keyhole(home.path(), &a);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        let mut b = args.to_vec();
+        let url = pg.url();
+        b.extend(["--db", &url, "--policy", policy]);
+        let (code, pg_out, err) = keyhole(home.path(), &b);
+        assert_eq!(code, 0, "{args:?} on PostgreSQL: {err}");
+        assert!(
+            without_generated_at(&sqlite_out) == without_generated_at(&pg_out),
+            "{args:?} differs between SQLite and PostgreSQL"
+        );
+    }
+}
