@@ -58,6 +58,11 @@ pub fn defaults() -> Vec<Binding> {
             &["e"],
             "export the current view (Markdown or CSV)",
         ),
+        b(
+            "breach",
+            &["b"],
+            "breach review of the selected staff member or access address",
+        ),
         b("reload", &["r"], "reload from the source"),
         b("help", &["?"], "this help"),
     ]
@@ -165,6 +170,39 @@ mod tests {
 
     fn key(code: KeyCode, m: KeyModifiers) -> KeyEvent {
         KeyEvent::new(code, m)
+    }
+
+    #[test]
+    fn every_action_has_a_default_key() {
+        let names: Vec<&str> = defaults().iter().map(|b| b.name).collect();
+        for n in [
+            "back",
+            "quit",
+            "next_tab",
+            "prev_tab",
+            "up",
+            "down",
+            "page_up",
+            "page_down",
+            "home",
+            "end",
+            "open",
+            "search",
+            "filter",
+            "reveal",
+            "sort",
+            "export",
+            "reload",
+            "help",
+            "breach",
+        ] {
+            assert!(names.contains(&n), "{n} has no default key");
+            assert!(action_of(n).is_some());
+        }
+        assert!(matches!(
+            lookup(&defaults(), &key(KeyCode::Char('b'), KeyModifiers::NONE)),
+            Some(Action::Breach)
+        ));
     }
 
     #[test]

@@ -1225,13 +1225,31 @@ fn breach(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
             .cmp(&b.deadline)
             .then(a.jurisdiction.cmp(&b.jurisdiction))
     });
-    for j in js {
+    // Leave room for the summary above and the hint below on a small screen.
+    let room = (area.height as usize)
+        .saturating_sub(lines.len() + 4)
+        .max(1);
+    let shown = if js.len() > room {
+        room.saturating_sub(1)
+    } else {
+        js.len()
+    };
+    for j in &js[..shown] {
         lines.push(Line::from(format!(
             "{:<8} {:>4}  {:<26} {}",
             terminal(&j.jurisdiction),
             j.subjects,
             clip(&j.deadline, 26),
             terminal(&j.rule)
+        )));
+    }
+    if shown < js.len() {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "… {} more jurisdiction(s): e exports them all",
+                js.len() - shown
+            ),
+            theme.dim(),
         )));
     }
     lines.push(Line::from(""));
