@@ -316,7 +316,7 @@ async fn report_command(
         }
         None => {
             let stdout = std::io::stdout();
-            let mut w = std::io::BufWriter::new(stdout.lock());
+            let mut w = std::io::BufWriter::new(stdout);
             let r = run(inputs, args, &mut w).await;
             match (r, std::io::Write::flush(&mut w)) {
                 (Ok(code), Err(e)) if e.kind() != std::io::ErrorKind::BrokenPipe => {

@@ -112,6 +112,16 @@ impl Interner {
     pub fn is_empty(&self) -> bool {
         self.strings.is_empty()
     }
+    /// The strings interned since the first `n`, to mirror this interner elsewhere.
+    pub fn strings_from(&self, n: usize) -> Vec<Box<str>> {
+        self.strings[n.min(self.strings.len())..].to_vec()
+    }
+    /// Appends strings another interner added, keeping the same numbering.
+    pub fn extend_mirror(&mut self, added: Vec<Box<str>>) {
+        for s in added {
+            self.intern(&s);
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -110,7 +110,7 @@ fn day_progress(on: bool) -> impl FnMut(chrono::NaiveDate) {
 pub async fn run(
     inp: Inputs<'_>,
     args: &ReportArgs,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
 ) -> Result<u8, ReportError> {
     let tz = inp.policy.timezone;
     let (from, to, as_of) = resolve_window(args, tz, inp.now)?;

@@ -127,7 +127,7 @@ pub async fn load(
     policy: Policy,
     window: (Instant, Instant, Instant),
     now: Instant,
-    report: impl Fn(LoadEvent),
+    report: impl Fn(LoadEvent) + Sync,
 ) -> (Source, Result<Box<Dataset>, String>) {
     let r = load_inner(&mut src, &set, policy, window, now, &report).await;
     (src, r)
@@ -139,7 +139,7 @@ async fn load_inner(
     policy: Policy,
     (from, to, as_of): (Instant, Instant, Instant),
     now: Instant,
-    report: &impl Fn(LoadEvent),
+    report: &(impl Fn(LoadEvent) + Sync),
 ) -> Result<Box<Dataset>, String> {
     report(LoadEvent::Step(
         "reading staff, subjects and relationships".into(),
