@@ -67,6 +67,8 @@ pub struct Dataset {
     /// Disclosures by urgency: awaiting an answer by due date, awaiting
     /// without one, then the answered, newest first.
     pub disclosure_order: Vec<u32>,
+    staff_index: HashMap<String, usize>,
+    subject_index: HashMap<String, usize>,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -92,18 +94,14 @@ impl Dataset {
         self.dir.relationships.as_ref()?.get(i)
     }
     pub fn staff_name(&self, id: &str) -> Option<&str> {
-        self.dir
-            .staff
-            .iter()
-            .find(|s| s.staff_id.as_str() == id)
-            .map(|s| s.display_name.as_str())
+        self.staff_index
+            .get(id)
+            .map(|i| self.dir.staff[*i].display_name.as_str())
     }
     pub fn subject_name(&self, id: &str) -> Option<&str> {
-        self.dir
-            .subjects
-            .iter()
-            .find(|s| s.subject_id.as_str() == id)
-            .map(|s| s.display_name.as_str())
+        self.subject_index
+            .get(id)
+            .map(|i| self.dir.subjects[*i].display_name.as_str())
     }
     /// The worst severity among a row's rules.
     pub fn row_severity(&self, row: &AccessRow) -> Option<Severity> {
@@ -235,7 +233,21 @@ async fn load_inner(
         };
         disclosure_order.sort_by_key(|i| key(&ds[*i as usize]));
     }
+    let staff_index = dir
+        .staff
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.staff_id.to_string(), i))
+        .collect();
+    let subject_index = dir
+        .subjects
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.subject_id.to_string(), i))
+        .collect();
     Ok(Box::new(Dataset {
+        staff_index,
+        subject_index,
         disclosure_order,
         distinct_subjects,
         header,

@@ -743,7 +743,7 @@ fn staff(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
         .map(|r| crate::rules::list(&r.categories))
         .unwrap_or_else(|| "none (not in the policy)".into());
     let [head, chart, rest] = Layout::vertical([
-        Constraint::Length(4),
+        Constraint::Length(5),
         Constraint::Length(if profile.height < 16 { 3 } else { 5 }),
         Constraint::Min(2),
     ])
