@@ -262,6 +262,15 @@ pub fn row_at(app: &App, sel: usize, len: usize, y: u16) -> Option<usize> {
     (i < range.end).then_some(i)
 }
 
+/// A table row, highlighted when it is the selection.
+fn selected<'r>(row: Row<'r>, is_selected: bool, theme: &Theme) -> Row<'r> {
+    if is_selected {
+        row.style(theme.selected())
+    } else {
+        row
+    }
+}
+
 /// The visible window of a list of `len` rows for a selection.
 fn window(sel: usize, len: usize, height: usize) -> std::ops::Range<usize> {
     let h = height.max(1);
@@ -452,11 +461,7 @@ fn flags(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
                 cells.push(Cell::from(terminal(&fl.detail)));
             }
             let row = Row::new(cells);
-            if range.start + k == app.flag_sel {
-                row.style(theme.selected())
-            } else {
-                row
-            }
+            selected(row, range.start + k == app.flag_sel, theme)
         })
         .collect();
     let mut widths = vec![
@@ -574,11 +579,7 @@ fn access(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
                 cells.push(Cell::from(terminal(d.text(e.reference))));
             }
             let row = Row::new(cells);
-            if range.start + k == app.access_sel {
-                row.style(theme.selected())
-            } else {
-                row
-            }
+            selected(row, range.start + k == app.access_sel, theme)
         })
         .collect();
     let mut widths = vec![
@@ -699,11 +700,7 @@ fn staff(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
                 )),
                 Cell::from(format!("{}", s.accesses)),
             ]);
-            if range.start + k == app.staff_sel {
-                row.style(theme.selected())
-            } else {
-                row
-            }
+            selected(row, range.start + k == app.staff_sel, theme)
         })
         .collect();
     f.render_widget(
@@ -871,11 +868,7 @@ fn subject(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
                 Cell::from(terminal(&e.who)),
                 Cell::from(terminal(&e.detail)),
             ]);
-            if range.start + k == app.subject_sel {
-                row.style(theme.selected())
-            } else {
-                row
-            }
+            selected(row, range.start + k == app.subject_sel, theme)
         })
         .collect();
     let accesses = app.subject_view.len();
@@ -947,11 +940,7 @@ fn disclosures(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect)
                 Cell::from(terminal(&x.status)),
                 Cell::from(Span::styled(flags.join(" "), theme.sev(Severity::High))),
             ]);
-            if range.start + k == app.disclosure_sel {
-                row.style(theme.selected())
-            } else {
-                row
-            }
+            selected(row, range.start + k == app.disclosure_sel, theme)
         })
         .collect();
     f.render_widget(
@@ -1122,11 +1111,7 @@ fn requests(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
                     theme.sev(Severity::Medium),
                 )),
             ]);
-            if range.start + k == app.request_sel {
-                row.style(theme.selected())
-            } else {
-                row
-            }
+            selected(row, range.start + k == app.request_sel, theme)
         })
         .collect();
     f.render_widget(
