@@ -363,6 +363,7 @@ async fn dashboard(g: &keyhole::cli::GlobalOpts) -> Result<ExitCode, Failure> {
         bindings,
         export_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
         reveal_log: data_dir().join("reveals.log"),
+        display_timezone: settings.display_timezone,
     };
     keyhole::tui::run(launch).await.map_err(Failure::Runtime)?;
     Ok(ExitCode::SUCCESS)

@@ -403,3 +403,18 @@ async fn a_breach_review_scopes_the_address_of_the_selected_access() {
     assert_eq!(app.mode, Mode::Normal);
     assert!(app.breach.is_none());
 }
+
+#[tokio::test]
+async fn the_display_zone_changes_the_times_on_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dataset(dir.path()).await;
+    let mut app = app_with(d, dir.path());
+    app.update(Action::GoTab(1));
+    let b = keys::defaults();
+    let ny = render_to_string(&app, &b, 100, 30);
+    app.display_timezone = Some(chrono_tz::Europe::Paris);
+    let paris = render_to_string(&app, &b, 100, 30);
+    // The first flag, at 2026-09-17T18:00:00Z: 14:00 in New York, 20:00 in Paris.
+    assert!(ny.contains("09-17 14:00"), "{ny}");
+    assert!(paris.contains("09-17 20:00"), "{paris}");
+}

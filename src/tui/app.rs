@@ -217,6 +217,8 @@ pub struct App {
     pub reveal_log: Vec<(String, String)>,
     /// Where `e` writes exports.
     pub export_dir: std::path::PathBuf,
+    /// Where times are shown (the config's `display_timezone`); None: the policy's zone.
+    pub display_timezone: Option<chrono_tz::Tz>,
     /// The breach review on screen, if any.
     pub breach: Option<crate::report::breach::BreachReport>,
     /// Reload requested: the event loop starts a new load.
@@ -263,6 +265,7 @@ impl App {
             export_dir: std::path::PathBuf::from("."),
             reload_requested: false,
             breach: None,
+            display_timezone: None,
             spawner: None,
         }
     }

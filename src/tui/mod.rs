@@ -39,6 +39,8 @@ pub struct Launch {
     pub export_dir: PathBuf,
     /// Where reveals and their reasons are appended.
     pub reveal_log: PathBuf,
+    /// The config's `display_timezone`, for the times on screen.
+    pub display_timezone: Option<chrono_tz::Tz>,
 }
 
 /// The default window: the 30 days before now, from a local midnight.
@@ -206,11 +208,13 @@ async fn event_loop<B: Backend>(terminal: &mut Terminal<B>, launch: Launch) -> R
         bindings,
         export_dir,
         reveal_log,
+        display_timezone,
     } = launch;
     let (tx, mut rx) = unbounded_channel::<Action>();
     let mut app = App::new(color);
     app.spawner = Some(tx.clone());
     app.export_dir = export_dir;
+    app.display_timezone = display_timezone;
     if let Ok(size) = terminal.size() {
         app.size = (size.width, size.height);
     }

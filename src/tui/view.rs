@@ -278,8 +278,9 @@ fn window(sel: usize, len: usize, height: usize) -> std::ops::Range<usize> {
     start..(start + h).min(len)
 }
 
-fn local(d: &Dataset, t: crate::model::Instant) -> String {
-    t.with_timezone(&d.policy.timezone)
+/// A time as `MM-DD HH:MM` in the display zone (the config's, else the policy's).
+fn local(app: &App, d: &Dataset, t: crate::model::Instant) -> String {
+    t.with_timezone(&app.display_timezone.unwrap_or(d.policy.timezone))
         .format("%m-%d %H:%M")
         .to_string()
 }
@@ -446,7 +447,7 @@ fn flags(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
                 .map(|x| terminal(x.as_str()))
                 .unwrap_or_default();
             let mut cells = vec![
-                Cell::from(local(d, fl.occurred_at)),
+                Cell::from(local(app, d, fl.occurred_at)),
                 Cell::from(Span::styled(fl.severity.name(), theme.sev(fl.severity))),
                 Cell::from(fl.rule.name()),
                 Cell::from(
@@ -567,7 +568,7 @@ fn access(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
                 None => Span::raw("✓"),
             };
             let mut cells = vec![
-                Cell::from(local(d, e.occurred_at)),
+                Cell::from(local(app, d, e.occurred_at)),
                 Cell::from(mark),
                 Cell::from(terminal(d.symbols.resolve(e.staff))),
                 Cell::from(terminal(d.text(e.subject))),
@@ -862,7 +863,7 @@ fn subject(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
                 None => Span::raw(e.mark),
             };
             let row = Row::new(vec![
-                Cell::from(local(d, e.at)),
+                Cell::from(local(app, d, e.at)),
                 Cell::from(mark),
                 Cell::from(e.what),
                 Cell::from(terminal(&e.who)),
