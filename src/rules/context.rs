@@ -237,9 +237,10 @@ impl<'a> Context<'a> {
             Some(_) => "(no role)",
             None => "unknown staff",
         };
-        let action = ev.action.map(norm_cow);
-        let category = ev.category.map(norm_cow);
-        let purpose = ev.purpose.map(norm_cow);
+        // A value that is empty after trimming counts as absent.
+        let action = present(ev.action);
+        let category = present(ev.category);
+        let purpose = present(ev.purpose);
         // Formatted only when a rule fires: most accesses are fine.
         let what = What {
             known,
@@ -452,6 +453,11 @@ impl<'a> Context<'a> {
             role,
         }
     }
+}
+
+/// A value trimmed and lower-cased; empty after trimming counts as absent.
+fn present(v: Option<&str>) -> Option<std::borrow::Cow<'_, str>> {
+    v.map(norm_cow).filter(|x| !x.is_empty())
 }
 
 /// "support role viewed contact data of subject 88121", written on demand.
