@@ -96,25 +96,32 @@ pub async fn report(
     let tz = engine.policy().timezone;
     let mut symbols = Interner::default();
     let mut mine: BTreeMap<chrono::NaiveDate, Vec<AccessEvent>> = BTreeMap::new();
-    stream_events(
-        src,
-        set,
-        tz,
-        Window {
-            from: engine.from,
-            to: engine.to,
-        },
-        &mut symbols,
-        |ev, syms| {
-            if ev.subject.is_some_and(|s| syms.resolve(s) == id) {
-                mine.entry(ev.occurred_at.with_timezone(&tz).date_naive())
-                    .or_default()
-                    .push(ev);
-            }
-        },
-        |_| {},
-    )
-    .await?;
+    // From the beginning of time by default: read in 30-day windows so no
+    // single statement runs long on a big log.
+    let mut start = engine.from;
+    while start < engine.to {
+        let end = (start + chrono::Duration::days(30)).min(engine.to);
+        stream_events(
+            src,
+            set,
+            tz,
+            Window {
+                from: start,
+                to: end,
+            },
+            &mut symbols,
+            |ev, syms| {
+                if ev.subject.is_some_and(|s| syms.resolve(s) == id) {
+                    mine.entry(ev.occurred_at.with_timezone(&tz).date_naive())
+                        .or_default()
+                        .push(ev);
+                }
+            },
+            |_| {},
+        )
+        .await?;
+        start = end;
+    }
     let subject = dir.subjects.iter().find(|s| s.subject_id.as_str() == id);
     let items: Vec<_> = dir
         .disclosure_items
