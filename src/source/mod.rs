@@ -224,6 +224,44 @@ pub struct Window {
     pub to: Instant,
 }
 
+/// One statement the same way on every driver: begin the read-only
+/// transaction, prepare (for the column names, known even with no row),
+/// bind the window, stream and decode each row into `values`, hand it to
+/// `on_row`, and end with ROLLBACK whatever happened.
+macro_rules! read_only_statement {
+    ($conn:expr, $begin:literal, $sql:expr, |$q:ident| $bind:expr, $decode:expr, $label:expr, $qerr:expr, $values:expr, $on_row:expr) => {{
+        let mut tx = $conn.begin_with($begin).await.map_err($qerr)?;
+        let stmt = (&mut *tx)
+            .prepare(AssertSqlSafe($sql.clone()).into_sql_str())
+            .await
+            .map_err($qerr)?;
+        let cols: Vec<String> = stmt
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect();
+        let $q = sqlx::query(AssertSqlSafe($sql));
+        #[allow(unused_mut)]
+        let mut decode = $decode;
+        let mut rows = ($bind).fetch(&mut *tx);
+        let mut failure = None;
+        while let Some(row) = rows.try_next().await.map_err($qerr)? {
+            $values.clear();
+            decode(&row, &mut $values).map_err(|e| SourceError::new(format!("{}: {e}", $label)))?;
+            if let Err(e) = $on_row(&cols, &$values) {
+                failure = Some(e);
+                break;
+            }
+        }
+        drop(rows);
+        tx.rollback().await.map_err($qerr)?;
+        match failure {
+            Some(e) => Err(SourceError::new(format!("{}: {e}", $label))),
+            None => Ok(cols),
+        }
+    }};
+}
+
 impl Source {
     pub async fn connect(opts: &SourceOptions) -> Result<Source, SourceError> {
         if let Some(pw) = &opts.password {
@@ -441,48 +479,30 @@ impl Source {
         let mut values: Vec<Value> = Vec::new();
         match &mut self.conn {
             Conn::Pg(c) => {
-                let mut tx = c
-                    .begin_with("BEGIN TRANSACTION READ ONLY")
-                    .await
-                    .map_err(qerr)?;
-                let stmt = (&mut *tx)
-                    .prepare(AssertSqlSafe(sql.clone()).into_sql_str())
-                    .await
-                    .map_err(qerr)?;
-                let cols: Vec<String> = stmt
-                    .columns()
-                    .iter()
-                    .map(|c| c.name().to_string())
-                    .collect();
-                let mut q = sqlx::query(AssertSqlSafe(sql));
-                if let Some(w) = window {
-                    q = q.bind(w.from).bind(w.to);
-                }
-                let mut rows = q.fetch(&mut *tx);
-                let mut failure = None;
                 let mut kinds: Vec<value::PgKind> = Vec::new();
-                while let Some(row) = rows.try_next().await.map_err(qerr)? {
-                    values.clear();
-                    if kinds.is_empty() {
-                        kinds = value::pg_kinds(&row);
-                    }
-                    for (i, kind) in kinds.iter().enumerate() {
-                        values.push(
-                            value::decode_pg_as(&row, i, *kind)
-                                .map_err(|e| SourceError::new(format!("{label}: {e}")))?,
-                        );
-                    }
-                    if let Err(e) = on_row(&cols, &values) {
-                        failure = Some(e);
-                        break;
-                    }
-                }
-                drop(rows);
-                tx.rollback().await.map_err(qerr)?;
-                if let Some(e) = failure {
-                    return Err(SourceError::new(format!("{label}: {e}")));
-                }
-                Ok(cols)
+                read_only_statement!(
+                    c,
+                    "BEGIN TRANSACTION READ ONLY",
+                    sql,
+                    |q| match window {
+                        Some(w) => q.bind(w.from).bind(w.to),
+                        None => q,
+                    },
+                    |row: &sqlx::postgres::PgRow, out: &mut Vec<Value>| -> Result<(), String> {
+                        // The decode plan is read once, from the first row's column types.
+                        if kinds.is_empty() {
+                            kinds = value::pg_kinds(row);
+                        }
+                        for (i, kind) in kinds.iter().enumerate() {
+                            out.push(value::decode_pg_as(row, i, *kind)?);
+                        }
+                        Ok(())
+                    },
+                    label,
+                    qerr,
+                    values,
+                    on_row
+                )
             }
             Conn::My(c, _) => {
                 // SET SESSION TRANSACTION READ WRITE survives a ROLLBACK: re-assert per statement.
@@ -490,84 +510,53 @@ impl Source {
                     .execute(&mut **c)
                     .await
                     .map_err(qerr)?;
-                let mut tx = c
-                    .begin_with("START TRANSACTION READ ONLY")
-                    .await
-                    .map_err(qerr)?;
-                let stmt = (&mut *tx)
-                    .prepare(AssertSqlSafe(sql.clone()).into_sql_str())
-                    .await
-                    .map_err(qerr)?;
-                let cols: Vec<String> = stmt
-                    .columns()
-                    .iter()
-                    .map(|c| c.name().to_string())
-                    .collect();
-                let mut q = sqlx::query(AssertSqlSafe(sql));
-                if let Some(w) = window {
-                    q = q.bind(w.from.naive_utc()).bind(w.to.naive_utc());
-                }
-                let mut rows = q.fetch(&mut *tx);
-                let mut failure = None;
-                while let Some(row) = rows.try_next().await.map_err(qerr)? {
-                    values.clear();
-                    for i in 0..row.len() {
-                        values.push(
-                            value::decode_mysql(&row, i)
-                                .map_err(|e| SourceError::new(format!("{label}: {e}")))?,
-                        );
-                    }
-                    if let Err(e) = on_row(&cols, &values) {
-                        failure = Some(e);
-                        break;
-                    }
-                }
-                drop(rows);
-                tx.rollback().await.map_err(qerr)?;
-                if let Some(e) = failure {
-                    return Err(SourceError::new(format!("{label}: {e}")));
-                }
-                Ok(cols)
+                read_only_statement!(
+                    c,
+                    "START TRANSACTION READ ONLY",
+                    sql,
+                    |q| match window {
+                        Some(w) => q.bind(w.from.naive_utc()).bind(w.to.naive_utc()),
+                        None => q,
+                    },
+                    |row: &sqlx::mysql::MySqlRow, out: &mut Vec<Value>| -> Result<(), String> {
+                        for i in 0..row.len() {
+                            out.push(value::decode_mysql(row, i)?);
+                        }
+                        Ok(())
+                    },
+                    label,
+                    qerr,
+                    values,
+                    on_row
+                )
             }
             Conn::Lite(c, deadline) => {
                 deadline.store(now_millis() + timeout.as_millis() as i64, Ordering::Relaxed);
                 let result = async {
-                    let mut tx = c.begin_with("BEGIN DEFERRED").await.map_err(qerr)?;
-                    let stmt = (&mut *tx)
-                        .prepare(AssertSqlSafe(sql.clone()).into_sql_str())
-                        .await
-                        .map_err(qerr)?;
-                    let cols: Vec<String> = stmt
-                        .columns()
-                        .iter()
-                        .map(|c| c.name().to_string())
-                        .collect();
-                    let mut q = sqlx::query(AssertSqlSafe(sql));
-                    if let Some(w) = window {
-                        let f = |t: Instant| t.format("%Y-%m-%d %H:%M:%S").to_string();
-                        q = q.bind(f(w.from)).bind(f(w.to));
-                    }
-                    let mut rows = q.fetch(&mut *tx);
-                    let mut failure = None;
-                    while let Some(row) = rows.try_next().await.map_err(qerr)? {
-                        values.clear();
-                        for i in 0..row.len() {
-                            values.push(
-                                value::decode_sqlite(&row, i)
-                                    .map_err(|e| SourceError::new(format!("{label}: {e}")))?,
-                            );
-                        }
-                        if let Err(e) = on_row(&cols, &values) {
-                            failure = Some(e);
-                            break;
-                        }
-                    }
-                    drop(rows);
-                    tx.rollback().await.map_err(qerr)?;
-                    if let Some(e) = failure {
-                        return Err(SourceError::new(format!("{label}: {e}")));
-                    }
-                    Ok(cols)
+                    read_only_statement!(
+                        c,
+                        "BEGIN DEFERRED",
+                        sql,
+                        |q| match window {
+                            Some(w) => {
+                                let f = |t: Instant| t.format("%Y-%m-%d %H:%M:%S").to_string();
+                                q.bind(f(w.from)).bind(f(w.to))
+                            }
+                            None => q,
+                        },
+                        |row: &sqlx::sqlite::SqliteRow,
+                         out: &mut Vec<Value>|
+                         -> Result<(), String> {
+                            for i in 0..row.len() {
+                                out.push(value::decode_sqlite(row, i)?);
+                            }
+                            Ok(())
+                        },
+                        label,
+                        qerr,
+                        values,
+                        on_row
+                    )
                 }
                 .await;
                 deadline.store(i64::MAX, Ordering::Relaxed);
