@@ -67,6 +67,8 @@ pub struct Dataset {
     /// Disclosures by urgency: awaiting an answer by due date, awaiting
     /// without one, then the answered, newest first.
     pub disclosure_order: Vec<u32>,
+    /// Requests still open first (oldest first), then the closed, newest first.
+    pub request_order: Vec<u32>,
     staff_index: HashMap<String, usize>,
     subject_index: HashMap<String, usize>,
 }
@@ -245,7 +247,22 @@ async fn load_inner(
         .enumerate()
         .map(|(i, s)| (s.subject_id.to_string(), i))
         .collect();
+    let mut request_order: Vec<u32> =
+        (0..dir.requests.as_ref().map_or(0, Vec::len) as u32).collect();
+    if let Some(rs) = &dir.requests {
+        let key = |r: &crate::model::SubjectRequest| {
+            let open = r.completed_at.is_none_or(|c| c > as_of)
+                && crate::rules::context::request_counts(r);
+            if open {
+                (0u8, r.received_at.timestamp())
+            } else {
+                (1, -r.received_at.timestamp())
+            }
+        };
+        request_order.sort_by_key(|i| key(&rs[*i as usize]));
+    }
     Ok(Box::new(Dataset {
+        request_order,
         staff_index,
         subject_index,
         disclosure_order,

@@ -903,6 +903,7 @@ fn disclosures(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect)
         return;
     };
     let [list, detail] = Layout::vertical([Constraint::Min(5), Constraint::Length(9)]).areas(area);
+    let wide = area.width >= 110;
     let order = &d.disclosure_order;
     let h = list.height.saturating_sub(3) as usize;
     let range = window(app.disclosure_sel, order.len(), h);
@@ -928,10 +929,14 @@ fn disclosures(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect)
                 .iter()
                 .map(|fl| fl.rule.name())
                 .collect();
-            let row = Row::new(vec![
+            let mut cells = vec![
                 Cell::from(terminal(x.disclosure_id.as_str())),
                 Cell::from(terminal(&x.kind)),
-                Cell::from(terminal(&x.requester)),
+            ];
+            if wide {
+                cells.push(Cell::from(terminal(&x.requester)));
+            }
+            let row = Row::new(cells.into_iter().chain([
                 Cell::from(x.received_at.format("%Y-%m-%d").to_string()),
                 Cell::from(crate::report::legal::clock(
                     x.due_at,
@@ -940,33 +945,49 @@ fn disclosures(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect)
                 )),
                 Cell::from(terminal(&x.status)),
                 Cell::from(Span::styled(flags.join(" "), theme.sev(Severity::High))),
-            ]);
+            ]));
             selected(row, range.start + k == app.disclosure_sel, theme)
         })
         .collect();
     f.render_widget(
         Table::new(
             rows,
-            [
-                Constraint::Length(4),
-                Constraint::Length(14),
-                Constraint::Min(12),
-                Constraint::Length(10),
-                Constraint::Length(17),
-                Constraint::Length(10),
-                Constraint::Min(10),
-            ],
+            if wide {
+                vec![
+                    Constraint::Length(4),
+                    Constraint::Length(20),
+                    Constraint::Min(12),
+                    Constraint::Length(10),
+                    Constraint::Length(17),
+                    Constraint::Length(18),
+                    Constraint::Min(10),
+                ]
+            } else {
+                // The requester is in the pane below on a narrow screen.
+                vec![
+                    Constraint::Length(3),
+                    Constraint::Length(20),
+                    Constraint::Length(10),
+                    Constraint::Length(17),
+                    Constraint::Length(10),
+                    Constraint::Min(8),
+                ]
+            },
         )
         .header(
-            Row::new(vec![
-                "id",
-                "kind",
-                "requester",
-                "received",
-                "deadline",
-                "status",
-                "flags",
-            ])
+            Row::new(if wide {
+                vec![
+                    "id",
+                    "kind",
+                    "requester",
+                    "received",
+                    "deadline",
+                    "status",
+                    "flags",
+                ]
+            } else {
+                vec!["id", "kind", "received", "deadline", "status", "flags"]
+            })
             .style(theme.accent()),
         )
         .block(Block::bordered().title(format!("disclosures by urgency ({})", order.len()))),
@@ -999,9 +1020,10 @@ fn disclosures(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect)
     let opt = |t: Option<crate::model::Instant>| t.map(rfc3339).unwrap_or_else(|| "—".into());
     let mut lines = vec![
         Line::from(format!(
-            "{} {} · ref {} · approved by {}",
+            "{} {} from {} · ref {} · approved by {}",
             terminal(&x.kind),
             terminal(x.disclosure_id.as_str()),
+            terminal(&x.requester),
             terminal(x.authority_ref.as_deref().unwrap_or("—")),
             terminal(x.approved_by.as_deref().unwrap_or("nobody"))
         )),
@@ -1055,7 +1077,8 @@ fn disclosures(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect)
 }
 
 fn requests(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
-    let list: Vec<_> = d.dir.requests.iter().flatten().collect();
+    let all = d.dir.requests.as_deref().unwrap_or(&[]);
+    let list: Vec<_> = d.request_order.iter().map(|i| &all[*i as usize]).collect();
     let h = area.height.saturating_sub(3) as usize;
     let range = window(app.request_sel, list.len(), h);
     let rows: Vec<Row> = list[range.clone()]
@@ -1135,7 +1158,7 @@ fn requests(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
             ])
             .style(theme.accent()),
         )
-        .block(Block::bordered().title(format!("subject requests ({})", list.len()))),
+        .block(Block::bordered().title(format!("subject requests, open first ({})", list.len()))),
         area,
     );
 }
