@@ -518,3 +518,28 @@ async fn requests_link_the_accesses_that_came_after_them_and_disclosures_sort_by
         .collect();
     assert_eq!(out, vec!["payment"]);
 }
+
+#[tokio::test]
+async fn tables_fit_the_terminal_width() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let db = format!("sqlite://{}", path.display());
+    for width in ["80", "120"] {
+        for kind in ["flags", "accesses", "staff", "requests", "disclosures"] {
+            let mut args = vec!["report", kind, "--db", &db, "--format", "table"];
+            args.extend(WINDOW);
+            let o = Command::new(env!("CARGO_BIN_EXE_keyhole"))
+                .args(&args)
+                .current_dir(home.path())
+                .env("COLUMNS", width)
+                .env("XDG_DATA_HOME", home.path().join("data"))
+                .output()
+                .unwrap();
+            assert!(o.status.success());
+            let w: usize = width.parse().unwrap();
+            for line in String::from_utf8_lossy(&o.stdout).lines() {
+                assert!(line.chars().count() <= w, "{kind} at {width} columns: {line:?}");
+            }
+        }
+    }
+}

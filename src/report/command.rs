@@ -240,7 +240,7 @@ pub async fn run(
                                 } else {
                                     format!("{} · {verdict}", c[7])
                                 };
-                                format!("{fixed}{}\n", clip(&terminal(&tail), rest))
+                                format!("{}\n", clip(&format!("{fixed}{}", clip(&terminal(&tail), rest)), inp.width))
                             }
                         };
                         if let Err(e) = out.write_all(line.as_bytes()) {
@@ -563,11 +563,11 @@ fn write_staff(
                         r.low,
                         top
                     );
-                    o.push_str(&clip(&line, width.max(40)));
+                    o.push_str(&line);
                     o.push('\n');
                 }
             }
-            o
+            if md { o } else { super::fit(&o, width) }
         }
     };
     out.write_all(text.as_bytes()).map_err(io)

@@ -225,7 +225,7 @@ pub fn requests_report(
                         r.age_days,
                         r.flags.join(" ")
                     );
-                    o.push_str(&clip(&line, width.max(40)));
+                    o.push_str(&line);
                     o.push('\n');
                 }
             }
@@ -234,7 +234,7 @@ pub fn requests_report(
                 if md { "\n" } else { "" },
                 rows.len()
             ));
-            o
+            if md { o } else { super::fit(&o, width) }
         }
     }
 }
@@ -447,7 +447,7 @@ pub fn disclosures_report(
                         r.deadline,
                         r.flags.join(" ")
                     );
-                    o.push_str(&clip(&line, width.max(40)));
+                    o.push_str(&line);
                     o.push('\n');
                 }
             }
@@ -491,7 +491,7 @@ pub fn disclosures_report(
                     }
                 }
             }
-            o
+            if md { o } else { super::fit(&o, width) }
         }
     }
 }

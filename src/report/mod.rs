@@ -434,38 +434,33 @@ pub fn flags_md(h: &Header, policy: &crate::policy::Policy, flags: &[Flag], even
 }
 
 /// A plain table that fits `width` columns: the detail column takes what is left.
+/// Every line of a table clipped to the terminal width.
+pub fn fit(text: &str, width: usize) -> String {
+    text.lines().map(|l| clip(l, width) + "\n").collect()
+}
+
 pub fn flags_table(flags: &[Flag], width: usize) -> String {
+    // A narrow terminal gets a shorter (still UTC) time so the detail keeps some room.
+    let narrow = width < 100;
+    let tw = if narrow { 12 } else { 20 };
     let mut o = String::new();
-    let head = format!(
-        "{:<20} {:<8} {:<24} {:<8} {:<10} ",
-        "when (UTC)", "severity", "rule", "staff", "subject"
-    );
+    let head = format!("{:<tw$} {:<8} {:<24} {:<8} {:<10} ", "when (UTC)", "severity", "rule", "staff", "subject");
     let detail_w = width.saturating_sub(head.chars().count()).max(10);
-    let _ = writeln!(o, "{head}detail");
+    let _ = writeln!(o, "{}", clip(&format!("{head}detail"), width));
     for f in flags {
-        let target = f
-            .subject_id
-            .as_ref()
-            .or(f.disclosure_id.as_ref())
-            .or(f.request_id.as_ref())
-            .map(|x| x.to_string())
-            .unwrap_or_default();
-        let staff = f
-            .staff_id
-            .as_ref()
-            .map(|x| x.to_string())
-            .unwrap_or_default();
-        let t = rfc3339(f.occurred_at);
-        let _ = writeln!(
-            o,
-            "{:<20} {:<8} {:<24} {:<8} {:<10} {}",
-            clip(&t, 20),
+        let target = f.subject_id.as_ref().or(f.disclosure_id.as_ref()).or(f.request_id.as_ref()).map(|x| x.to_string()).unwrap_or_default();
+        let staff = f.staff_id.as_ref().map(|x| x.to_string()).unwrap_or_default();
+        let t = if narrow { f.occurred_at.format("%m-%d %H:%MZ").to_string() } else { rfc3339(f.occurred_at) };
+        let line = format!(
+            "{:<tw$} {:<8} {:<24} {:<8} {:<10} {}",
+            clip(&t, tw),
             f.severity.name(),
             f.rule.name(),
             clip(&terminal(&staff), 8),
             clip(&terminal(&target), 10),
             clip(&terminal(&f.detail), detail_w)
         );
+        let _ = writeln!(o, "{}", clip(&line, width));
     }
     let _ = writeln!(o, "{} flag(s)", flags.len());
     o
