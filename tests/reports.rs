@@ -538,7 +538,10 @@ async fn tables_fit_the_terminal_width() {
             assert!(o.status.success());
             let w: usize = width.parse().unwrap();
             for line in String::from_utf8_lossy(&o.stdout).lines() {
-                assert!(line.chars().count() <= w, "{kind} at {width} columns: {line:?}");
+                assert!(
+                    line.chars().count() <= w,
+                    "{kind} at {width} columns: {line:?}"
+                );
             }
         }
     }

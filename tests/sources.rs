@@ -332,37 +332,67 @@ async fn sqlite_values_decode_by_storage_class() {
 }
 
 async fn one(url: &str) -> Result<String, String> {
-    let mut src = Source::connect(&source_options(url)).await.map_err(|e| e.to_string())?;
-    let rows = src.probe("SELECT 1 AS one").await.map_err(|e| e.to_string())?;
+    let mut src = Source::connect(&source_options(url))
+        .await
+        .map_err(|e| e.to_string())?;
+    let rows = src
+        .probe("SELECT 1 AS one")
+        .await
+        .map_err(|e| e.to_string())?;
     src.close().await;
     Ok(rows[0][0].clone().unwrap_or_default())
 }
 
 #[tokio::test]
 async fn unix_sockets_reach_postgres_and_mariadb() {
-    let Some(pg) = scratch(Server::Postgres).await else { return };
-    let url = format!("postgres://postgres@localhost/{}?host=/var/run/postgresql", pg.name);
+    let Some(pg) = scratch(Server::Postgres).await else {
+        return;
+    };
+    let url = format!(
+        "postgres://postgres@localhost/{}?host=/var/run/postgresql",
+        pg.name
+    );
     assert_eq!(one(&url).await, Ok("1".to_string()));
-    let Some(my) = scratch(Server::Mariadb).await else { return };
-    let url = format!("mysql://root@localhost/{}?socket=/run/mysqld/mysqld.sock", my.name);
+    let Some(my) = scratch(Server::Mariadb).await else {
+        return;
+    };
+    let url = format!(
+        "mysql://root@localhost/{}?socket=/run/mysqld/mysqld.sock",
+        my.name
+    );
     assert_eq!(one(&url).await, Ok("1".to_string()));
 }
 
 #[tokio::test]
 async fn tls_follows_the_sslmode_the_url_asks_for() {
-    let Some(pg) = scratch(Server::Postgres).await else { return };
+    let Some(pg) = scratch(Server::Postgres).await else {
+        return;
+    };
     let ssl = pg.admin_text("SELECT current_setting('ssl')").await;
     let base = format!("postgres://postgres@127.0.0.1:5432/{}", pg.name);
-    assert_eq!(one(&format!("{base}?sslmode=disable")).await, Ok("1".to_string()));
+    assert_eq!(
+        one(&format!("{base}?sslmode=disable")).await,
+        Ok("1".to_string())
+    );
     if ssl == "on" {
         // Encrypted without checking the certificate: works with the server's own certificate.
-        assert_eq!(one(&format!("{base}?sslmode=require")).await, Ok("1".to_string()));
+        assert_eq!(
+            one(&format!("{base}?sslmode=require")).await,
+            Ok("1".to_string())
+        );
         // Checking the certificate against the system's roots fails, in one line.
-        let err = one(&format!("{base}?sslmode=verify-full")).await.expect_err("an unknown certificate authority");
-        assert!(err.starts_with("cannot connect to postgres://postgres@127.0.0.1:5432/"), "{err}");
+        let err = one(&format!("{base}?sslmode=verify-full"))
+            .await
+            .expect_err("an unknown certificate authority");
+        assert!(
+            err.starts_with("cannot connect to postgres://postgres@127.0.0.1:5432/"),
+            "{err}"
+        );
         assert_eq!(err.lines().count(), 1);
     } else {
-        let err = one(&format!("{base}?sslmode=require")).await.expect_err("the server has no TLS");
+        let err = one(&format!("{base}?sslmode=require"))
+            .await
+            .expect_err("the server has no TLS");
         assert!(err.contains("cannot connect"), "{err}");
     }
 }

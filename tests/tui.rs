@@ -418,3 +418,106 @@ async fn the_display_zone_changes_the_times_on_screen() {
     assert!(ny.contains("09-17 14:00"), "{ny}");
     assert!(paris.contains("09-17 20:00"), "{paris}");
 }
+
+fn colour_codes(screen: &str) -> usize {
+    // SGR foreground/background colours: ESC[3Xm, ESC[4Xm, ESC[9Xm and 38;/48; forms.
+    let mut n = 0;
+    for part in screen.split('\u{1b}').skip(1) {
+        let Some(params) = part.strip_prefix('[').and_then(|p| p.split('m').next()) else {
+            continue;
+        };
+        if params.split(';').any(|x| {
+            x.len() == 2
+                && (x.starts_with('3') || x.starts_with('4') || x.starts_with('9'))
+                && x != "39"
+                && x != "49"
+        }) {
+            n += 1;
+        }
+    }
+    n
+}
+
+fn run_in_tmux(session: &str, env: &str, home: &Path) -> Kill {
+    let bin = env!("CARGO_BIN_EXE_keyhole");
+    let db = home.join("demo.sqlite");
+    let cmd = format!(
+        "{env} XDG_DATA_HOME={d} {bin} demo --events 3000 --path {db}; echo SHELL-OK $?; stty -a | tr ' ' '\\n' | grep icanon; sleep 30",
+        d = home.display(),
+        db = db.display()
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-x",
+        "80",
+        "-y",
+        "24",
+        &cmd,
+    ]);
+    scopeguard(session)
+}
+
+#[test]
+fn no_color_turns_colour_off_and_a_hangup_restores_the_terminal() {
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        assert!(
+            !common::require_dbs(),
+            "tmux is needed for the end-to-end test"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let colour = format!("kh-colour-{}", std::process::id());
+    let _g1 = run_in_tmux(&colour, "TERM=xterm-256color", dir.path());
+    wait_for(&colour, "loaded");
+    let coloured = tmux(&["capture-pane", "-p", "-e", "-t", &colour]);
+    assert!(
+        colour_codes(&coloured) > 0,
+        "the dashboard uses colour when allowed"
+    );
+    let plain = format!("kh-plain-{}", std::process::id());
+    let _g2 = run_in_tmux(&plain, "NO_COLOR=1 TERM=xterm-256color", dir.path());
+    wait_for(&plain, "loaded");
+    let screen = tmux(&["capture-pane", "-p", "-e", "-t", &plain]);
+    assert_eq!(colour_codes(&screen), 0, "NO_COLOR: no colour at all");
+    // An SSH drop: SIGHUP, then the shell is back in its normal (cooked) mode.
+    let pid = String::from_utf8_lossy(
+        &std::process::Command::new("tmux")
+            .args(["list-panes", "-t", &plain, "-F", "#{pane_pid}"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    let child = String::from_utf8_lossy(
+        &std::process::Command::new("pgrep")
+            .args(["-P", &pid, "keyhole"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    assert!(!child.is_empty(), "keyhole runs under the pane's shell");
+    std::process::Command::new("kill")
+        .args(["-HUP", &child])
+        .status()
+        .unwrap();
+    let after = wait_for(&plain, "SHELL-OK");
+    assert!(
+        after.lines().any(|l| l.trim() == "icanon"),
+        "raw mode was left: {after}"
+    );
+    assert!(
+        !after.contains("Overview"),
+        "the alternate screen is gone: {after}"
+    );
+}

@@ -36,6 +36,15 @@ async fn read_span(
     Ok(out)
 }
 
+/// Whether interned values must stay valid after their day (the dashboard
+/// keeps rows) or may be forgotten, so a long report's memory does not grow
+/// with every distinct reference it has seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Symbols {
+    Keep,
+    PerDay,
+}
+
 /// One local day to read: its date, the span to read, and whether it only
 /// serves as history for `volume_spike`.
 struct Step {
@@ -94,6 +103,7 @@ pub async fn run_days<'a, F>(
     set: &QuerySet,
     engine: &mut Engine<'a>,
     symbols: &mut Interner,
+    keep: Symbols,
     mut on_day: F,
     mut progress: impl FnMut(NaiveDate),
 ) -> Result<u64, SourceError>
@@ -118,6 +128,9 @@ where
                 n += judged.len() as u64;
                 on_day(st.day, judged, flags, symbols).map_err(SourceError::new)?;
             }
+            if keep == Symbols::PerDay {
+                *symbols = Interner::default();
+            }
         }
         return Ok(n);
     }
@@ -127,6 +140,7 @@ where
         std::thread::scope(|scope| {
             let (tx, rx) =
                 std::sync::mpsc::sync_channel::<(usize, Vec<AccessEvent>, Vec<Box<str>>)>(2);
+            let per_day = keep == Symbols::PerDay;
             let mirror = &mut *symbols;
             let mut reader_syms = mirror.clone();
             let judge = scope.spawn(move || -> Result<u64, String> {
@@ -141,6 +155,9 @@ where
                         n += judged.len() as u64;
                         on_day(st.day, judged, flags, mirror)?;
                     }
+                    if per_day {
+                        *mirror = Interner::default();
+                    }
                 }
                 Ok(n)
             });
@@ -153,6 +170,11 @@ where
                     let evs = read_span(src, set, tz, st.from, st.to, &mut reader_syms).await?;
                     let added = reader_syms.strings_from(sent);
                     sent = reader_syms.len();
+                    if per_day {
+                        // The judge forgets the same way after this day.
+                        reader_syms = Interner::default();
+                        sent = 0;
+                    }
                     if tx.send((k, evs, added)).is_err() {
                         break; // The judge stopped; its error says why.
                     }

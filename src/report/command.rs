@@ -160,6 +160,7 @@ pub async fn run(
                 inp.set,
                 &mut engine,
                 &mut symbols,
+                super::audit::Symbols::PerDay,
                 |_, _, f, _| {
                     flags.extend(f);
                     Ok(())
@@ -198,6 +199,7 @@ pub async fn run(
                 inp.set,
                 &mut engine,
                 &mut symbols,
+                super::audit::Symbols::PerDay,
                 |_, judged, _, syms| {
                     for j in &judged {
                         worst = worst.max(super::event_severity(j, sev));
@@ -240,7 +242,13 @@ pub async fn run(
                                 } else {
                                     format!("{} · {verdict}", c[7])
                                 };
-                                format!("{}\n", clip(&format!("{fixed}{}", clip(&terminal(&tail), rest)), inp.width))
+                                format!(
+                                    "{}\n",
+                                    clip(
+                                        &format!("{fixed}{}", clip(&terminal(&tail), rest)),
+                                        inp.width
+                                    )
+                                )
                             }
                         };
                         if let Err(e) = out.write_all(line.as_bytes()) {
@@ -268,6 +276,7 @@ pub async fn run(
                 inp.set,
                 &mut engine,
                 &mut symbols,
+                super::audit::Symbols::Keep,
                 |_, judged, f, syms| {
                     for j in &judged {
                         let s = syms.resolve(j.event.staff);
@@ -338,6 +347,7 @@ pub async fn run(
                     inp.set,
                     &mut engine,
                     &mut symbols,
+                    super::audit::Symbols::PerDay,
                     |_, _, f, _| {
                         event_flags.extend(f);
                         Ok(())

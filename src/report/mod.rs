@@ -444,13 +444,30 @@ pub fn flags_table(flags: &[Flag], width: usize) -> String {
     let narrow = width < 100;
     let tw = if narrow { 12 } else { 20 };
     let mut o = String::new();
-    let head = format!("{:<tw$} {:<8} {:<24} {:<8} {:<10} ", "when (UTC)", "severity", "rule", "staff", "subject");
+    let head = format!(
+        "{:<tw$} {:<8} {:<24} {:<8} {:<10} ",
+        "when (UTC)", "severity", "rule", "staff", "subject"
+    );
     let detail_w = width.saturating_sub(head.chars().count()).max(10);
     let _ = writeln!(o, "{}", clip(&format!("{head}detail"), width));
     for f in flags {
-        let target = f.subject_id.as_ref().or(f.disclosure_id.as_ref()).or(f.request_id.as_ref()).map(|x| x.to_string()).unwrap_or_default();
-        let staff = f.staff_id.as_ref().map(|x| x.to_string()).unwrap_or_default();
-        let t = if narrow { f.occurred_at.format("%m-%d %H:%MZ").to_string() } else { rfc3339(f.occurred_at) };
+        let target = f
+            .subject_id
+            .as_ref()
+            .or(f.disclosure_id.as_ref())
+            .or(f.request_id.as_ref())
+            .map(|x| x.to_string())
+            .unwrap_or_default();
+        let staff = f
+            .staff_id
+            .as_ref()
+            .map(|x| x.to_string())
+            .unwrap_or_default();
+        let t = if narrow {
+            f.occurred_at.format("%m-%d %H:%MZ").to_string()
+        } else {
+            rfc3339(f.occurred_at)
+        };
         let line = format!(
             "{:<tw$} {:<8} {:<24} {:<8} {:<10} {}",
             clip(&t, tw),

@@ -175,6 +175,7 @@ async fn load_inner(
             set,
             &mut engine,
             &mut symbols,
+            crate::report::audit::Symbols::Keep,
             |day, judged, f, _| {
                 let mut flagged = 0;
                 for j in judged {
