@@ -50,19 +50,44 @@ pub fn severity(s: SeverityArg) -> Severity {
 }
 
 /// The window and `as_of` of CONTRACT section 1, with `now` read once.
+/// A `--flag` time, if given: RFC 3339 or a local date, in whole seconds.
+fn cli_time(
+    flag: &str,
+    v: Option<&str>,
+    tz: chrono_tz::Tz,
+) -> Result<Option<Instant>, ReportError> {
+    v.map(|s| parse_cli_time(s, tz).map_err(|e| ReportError::Usage(format!("--{flag}: {e}"))))
+        .transpose()
+}
+
+/// `[from, to)` must hold at least one instant.
+fn nonempty(from: Instant, to: Instant) -> Result<(), ReportError> {
+    if from >= to {
+        return Err(ReportError::Usage(format!(
+            "the window is empty: --from {} is not before --to {}",
+            rfc3339(from),
+            rfc3339(to)
+        )));
+    }
+    Ok(())
+}
+
+fn format_of(f: Option<FormatArg>) -> Format {
+    match f.unwrap_or(FormatArg::Table) {
+        FormatArg::Table => Format::Table,
+        FormatArg::Json => Format::Json,
+        FormatArg::Csv => Format::Csv,
+        FormatArg::Md => Format::Md,
+    }
+}
+
 pub fn resolve_window(
     args: &ReportArgs,
     tz: chrono_tz::Tz,
     now: Instant,
 ) -> Result<(Instant, Instant, Instant), ReportError> {
     let now = crate::time::parse_cli_time(&rfc3339(now), tz).map_err(ReportError::Usage)?;
-    let t = |flag: &str, v: &Option<String>| -> Result<Option<Instant>, ReportError> {
-        v.as_deref()
-            .map(|s| {
-                parse_cli_time(s, tz).map_err(|e| ReportError::Usage(format!("--{flag}: {e}")))
-            })
-            .transpose()
-    };
+    let t = |flag: &str, v: &Option<String>| cli_time(flag, v.as_deref(), tz);
     let to = t("to", &args.to)?.unwrap_or(now);
     let as_of = t("as-of", &args.as_of)?.unwrap_or(now);
     let from = match t("from", &args.from)? {
@@ -77,13 +102,7 @@ pub fn resolve_window(
             crate::source::value::local_day_start(d, tz)
         }
     };
-    if from >= to {
-        return Err(ReportError::Usage(format!(
-            "the window is empty: --from {} is not before --to {}",
-            rfc3339(from),
-            rfc3339(to)
-        )));
-    }
+    nonempty(from, to)?;
     Ok((from, to, as_of))
 }
 
@@ -122,12 +141,7 @@ pub async fn run(
                 .ok_or_else(|| ReportError::Usage(format!("--rule {r:?}: unknown rule")))
         })
         .collect::<Result<_, _>>()?;
-    let format = match args.format.unwrap_or(FormatArg::Table) {
-        FormatArg::Table => Format::Table,
-        FormatArg::Json => Format::Json,
-        FormatArg::Csv => Format::Csv,
-        FormatArg::Md => Format::Md,
-    };
+    let format = format_of(args.format);
     if args.transparency && args.kind != ReportKind::Disclosures {
         return Err(ReportError::Usage(
             "--transparency goes with `report disclosures`".into(),
@@ -593,30 +607,11 @@ pub async fn breach(
     use super::breach::{DeadlineTable, Incident, Scope};
     let tz = inp.policy.timezone;
     let now = chrono::Timelike::with_nanosecond(&inp.now, 0).unwrap_or(inp.now);
-    let t = |flag: &str, v: &str| {
-        parse_cli_time(v, tz).map_err(|e| ReportError::Usage(format!("--{flag}: {e}")))
-    };
-    let from = t("from", &args.from)?;
-    let to = t("to", &args.to)?;
-    if from >= to {
-        return Err(ReportError::Usage(format!(
-            "the window is empty: --from {} is not before --to {}",
-            rfc3339(from),
-            rfc3339(to)
-        )));
-    }
-    let as_of = args
-        .as_of
-        .as_deref()
-        .map(|v| t("as-of", v))
-        .transpose()?
-        .unwrap_or(now);
-    let aware_at = args
-        .aware_at
-        .as_deref()
-        .map(|v| t("aware-at", v))
-        .transpose()?
-        .unwrap_or(as_of);
+    let from = cli_time("from", Some(&args.from), tz)?.expect("given");
+    let to = cli_time("to", Some(&args.to), tz)?.expect("given");
+    nonempty(from, to)?;
+    let as_of = cli_time("as-of", args.as_of.as_deref(), tz)?.unwrap_or(now);
+    let aware_at = cli_time("aware-at", args.aware_at.as_deref(), tz)?.unwrap_or(as_of);
     let networks = args
         .ip
         .iter()
@@ -666,12 +661,7 @@ pub async fn breach(
         policy: inp.policy.origin.clone(),
         timezone: tz,
     };
-    let format = match args.format.unwrap_or(FormatArg::Table) {
-        FormatArg::Table => Format::Table,
-        FormatArg::Json => Format::Json,
-        FormatArg::Csv => Format::Csv,
-        FormatArg::Md => Format::Md,
-    };
+    let format = format_of(args.format);
     let report = super::breach::build(&header, aware_at, &scope, &table, inc, &dir, args.reveal);
     out.write_all(super::breach::render(&report, format, args.reveal).as_bytes())
         .map_err(io)?;
