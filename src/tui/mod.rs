@@ -335,3 +335,70 @@ pub fn render_to_string(app: &App, bindings: &[keys::Binding], w: u16, h: u16) -
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::{KeyEvent, MouseEvent};
+
+    fn mouse(kind: MouseEventKind, column: u16, row: u16) -> Event {
+        Event::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    }
+
+    #[test]
+    fn the_wheel_scrolls_and_clicks_pick_tabs_and_rows() {
+        let mut app = App::new(false);
+        app.size = (80, 24);
+        let b = keys::defaults();
+        assert!(matches!(
+            action_for(&app, &b, mouse(MouseEventKind::ScrollDown, 5, 5)),
+            Some(Action::ScrollDown)
+        ));
+        assert!(matches!(
+            action_for(&app, &b, mouse(MouseEventKind::ScrollUp, 5, 5)),
+            Some(Action::ScrollUp)
+        ));
+        // " 1 Overview " is 12 columns wide at 80 columns; " 2 Flags " follows.
+        assert!(matches!(
+            action_for(
+                &app,
+                &b,
+                mouse(MouseEventKind::Down(MouseButton::Left), 13, 0)
+            ),
+            Some(Action::ClickTab(1))
+        ));
+        assert!(matches!(
+            action_for(
+                &app,
+                &b,
+                mouse(MouseEventKind::Down(MouseButton::Left), 3, 7)
+            ),
+            Some(Action::ClickRow(7))
+        ));
+    }
+
+    #[test]
+    fn in_a_prompt_keys_are_text_and_ctrl_c_still_quits() {
+        let mut app = App::new(false);
+        app.mode = Mode::Filter;
+        let b = keys::defaults();
+        let key = |c, m| Event::Key(KeyEvent::new(c, m));
+        assert!(matches!(
+            action_for(&app, &b, key(KeyCode::Char('q'), KeyModifiers::NONE)),
+            Some(Action::Input('q'))
+        ));
+        assert!(matches!(
+            action_for(&app, &b, key(KeyCode::Esc, KeyModifiers::NONE)),
+            Some(Action::Back)
+        ));
+        assert!(matches!(
+            action_for(&app, &b, key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        ));
+    }
+}
