@@ -53,7 +53,11 @@ async fn main() {
             .unwrap()
             .into();
     // The whole 90-day history, so every event of the demo is on screen.
-    let window = (now - chrono::Duration::days(90), now, now);
+    let window = keyhole::audit::AuditWindow {
+        from: now - chrono::Duration::days(90),
+        to: now,
+        as_of: now,
+    };
     let t = Instant::now();
     let (_src, d) = keyhole::tui::data::load(
         src,

@@ -13,6 +13,9 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalOpts,
+    /// The dashboard's window (with no command)
+    #[command(flatten)]
+    pub window: WindowArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -37,6 +40,20 @@ pub struct GlobalOpts {
     /// Plain output without colour (NO_COLOR does the same)
     #[arg(long, global = true)]
     pub no_color: bool,
+}
+
+/// The window of the dashboard: the same flags and defaults as `report`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct WindowArgs {
+    /// Window start: RFC 3339 or a local date (default: 30 days before --to)
+    #[arg(long, value_name = "T")]
+    pub from: Option<String>,
+    /// Window end, exclusive (default: now)
+    #[arg(long, value_name = "T")]
+    pub to: Option<String>,
+    /// Judge as of this time (default: now)
+    #[arg(long, value_name = "T")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,4 +201,7 @@ pub struct DemoArgs {
     /// Also load the demo into this empty PostgreSQL or MySQL/MariaDB database
     #[arg(long, value_name = "URL")]
     pub load_into: Option<String>,
+    /// The dashboard's window
+    #[command(flatten)]
+    pub window: WindowArgs,
 }

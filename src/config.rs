@@ -8,7 +8,17 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::cli::GlobalOpts;
+/// What the command line says about where things come from; the binary
+/// fills it from its flags.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub db: Option<String>,
+    pub queries: Option<PathBuf>,
+    pub policy: Option<PathBuf>,
+    pub ledger: Option<PathBuf>,
+    pub no_color: bool,
+}
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,6 +146,17 @@ pub fn data_dir() -> PathBuf {
         .join("keyhole")
 }
 
+/// Where keyhole's log lives: `$XDG_STATE_HOME/keyhole`, else the
+/// platform's state directory, else the data directory.
+pub fn state_dir() -> PathBuf {
+    env_nonempty("XDG_STATE_HOME")
+        .map(|d| PathBuf::from(d).join("keyhole"))
+        .or_else(|| {
+            directories::BaseDirs::new().and_then(|b| b.state_dir().map(|d| d.join("keyhole")))
+        })
+        .unwrap_or_else(data_dir)
+}
+
 fn relative_to(base: Option<&Path>, p: PathBuf) -> PathBuf {
     match base.and_then(Path::parent) {
         Some(dir) if p.is_relative() && !dir.as_os_str().is_empty() => dir.join(p),
@@ -144,7 +165,7 @@ fn relative_to(base: Option<&Path>, p: PathBuf) -> PathBuf {
 }
 
 impl Settings {
-    pub fn resolve(g: &GlobalOpts) -> Result<Settings, ConfigError> {
+    pub fn resolve(g: &Overrides) -> Result<Settings, ConfigError> {
         let config_path = find_config(g.config.as_deref())?;
         let file: ConfigFile = match &config_path {
             Some(p) => read_toml(p)?,

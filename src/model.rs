@@ -226,6 +226,17 @@ pub struct SubjectRequest {
     pub status: Option<String>,
 }
 
+/// Every non-windowed file, loaded.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    pub staff: Vec<Staff>,
+    pub subjects: Vec<Subject>,
+    pub relationships: Option<Vec<Relationship>>,
+    pub disclosures: Option<Vec<Disclosure>>,
+    pub disclosure_items: Option<Vec<DisclosureItem>>,
+    pub requests: Option<Vec<SubjectRequest>>,
+}
+
 /// Splits `requested_categories`: commas, each part trimmed and lower-cased,
 /// empty parts dropped.
 pub fn split_categories(s: &str) -> Vec<String> {

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::config::{ConfigError, line_col};
-use crate::rules::{Rule, Severity};
+use crate::vocab::{Rule, Severity};
+pub use crate::vocab::{norm, norm_cow};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -146,20 +147,6 @@ pub struct Policy {
     pub severity: [Option<Severity>; Rule::COUNT],
 }
 
-pub fn norm(s: &str) -> String {
-    s.trim().to_lowercase()
-}
-
-/// `norm` without an allocation when the value is already trimmed and lower-case.
-pub fn norm_cow(s: &str) -> std::borrow::Cow<'_, str> {
-    let t = s.trim();
-    if t.chars().any(char::is_uppercase) {
-        std::borrow::Cow::Owned(t.to_lowercase())
-    } else {
-        std::borrow::Cow::Borrowed(t)
-    }
-}
-
 fn norm_set(v: Option<Vec<String>>, default: &[&str]) -> HashSet<String> {
     match v {
         Some(v) => v
@@ -238,6 +225,9 @@ impl Ctx<'_> {
     }
 }
 
+/// The demo database's policy, shipped in `assets/`.
+pub const DEMO_POLICY: &str = include_str!("../assets/demo-policy.toml");
+
 impl Policy {
     pub fn parse(origin: &str, text: &str) -> Result<Policy, ConfigError> {
         let raw: RawPolicy = crate::config::parse_toml(Path::new(origin), text)?;
@@ -313,8 +303,7 @@ impl Policy {
     }
 
     pub fn demo() -> Policy {
-        Self::parse("built-in demo policy", crate::demo::DEMO_POLICY)
-            .expect("the built-in policy parses")
+        Self::parse("built-in demo policy", DEMO_POLICY).expect("the built-in policy parses")
     }
 
     /// A role's policy; a role the policy does not name gets deny-by-default.
@@ -324,6 +313,11 @@ impl Policy {
 
     pub fn enabled(&self, r: Rule) -> bool {
         self.severity[r as usize].is_some()
+    }
+
+    /// A rule's effective severity: the policy's, else the rule's default.
+    pub fn severity_of(&self, r: Rule) -> Severity {
+        self.severity[r as usize].unwrap_or(r.default_severity())
     }
 }
 

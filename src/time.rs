@@ -2,10 +2,29 @@
 //! a fraction only when it is not zero; command-line times as RFC 3339 or a
 //! local date in the policy zone, truncated to whole seconds.
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Timelike, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
 use crate::model::Instant;
+
+message_error!(
+    /// A time on the command line that is neither RFC 3339 nor a date.
+    TimeError
+);
+
+/// Start of the local day `d` in `tz`: the first instant whose local date is `d`.
+pub fn local_day_start(d: NaiveDate, tz: Tz) -> Instant {
+    let mut t = d.and_hms_opt(0, 0, 0).expect("midnight exists");
+    // Walk forward over a gap (a zone whose DST change skips midnight).
+    for _ in 0..(26 * 4) {
+        match tz.from_local_datetime(&t) {
+            chrono::LocalResult::Single(x) => return x.with_timezone(&Utc),
+            chrono::LocalResult::Ambiguous(a, _) => return a.with_timezone(&Utc),
+            chrono::LocalResult::None => t += chrono::Duration::minutes(15),
+        }
+    }
+    Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight exists"))
+}
 
 pub fn rfc3339(t: Instant) -> String {
     let s = t.to_rfc3339_opts(SecondsFormat::Nanos, true);
@@ -25,16 +44,17 @@ pub fn rfc3339(t: Instant) -> String {
 
 /// Parses `--from`/`--to`/`--as-of`: RFC 3339, or a date meaning the start
 /// of that local day in `tz`. Truncated to whole seconds.
-pub fn parse_cli_time(s: &str, tz: Tz) -> Result<Instant, String> {
+pub fn parse_cli_time(s: &str, tz: Tz) -> Result<Instant, TimeError> {
     let s = s.trim();
     let t = if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         t.with_timezone(&Utc)
     } else if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        crate::source::value::local_day_start(d, tz)
+        local_day_start(d, tz)
     } else {
         return Err(format!(
             "{s:?} is neither an RFC 3339 time (2026-03-01T08:00:00Z) nor a date (2026-03-01)"
-        ));
+        )
+        .into());
     };
     Ok(t.with_nanosecond(0).expect("zero nanoseconds is valid"))
 }

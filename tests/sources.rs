@@ -160,7 +160,7 @@ async fn demo_refuses_to_load_into_a_database_that_has_tables() {
     let err = demo::load_into(&pg.url(), None, &settings(), |_| {})
         .await
         .expect_err("refused");
-    assert!(err.contains("already holds 1 table"), "{err}");
+    assert!(err.0.contains("already holds 1 table"), "{err}");
 }
 
 async fn one_row(url: &str, sql: &str) -> Vec<(String, Value)> {

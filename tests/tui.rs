@@ -36,7 +36,11 @@ async fn dataset(dir: &Path) -> Arc<Dataset> {
     .unwrap();
     let policy = Policy::demo();
     let now = t("2026-11-01T12:00:00Z");
-    let window = (t("2026-10-02T04:00:00Z"), t("2026-11-01T04:00:00Z"), now);
+    let window = keyhole::audit::AuditWindow {
+        from: t("2026-10-02T04:00:00Z"),
+        to: t("2026-11-01T04:00:00Z"),
+        as_of: now,
+    };
     let (src, d) = keyhole::tui::data::load(
         src,
         QuerySet::builtin(keyhole::source::Dialect::Sqlite),

@@ -7,6 +7,7 @@
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 
+use super::DemoError;
 use super::schema::{self, TableDef};
 use super::write::{DRow, DVal, DemoDb};
 use crate::model::Instant;
@@ -448,7 +449,7 @@ pub async fn build(
     db: &mut DemoDb,
     s: &DemoSettings,
     mut progress: impl FnMut(String),
-) -> Result<Counts, String> {
+) -> Result<Counts, DemoError> {
     let start = s.anchor - Duration::days(HISTORY_DAYS);
     let mut g = Gen {
         rng: Rng(s.seed ^ 0x6B65_7968_6F6C_6521),
@@ -576,7 +577,7 @@ async fn write(
     t: &TableDef,
     rows: &[DRow],
     counts: &mut Counts,
-) -> Result<(), String> {
+) -> Result<(), DemoError> {
     db.insert(t, rows).await?;
     counts.0.push((t.name, rows.len() as u64));
     Ok(())

@@ -14,7 +14,18 @@ pub use generate::{Counts, DemoSettings};
 use write::DemoDb;
 
 /// The example policy that goes with the demo database.
-pub const DEMO_POLICY: &str = include_str!("../../assets/demo-policy.toml");
+pub use crate::policy::DEMO_POLICY;
+
+message_error!(
+    /// Building or loading the demo database failed (file or server, and why).
+    DemoError
+);
+
+impl From<crate::source::UrlError> for DemoError {
+    fn from(e: crate::source::UrlError) -> Self {
+        DemoError(e.0)
+    }
+}
 
 /// Reads the settings an existing demo file was built with.
 async fn existing_settings(path: &Path) -> Option<Vec<(String, String)>> {
@@ -55,7 +66,7 @@ pub async fn ensure_sqlite(
     s: &DemoSettings,
     force: bool,
     progress: impl FnMut(String),
-) -> Result<Outcome, String> {
+) -> Result<Outcome, DemoError> {
     if path.exists() && !force {
         match existing_settings(path).await {
             Some(meta) => {
@@ -77,7 +88,8 @@ pub async fn ensure_sqlite(
                 return Err(format!(
                     "{}: exists and is not a keyhole demo database; choose another --path",
                     path.display()
-                ));
+                )
+                .into());
             }
         }
     }
@@ -90,7 +102,7 @@ pub async fn ensure_sqlite(
         let mut db = DemoDb::create_sqlite(&tmp).await?;
         let counts = generate::build(&mut db, s, progress).await?;
         db.close().await;
-        Ok::<_, String>(counts)
+        Ok::<_, DemoError>(counts)
     }
     .await;
     match result {
@@ -111,7 +123,7 @@ pub async fn load_into(
     password: Option<&str>,
     s: &DemoSettings,
     progress: impl FnMut(String),
-) -> Result<Counts, String> {
+) -> Result<Counts, DemoError> {
     let mut db = DemoDb::connect_empty(url, password).await?;
     let counts = generate::build(&mut db, s, progress).await?;
     db.close().await;

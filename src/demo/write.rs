@@ -10,6 +10,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Database, Encode, Executor, Type};
 use std::str::FromStr;
 
+use super::DemoError;
 use super::schema::{self, TableDef};
 use crate::source::Dialect;
 
@@ -56,10 +57,10 @@ pub enum DemoDb {
     My(Box<MySqlConnection>),
 }
 
-type Res<T> = Result<T, String>;
+type Res<T> = Result<T, DemoError>;
 
-fn e(ctx: &str) -> impl Fn(sqlx::Error) -> String + '_ {
-    move |x| crate::secrets::redact(&format!("{ctx}: {x}"))
+fn e(ctx: &str) -> impl Fn(sqlx::Error) -> DemoError + '_ {
+    move |x| DemoError(crate::secrets::redact(&format!("{ctx}: {x}")))
 }
 
 impl DemoDb {
@@ -126,7 +127,7 @@ impl DemoDb {
             return Err(format!(
                 "{}: the database already holds {count} table(s); the demo loads only into an empty database",
                 crate::secrets::redact_url(url)
-            ));
+            ).into());
         }
         Ok(db)
     }

@@ -10,10 +10,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::{Format, Header, csv_row};
+use crate::audit::{Day, Sink, SinkError};
 use crate::config::ConfigError;
+use crate::model::Directory;
 use crate::model::{AccessEvent, Id, Instant, Interner};
 use crate::sanitize::terminal;
-use crate::source::load::Directory;
 use crate::time::rfc3339;
 
 pub const DEFAULT_TABLE: &str = include_str!("../../assets/breach-deadlines.toml");
@@ -94,6 +95,11 @@ pub fn deadline(rule: Option<&DeadlineRule>, clock: Instant) -> Deadline {
     }
 }
 
+message_error!(
+    /// An incident scope keyhole cannot read (`--ip`).
+    ScopeError
+);
+
 /// Which accesses belong to the incident.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
@@ -102,12 +108,14 @@ pub struct Scope {
 }
 
 impl Scope {
-    pub fn parse_ip(s: &str) -> Result<ipnet::IpNet, String> {
+    pub fn parse_ip(s: &str) -> Result<ipnet::IpNet, ScopeError> {
         let s = s.trim();
         s.parse::<ipnet::IpNet>()
             .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
             .map_err(|_| {
-                format!("--ip {s:?}: expected an address or a CIDR block like 10.1.0.0/16")
+                ScopeError(format!(
+                    "--ip {s:?}: expected an address or a CIDR block like 10.1.0.0/16"
+                ))
             })
     }
 
@@ -136,6 +144,22 @@ struct Affected {
     first: Option<Instant>,
     last: Option<Instant>,
     accesses: u64,
+}
+
+/// Folds the accesses the pipeline kept (those [`Scope::matches`]) into an
+/// [`Incident`].
+pub struct IncidentSink {
+    pub incident: Incident,
+    pub tz: chrono_tz::Tz,
+}
+
+impl<'a> Sink<'a> for IncidentSink {
+    fn day(&mut self, day: Day<'a, '_>) -> Result<bool, SinkError> {
+        for j in &day.judged {
+            self.incident.add(&j.event, day.symbols, self.tz);
+        }
+        Ok(true)
+    }
 }
 
 /// The incident, folded from the matching events.

@@ -4,10 +4,10 @@
 //! Nothing here talks to a database or a terminal; callers hand in data
 //! and a width.
 
-pub mod audit;
+pub mod accesses;
 pub mod breach;
-pub mod command;
 pub mod legal;
+pub mod staff;
 pub mod subject;
 pub mod transparency;
 
@@ -17,10 +17,10 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
-use crate::model::{Id, Instant, Interner, Relationship};
+use crate::audit::{Day, Finish, Sink, SinkError};
+use crate::model::{Directory, Id, Instant, Interner, Relationship};
 use crate::rules::{Flag, JudgedEvent, Rule, Severity, flag_order};
 use crate::sanitize::{clip, terminal};
-use crate::source::load::Directory;
 use crate::time::rfc3339;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +119,32 @@ struct FlagsReportJson<'a> {
     source: SourceJson<'a>,
     flags: Vec<FlagJson<'a>>,
     summary: SummaryJson<'a>,
+}
+
+/// Collects the flags of every judged day and, at the end, those about
+/// disclosures and requests: the consumer behind `report flags`.
+#[derive(Debug, Default)]
+pub struct FlagCollector {
+    pub flags: Vec<Flag>,
+    /// Accesses judged in the window.
+    pub events: u64,
+    /// Add the disclosure and request flags at the end.
+    pub legal: bool,
+}
+
+impl<'a> Sink<'a> for FlagCollector {
+    fn day(&mut self, day: Day<'a, '_>) -> Result<bool, SinkError> {
+        self.flags.extend(day.flags);
+        Ok(true)
+    }
+
+    fn finish(&mut self, end: Finish<'_, 'a>) -> Result<(), SinkError> {
+        self.events = end.events;
+        if self.legal {
+            self.flags.extend(end.engine.legal_flags());
+        }
+        Ok(())
+    }
 }
 
 /// Keeps the flags a user asked for: `--rule` (any of) and `--min-severity`.

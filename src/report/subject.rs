@@ -2,19 +2,14 @@
 //! access request: every access to them with its explanation or flags, every
 //! disclosure item about them and every request they made.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
-use super::command::ReportError;
 use super::{Format, Header, WindowJson};
-use crate::model::{AccessEvent, Interner};
+use crate::audit::{Day, Sink, SinkError};
+use crate::model::{Directory, Interner};
 use crate::policy::norm;
-use crate::rules::{Engine, Severity};
+use crate::rules::Severity;
 use crate::sanitize::terminal;
-use crate::source::load::{Directory, stream_events};
-use crate::source::queries::QuerySet;
-use crate::source::{Source, Window};
 use crate::time::rfc3339;
 
 #[derive(Serialize)]
@@ -82,46 +77,104 @@ struct Doc {
     requests: Vec<RequestRow>,
 }
 
-#[allow(clippy::too_many_arguments)]
-pub async fn report(
-    src: &mut Source,
-    set: &QuerySet,
-    engine: &mut Engine<'_>,
+/// The subject report's consumer: keeps one person's accesses, resolved to
+/// text as they are judged (the pipeline forgets interned values per read).
+pub struct SubjectAccesses<'d> {
+    id: String,
+    reveal: bool,
+    staff_names: std::collections::HashMap<&'d str, &'d str>,
+    accesses: Vec<AccessRow>,
+    severities: Vec<Severity>,
+    policy: &'d crate::policy::Policy,
+}
+
+impl<'d> SubjectAccesses<'d> {
+    pub fn new(
+        id: &str,
+        dir: &'d Directory,
+        policy: &'d crate::policy::Policy,
+        reveal: bool,
+    ) -> Self {
+        SubjectAccesses {
+            id: id.to_string(),
+            reveal,
+            staff_names: dir
+                .staff
+                .iter()
+                .map(|s| (s.staff_id.as_str(), s.display_name.as_str()))
+                .collect(),
+            accesses: Vec::new(),
+            severities: Vec::new(),
+            policy,
+        }
+    }
+
+    /// Whether an access is about this person: the filter the pipeline
+    /// applies while reading.
+    pub fn is_about(id: &str, ev: &crate::model::AccessEvent, syms: &Interner) -> bool {
+        ev.subject.is_some_and(|s| syms.resolve(s) == id)
+    }
+}
+
+impl<'a> Sink<'a> for SubjectAccesses<'_> {
+    fn day(&mut self, day: Day<'a, '_>) -> Result<bool, SinkError> {
+        let symbols = day.symbols;
+        for j in day.judged {
+            let e = &j.event;
+            if !Self::is_about(&self.id, e, symbols) {
+                continue;
+            }
+            let t = |s: Option<crate::model::Sym>| s.map(|s| symbols.resolve(s).to_string());
+            let staff = symbols.resolve(e.staff).to_string();
+            self.severities.extend(
+                j.verdict
+                    .fired
+                    .iter()
+                    .map(|(r, _)| self.policy.severity_of(*r)),
+            );
+            self.accesses.push(AccessRow {
+                event_id: e.event_id.to_string(),
+                occurred_at: rfc3339(e.occurred_at),
+                staff_name: if self.reveal {
+                    self.staff_names.get(staff.as_str()).map(|s| s.to_string())
+                } else {
+                    None
+                },
+                staff_id: staff,
+                action: t(e.action),
+                data_category: t(e.data_category),
+                purpose: t(e.purpose),
+                reference: t(e.reference),
+                explained_by: j.verdict.explained_by.map(crate::rules::rel_text),
+                flags: j.verdict.fired.iter().map(|(r, _)| r.name()).collect(),
+                why: j.verdict.why(),
+            });
+        }
+        Ok(true)
+    }
+}
+
+/// The subject is in no query file's rows: nothing to report.
+#[derive(Debug, thiserror::Error)]
+#[error("subject {0:?} appears in no query file's rows")]
+pub struct UnknownSubject(pub String);
+
+/// Renders the subject report from what the pipeline kept; returns the text
+/// and the severities of the flags it lists (for `--fail-on`).
+pub fn render(
+    kept: SubjectAccesses<'_>,
     dir: &Directory,
-    id: &str,
     format: Format,
     h: &Header,
-    reveal: bool,
-) -> Result<(String, Vec<Severity>), ReportError> {
-    let tz = engine.policy().timezone;
-    let mut symbols = Interner::default();
-    let mut mine: BTreeMap<chrono::NaiveDate, Vec<AccessEvent>> = BTreeMap::new();
-    // From the beginning of time by default: read in 30-day windows so no
-    // single statement runs long on a big log.
-    let mut start = engine.from;
-    while start < engine.to {
-        let end = (start + chrono::Duration::days(30)).min(engine.to);
-        stream_events(
-            src,
-            set,
-            tz,
-            Window {
-                from: start,
-                to: end,
-            },
-            &mut symbols,
-            |ev, syms| {
-                if ev.subject.is_some_and(|s| syms.resolve(s) == id) {
-                    mine.entry(ev.occurred_at.with_timezone(&tz).date_naive())
-                        .or_default()
-                        .push(ev);
-                }
-            },
-            |_| {},
-        )
-        .await?;
-        start = end;
-    }
+) -> Result<(String, Vec<Severity>), UnknownSubject> {
+    let SubjectAccesses {
+        id,
+        reveal,
+        accesses,
+        severities,
+        ..
+    } = kept;
+    let id = id.as_str();
     let subject = dir.subjects.iter().find(|s| s.subject_id.as_str() == id);
     let items: Vec<_> = dir
         .disclosure_items
@@ -140,43 +193,13 @@ pub async fn report(
         .iter()
         .flatten()
         .any(|r| r.subject_id.as_str() == id);
-    if subject.is_none() && mine.is_empty() && items.is_empty() && requests.is_empty() && !in_rels {
-        return Err(ReportError::Runtime(format!(
-            "subject {id:?} appears in no query file's rows"
-        )));
-    }
-    let staff_names: std::collections::HashMap<&str, &str> = dir
-        .staff
-        .iter()
-        .map(|s| (s.staff_id.as_str(), s.display_name.as_str()))
-        .collect();
-    let mut accesses = Vec::new();
-    let mut severities = Vec::new();
-    for (day, evs) in mine {
-        let (judged, _) = engine.judge_day(day, evs, &symbols);
-        for j in judged {
-            let e = &j.event;
-            let t = |s: Option<crate::model::Sym>| s.map(|s| symbols.resolve(s).to_string());
-            let staff = symbols.resolve(e.staff).to_string();
-            severities.extend(j.verdict.fired.iter().map(|(r, _)| engine.ctx.severity(*r)));
-            accesses.push(AccessRow {
-                event_id: e.event_id.to_string(),
-                occurred_at: rfc3339(e.occurred_at),
-                staff_name: if reveal {
-                    staff_names.get(staff.as_str()).map(|s| s.to_string())
-                } else {
-                    None
-                },
-                staff_id: staff,
-                action: t(e.action),
-                data_category: t(e.data_category),
-                purpose: t(e.purpose),
-                reference: t(e.reference),
-                explained_by: j.verdict.explained_by.map(crate::rules::rel_text),
-                flags: j.verdict.fired.iter().map(|(r, _)| r.name()).collect(),
-                why: j.verdict.why(),
-            });
-        }
+    if subject.is_none()
+        && accesses.is_empty()
+        && items.is_empty()
+        && requests.is_empty()
+        && !in_rels
+    {
+        return Err(UnknownSubject(id.to_string()));
     }
     let disclosures: std::collections::HashMap<&str, &crate::model::Disclosure> = dir
         .disclosures

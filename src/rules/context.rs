@@ -8,9 +8,9 @@ use rustc_hash::FxHashMap as HashMap;
 use chrono::{Datelike, Duration, Timelike};
 
 use super::{EventView, Rule, Severity, Verdict, days_between, list, local_clock, rel_text};
+use crate::model::Directory;
 use crate::model::{Instant, Relationship, Staff, Subject, SubjectRequest};
 use crate::policy::{Hours, Policy, RolePolicy, norm, norm_cow};
-use crate::source::load::Directory;
 use crate::time::rfc3339;
 
 pub struct StaffFacts<'a> {
@@ -145,7 +145,7 @@ impl<'a> Context<'a> {
     }
 
     pub fn severity(&self, r: Rule) -> Severity {
-        self.policy.severity[r as usize].unwrap_or(r.default_severity())
+        self.policy.severity_of(r)
     }
 
     fn on(&self, r: Rule) -> bool {

@@ -56,7 +56,7 @@ fn known_status(s: &str) -> String {
 
 fn known_kind(s: &str) -> String {
     let s = norm(s);
-    if crate::source::load::DISCLOSURE_KINDS.contains(&s.as_str()) {
+    if crate::vocab::DISCLOSURE_KINDS.contains(&s.as_str()) {
         s
     } else {
         "other".into()

@@ -11,161 +11,12 @@ use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate, Timelike};
 
+use crate::model::Directory;
 use crate::model::{AccessEvent, Id, Instant, Interner, Relationship};
-use crate::policy::{Policy, norm};
-use crate::source::load::Directory;
+use crate::policy::Policy;
 use crate::time::rfc3339;
+pub use crate::vocab::{Rule, RuleKind, Severity, norm};
 pub use context::Context;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Rule {
-    NoPurpose,
-    PurposeNotPermitted,
-    CategoryNotPermitted,
-    ActionNotPermitted,
-    NoRelationship,
-    AfterTermination,
-    SelfAccess,
-    CoworkerAccess,
-    FamilyAccess,
-    VipAccess,
-    OffHours,
-    BulkExport,
-    OptOutIgnored,
-    AccessAfterDeletion,
-    UnknownStaff,
-    BulkAccess,
-    BulkRecords,
-    VolumeSpike,
-    DisclosureOverdue,
-    DisclosureUnapproved,
-    DisclosureOutOfScope,
-    ShareWithoutAgreement,
-    NoticeMissing,
-    RequestOverdue,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RuleKind {
-    Event,
-    StaffDay,
-    Disclosure,
-    Request,
-}
-
-impl Rule {
-    pub const COUNT: usize = 24;
-    pub const ALL: [Rule; Rule::COUNT] = [
-        Rule::NoPurpose,
-        Rule::PurposeNotPermitted,
-        Rule::CategoryNotPermitted,
-        Rule::ActionNotPermitted,
-        Rule::NoRelationship,
-        Rule::AfterTermination,
-        Rule::SelfAccess,
-        Rule::CoworkerAccess,
-        Rule::FamilyAccess,
-        Rule::VipAccess,
-        Rule::OffHours,
-        Rule::BulkExport,
-        Rule::OptOutIgnored,
-        Rule::AccessAfterDeletion,
-        Rule::UnknownStaff,
-        Rule::BulkAccess,
-        Rule::BulkRecords,
-        Rule::VolumeSpike,
-        Rule::DisclosureOverdue,
-        Rule::DisclosureUnapproved,
-        Rule::DisclosureOutOfScope,
-        Rule::ShareWithoutAgreement,
-        Rule::NoticeMissing,
-        Rule::RequestOverdue,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Rule::NoPurpose => "no_purpose",
-            Rule::PurposeNotPermitted => "purpose_not_permitted",
-            Rule::CategoryNotPermitted => "category_not_permitted",
-            Rule::ActionNotPermitted => "action_not_permitted",
-            Rule::NoRelationship => "no_relationship",
-            Rule::AfterTermination => "after_termination",
-            Rule::SelfAccess => "self_access",
-            Rule::CoworkerAccess => "coworker_access",
-            Rule::FamilyAccess => "family_access",
-            Rule::VipAccess => "vip_access",
-            Rule::OffHours => "off_hours",
-            Rule::BulkExport => "bulk_export",
-            Rule::OptOutIgnored => "opt_out_ignored",
-            Rule::AccessAfterDeletion => "access_after_deletion",
-            Rule::UnknownStaff => "unknown_staff",
-            Rule::BulkAccess => "bulk_access",
-            Rule::BulkRecords => "bulk_records",
-            Rule::VolumeSpike => "volume_spike",
-            Rule::DisclosureOverdue => "disclosure_overdue",
-            Rule::DisclosureUnapproved => "disclosure_unapproved",
-            Rule::DisclosureOutOfScope => "disclosure_out_of_scope",
-            Rule::ShareWithoutAgreement => "share_without_agreement",
-            Rule::NoticeMissing => "notice_missing",
-            Rule::RequestOverdue => "request_overdue",
-        }
-    }
-
-    pub fn from_name(s: &str) -> Option<Rule> {
-        Rule::ALL.iter().copied().find(|r| r.name() == s)
-    }
-
-    pub fn default_severity(self) -> Severity {
-        use Rule::*;
-        use Severity::*;
-        match self {
-            NoPurpose | PurposeNotPermitted | VolumeSpike | RequestOverdue => Medium,
-            AfterTermination | UnknownStaff | AccessAfterDeletion | DisclosureOutOfScope => {
-                Critical
-            }
-            OffHours => Low,
-            _ => High,
-        }
-    }
-
-    pub fn kind(self) -> RuleKind {
-        match self as usize {
-            0..=13 => RuleKind::Event,
-            14..=17 => RuleKind::StaffDay,
-            18..=22 => RuleKind::Disclosure,
-            _ => RuleKind::Request,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Severity {
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-    pub fn from_name(s: &str) -> Option<Severity> {
-        [
-            Severity::Low,
-            Severity::Medium,
-            Severity::High,
-            Severity::Critical,
-        ]
-        .into_iter()
-        .find(|v| v.name() == s)
-    }
-}
 
 /// One reported finding, with the keys of CONTRACT section 6.
 #[derive(Debug, Clone, PartialEq)]
@@ -352,7 +203,7 @@ impl<'a> Engine<'a> {
     }
 
     pub fn day_start(&self, d: NaiveDate) -> Instant {
-        crate::source::value::local_day_start(d, self.ctx.policy.timezone)
+        crate::time::local_day_start(d, self.ctx.policy.timezone)
     }
 
     /// The first local day whose figures `volume_spike` needs: 30 days before

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono_tz::Tz;
 
+use super::value::ValueError;
 use crate::model::*;
 use crate::source::queries::{QueryFile, QuerySet};
 use crate::source::value::{self, Value};
@@ -21,7 +22,7 @@ impl ColumnMap {
     /// Matches `cols` against the file's spec: case-insensitive, extra
     /// columns ignored, a missing required column or a used column that
     /// appears twice is an error naming the file and the column.
-    pub fn resolve(label: &str, file: QueryFile, cols: &[String]) -> Result<ColumnMap, String> {
+    pub fn resolve(label: &str, file: QueryFile, cols: &[String]) -> Result<ColumnMap, ValueError> {
         let mut idx = Vec::new();
         for (name, required) in file.columns() {
             let found: Vec<usize> = cols
@@ -31,14 +32,15 @@ impl ColumnMap {
                 .map(|(i, _)| i)
                 .collect();
             match found.len() {
-                0 if *required => return Err(format!("{label}: missing required column `{name}`")),
+                0 if *required => {
+                    return Err(format!("{label}: missing required column `{name}`").into());
+                }
                 0 => idx.push(None),
                 1 => idx.push(Some(found[0])),
                 _ => {
-                    return Err(format!(
-                        "{label}: column `{name}` appears {} times",
-                        found.len()
-                    ));
+                    return Err(
+                        format!("{label}: column `{name}` appears {} times", found.len()).into(),
+                    );
                 }
             }
         }
@@ -67,13 +69,13 @@ impl RowReader<'_> {
     fn name(&self, i: usize) -> &'static str {
         self.file.columns()[i].0
     }
-    fn fail(&self, i: usize, msg: impl std::fmt::Display) -> String {
-        format!("column `{}`, {}: {msg}", self.name(i), self.row_id)
+    fn fail(&self, i: usize, msg: impl std::fmt::Display) -> ValueError {
+        ValueError(format!("column `{}`, {}: {msg}", self.name(i), self.row_id))
     }
-    fn id(&self, i: usize) -> Result<Option<Id>, String> {
+    fn id(&self, i: usize) -> Result<Option<Id>, ValueError> {
         value::to_id(self.map.get(self.row, i)).map_err(|e| self.fail(i, e))
     }
-    fn req_id(&self, i: usize) -> Result<Id, String> {
+    fn req_id(&self, i: usize) -> Result<Id, ValueError> {
         self.id(i)?
             .ok_or_else(|| self.fail(i, "NULL in a required column"))
     }
@@ -89,21 +91,21 @@ impl RowReader<'_> {
             other => value::to_text(other).map(|t| symbols.intern(&t)),
         }
     }
-    fn req_text(&self, i: usize) -> Result<String, String> {
+    fn req_text(&self, i: usize) -> Result<String, ValueError> {
         self.text(i)
             .ok_or_else(|| self.fail(i, "NULL in a required column"))
     }
-    fn time(&self, i: usize) -> Result<Option<Instant>, String> {
+    fn time(&self, i: usize) -> Result<Option<Instant>, ValueError> {
         value::to_timestamp(self.map.get(self.row, i), self.tz).map_err(|e| self.fail(i, e))
     }
-    fn req_time(&self, i: usize) -> Result<Instant, String> {
+    fn req_time(&self, i: usize) -> Result<Instant, ValueError> {
         self.time(i)?
             .ok_or_else(|| self.fail(i, "NULL in a required column"))
     }
-    fn bool(&self, i: usize) -> Result<Option<bool>, String> {
+    fn bool(&self, i: usize) -> Result<Option<bool>, ValueError> {
         value::to_bool(self.map.get(self.row, i)).map_err(|e| self.fail(i, e))
     }
-    fn count(&self, i: usize) -> Result<Option<i64>, String> {
+    fn count(&self, i: usize) -> Result<Option<i64>, ValueError> {
         value::to_count(self.map.get(self.row, i)).map_err(|e| self.fail(i, e))
     }
 }
@@ -128,7 +130,7 @@ async fn load_rows<T>(
     set: &QuerySet,
     file: QueryFile,
     tz: Tz,
-    mut f: impl FnMut(&RowReader) -> Result<T, String>,
+    mut f: impl FnMut(&RowReader) -> Result<T, ValueError>,
 ) -> Result<Option<Vec<T>>, SourceError> {
     let Some(q) = set.get(file) else {
         return Ok(None);
@@ -163,10 +165,11 @@ async fn load_rows<T>(
     Ok(Some(out))
 }
 
-fn strip_label(label: &str, e: String) -> String {
-    e.strip_prefix(&format!("{label}: "))
-        .map(str::to_string)
-        .unwrap_or(e)
+fn strip_label(label: &str, e: ValueError) -> ValueError {
+    match e.0.strip_prefix(&format!("{label}: ")) {
+        Some(rest) => ValueError(rest.to_string()),
+        None => e,
+    }
 }
 
 fn dup_check<'a>(label: &str, ids: impl Iterator<Item = &'a Id>) -> Result<(), SourceError> {
@@ -400,16 +403,7 @@ pub async fn stream_events(
     Ok(kept)
 }
 
-/// Every non-windowed file, loaded.
-#[derive(Debug, Clone, Default)]
-pub struct Directory {
-    pub staff: Vec<Staff>,
-    pub subjects: Vec<Subject>,
-    pub relationships: Option<Vec<Relationship>>,
-    pub disclosures: Option<Vec<Disclosure>>,
-    pub disclosure_items: Option<Vec<DisclosureItem>>,
-    pub requests: Option<Vec<SubjectRequest>>,
-}
+pub use crate::model::Directory;
 
 impl Directory {
     pub async fn load(src: &mut Source, set: &QuerySet, tz: Tz) -> Result<Directory, SourceError> {
@@ -492,14 +486,4 @@ impl Directory {
     }
 }
 
-pub const DISCLOSURE_KINDS: &[&str] = &[
-    "subpoena",
-    "court_order",
-    "search_warrant",
-    "emergency_request",
-    "preservation_request",
-    "national_security",
-    "partner_share",
-    "acquisition_transfer",
-    "other",
-];
+pub use crate::vocab::DISCLOSURE_KINDS;

@@ -47,10 +47,21 @@ impl Dialect {
     }
 }
 
+message_error!(
+    /// A source URL keyhole cannot use.
+    UrlError
+);
+
 /// A failure talking to a source, already free of credentials.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct SourceError(pub String);
+
+impl From<UrlError> for SourceError {
+    fn from(e: UrlError) -> Self {
+        SourceError::new(e.0)
+    }
+}
 
 impl SourceError {
     pub fn new(msg: impl AsRef<str>) -> Self {
@@ -84,7 +95,7 @@ impl std::fmt::Debug for SourceOptions {
 }
 
 /// Parses the dialect and the database name (for `source.database`) out of a URL.
-pub fn parse_url(url: &str) -> Result<(Dialect, String), String> {
+pub fn parse_url(url: &str) -> Result<(Dialect, String), UrlError> {
     let lower = url.trim().to_ascii_lowercase();
     if let Some(rest) = lower.strip_prefix("sqlite:") {
         let _ = rest;
@@ -104,7 +115,8 @@ pub fn parse_url(url: &str) -> Result<(Dialect, String), String> {
         return Err(format!(
             "unsupported database URL {:?}: use postgres://…, mysql://… or sqlite://PATH",
             secrets::redact_url(url)
-        ));
+        )
+        .into());
     };
     let parsed = url::Url::parse(url.trim())
         .map_err(|e| format!("bad database URL {}: {e}", secrets::redact_url(url)))?;
@@ -470,7 +482,7 @@ impl Source {
         label: &str,
         sql: &str,
         window: Option<Window>,
-        mut on_row: impl FnMut(&[String], &[Value]) -> Result<(), String>,
+        mut on_row: impl FnMut(&[String], &[Value]) -> Result<(), value::ValueError>,
     ) -> Result<Vec<String>, SourceError> {
         let sql = guard::check_select(sql, self.dialect)
             .map_err(|r| SourceError::new(format!("{label}: refused: {r}")))?;
@@ -488,7 +500,9 @@ impl Source {
                         Some(w) => q.bind(w.from).bind(w.to),
                         None => q,
                     },
-                    |row: &sqlx::postgres::PgRow, out: &mut Vec<Value>| -> Result<(), String> {
+                    |row: &sqlx::postgres::PgRow,
+                     out: &mut Vec<Value>|
+                     -> Result<(), value::ValueError> {
                         // The decode plan is read once, from the first row's column types.
                         if kinds.is_empty() {
                             kinds = value::pg_kinds(row);
@@ -518,7 +532,9 @@ impl Source {
                         Some(w) => q.bind(w.from.naive_utc()).bind(w.to.naive_utc()),
                         None => q,
                     },
-                    |row: &sqlx::mysql::MySqlRow, out: &mut Vec<Value>| -> Result<(), String> {
+                    |row: &sqlx::mysql::MySqlRow,
+                     out: &mut Vec<Value>|
+                     -> Result<(), value::ValueError> {
                         for i in 0..row.len() {
                             out.push(value::decode_mysql(row, i)?);
                         }
@@ -546,7 +562,7 @@ impl Source {
                         },
                         |row: &sqlx::sqlite::SqliteRow,
                          out: &mut Vec<Value>|
-                         -> Result<(), String> {
+                         -> Result<(), value::ValueError> {
                             for i in 0..row.len() {
                                 out.push(value::decode_sqlite(row, i)?);
                             }

@@ -5,6 +5,11 @@ use std::path::{Path, PathBuf};
 
 use crate::source::Dialect;
 
+message_error!(
+    /// A query folder keyhole cannot use: missing, unreadable, or refused by the guard.
+    QueryDirError
+);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QueryFile {
     Staff,
@@ -200,9 +205,9 @@ impl QuerySet {
 
     /// Reads a folder. A missing required file is an error; a missing
     /// optional one turns its feature off.
-    pub fn from_dir(dir: &Path) -> Result<QuerySet, String> {
+    pub fn from_dir(dir: &Path) -> Result<QuerySet, QueryDirError> {
         if !dir.is_dir() {
-            return Err(format!("--queries {}: not a folder", dir.display()));
+            return Err(format!("--queries {}: not a folder", dir.display()).into());
         }
         let mut files = Vec::new();
         for f in QueryFile::ALL {
@@ -217,14 +222,13 @@ impl QuerySet {
                 )),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     if f.required() {
-                        return Err(format!(
-                            "{}: required query file is missing",
-                            path.display()
-                        ));
+                        return Err(
+                            format!("{}: required query file is missing", path.display()).into(),
+                        );
                     }
                     files.push((f, None));
                 }
-                Err(e) => return Err(format!("{}: {e}", path.display())),
+                Err(e) => return Err(format!("{}: {e}", path.display()).into()),
             }
         }
         Ok(QuerySet {

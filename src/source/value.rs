@@ -36,28 +36,21 @@ impl Value {
     }
 }
 
-/// Start of the local day `d` in `tz`: the first instant whose local date is `d`.
-pub fn local_day_start(d: NaiveDate, tz: Tz) -> Instant {
-    let mut t = d.and_hms_opt(0, 0, 0).expect("midnight exists");
-    // Walk forward over a gap (a zone whose DST change skips midnight).
-    for _ in 0..(26 * 4) {
-        match tz.from_local_datetime(&t) {
-            chrono::LocalResult::Single(x) => return x.with_timezone(&Utc),
-            chrono::LocalResult::Ambiguous(a, _) => return a.with_timezone(&Utc),
-            chrono::LocalResult::None => t += chrono::Duration::minutes(15),
-        }
-    }
-    Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight exists"))
-}
+pub use crate::time::local_day_start;
 
-pub fn to_id(v: &Value) -> Result<Option<Id>, String> {
+message_error!(
+    /// A value that cannot be read as the type its column needs.
+    ValueError
+);
+
+pub fn to_id(v: &Value) -> Result<Option<Id>, ValueError> {
     Ok(match v {
         Value::Null => None,
         Value::Int(i) => Some(Id::new(i.to_string())),
         Value::UInt(u) => Some(Id::new(u.to_string())),
         Value::Float(f) => {
             if !f.is_finite() {
-                return Err(format!("cannot use {f} as an id"));
+                return Err(format!("cannot use {f} as an id").into());
             }
             if f.fract() == 0.0 && f.abs() < 1e18 {
                 Some(Id::new((*f as i64).to_string()))
@@ -71,7 +64,7 @@ pub fn to_id(v: &Value) -> Result<Option<Id>, String> {
             let t = s.trim();
             if t.is_empty() { None } else { Some(Id::new(t)) }
         }
-        other => return Err(format!("cannot use {} as an id", other.describe())),
+        other => return Err(format!("cannot use {} as an id", other.describe()).into()),
     })
 }
 
@@ -159,7 +152,7 @@ fn fast_timestamp(b: &[u8]) -> Option<Instant> {
     Some(Utc.from_utc_datetime(&t))
 }
 
-pub fn to_timestamp(v: &Value, tz: Tz) -> Result<Option<Instant>, String> {
+pub fn to_timestamp(v: &Value, tz: Tz) -> Result<Option<Instant>, ValueError> {
     Ok(match v {
         Value::Null => None,
         Value::Utc(t) => Some(*t),
@@ -170,11 +163,11 @@ pub fn to_timestamp(v: &Value, tz: Tz) -> Result<Option<Instant>, String> {
             parse_timestamp_text(s, tz)
                 .ok_or_else(|| format!("cannot read {} as a timestamp", v.describe()))?,
         ),
-        other => return Err(format!("cannot read {} as a timestamp", other.describe())),
+        other => return Err(format!("cannot read {} as a timestamp", other.describe()).into()),
     })
 }
 
-pub fn to_bool(v: &Value) -> Result<Option<bool>, String> {
+pub fn to_bool(v: &Value) -> Result<Option<bool>, ValueError> {
     Ok(match v {
         Value::Null => None,
         Value::Bool(b) => Some(*b),
@@ -188,13 +181,13 @@ pub fn to_bool(v: &Value) -> Result<Option<bool>, String> {
             "" => None,
             "t" | "true" | "1" => Some(true),
             "f" | "false" | "0" => Some(false),
-            _ => return Err(format!("cannot read {} as a boolean", v.describe())),
+            _ => return Err(format!("cannot read {} as a boolean", v.describe()).into()),
         },
-        other => return Err(format!("cannot read {} as a boolean", other.describe())),
+        other => return Err(format!("cannot read {} as a boolean", other.describe()).into()),
     })
 }
 
-pub fn to_count(v: &Value) -> Result<Option<i64>, String> {
+pub fn to_count(v: &Value) -> Result<Option<i64>, ValueError> {
     let bad = || format!("cannot read {} as a whole number", v.describe());
     Ok(match v {
         Value::Null => None,
@@ -206,7 +199,7 @@ pub fn to_count(v: &Value) -> Result<Option<i64>, String> {
         }
         Value::Text(s) if s.trim().is_empty() => None,
         Value::Text(s) => Some(s.trim().parse::<i64>().map_err(|_| bad())?),
-        _ => return Err(bad()),
+        _ => return Err(bad().into()),
     })
 }
 
@@ -274,12 +267,16 @@ pub fn pg_kinds(row: &sqlx::postgres::PgRow) -> Vec<PgKind> {
         .collect()
 }
 
-pub fn decode_pg(row: &sqlx::postgres::PgRow, i: usize) -> Result<Value, String> {
+pub fn decode_pg(row: &sqlx::postgres::PgRow, i: usize) -> Result<Value, ValueError> {
     let kind = pg_kind(row.columns()[i].type_info());
     decode_pg_as(row, i, kind)
 }
 
-pub fn decode_pg_as(row: &sqlx::postgres::PgRow, i: usize, kind: PgKind) -> Result<Value, String> {
+pub fn decode_pg_as(
+    row: &sqlx::postgres::PgRow,
+    i: usize,
+    kind: PgKind,
+) -> Result<Value, ValueError> {
     let raw = row.try_get_raw(i).map_err(|e| e.to_string())?;
     if raw.is_null() {
         return Ok(Value::Null);
@@ -317,12 +314,13 @@ pub fn decode_pg_as(row: &sqlx::postgres::PgRow, i: usize, kind: PgKind) -> Resu
                 row.columns()[i].name(),
                 row.columns()[i].type_info().name(),
                 "unsupported type; cast it to text in the query file",
-            ));
+            )
+            .into());
         }
     })
 }
 
-pub fn decode_mysql(row: &sqlx::mysql::MySqlRow, i: usize) -> Result<Value, String> {
+pub fn decode_mysql(row: &sqlx::mysql::MySqlRow, i: usize) -> Result<Value, ValueError> {
     let raw = row.try_get_raw(i).map_err(|e| e.to_string())?;
     if raw.is_null() {
         return Ok(Value::Null);
@@ -351,7 +349,7 @@ pub fn decode_mysql(row: &sqlx::mysql::MySqlRow, i: usize) -> Result<Value, Stri
             let bytes: Vec<u8> = row.try_get_unchecked(i).map_err(e)?;
             match String::from_utf8(bytes) {
                 Ok(s) => Value::Text(s),
-                Err(_) => return Err(err_col(col(), ty, "binary value is not UTF-8 text")),
+                Err(_) => return Err(err_col(col(), ty, "binary value is not UTF-8 text").into()),
             }
         }
         _ => {
@@ -359,12 +357,13 @@ pub fn decode_mysql(row: &sqlx::mysql::MySqlRow, i: usize) -> Result<Value, Stri
                 col(),
                 ty,
                 "unsupported type; CAST it to CHAR in the query file",
-            ));
+            )
+            .into());
         }
     })
 }
 
-pub fn decode_sqlite(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<Value, String> {
+pub fn decode_sqlite(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<Value, ValueError> {
     let raw = row.try_get_raw(i).map_err(|e| e.to_string())?;
     if raw.is_null() {
         return Ok(Value::Null);
@@ -382,7 +381,7 @@ pub fn decode_sqlite(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<Value, S
             let bytes: Vec<u8> = row.try_get_unchecked(i).map_err(e)?;
             match String::from_utf8(bytes) {
                 Ok(s) => Value::Text(s),
-                Err(_) => return Err(err_col(col(), ty, "binary value is not UTF-8 text")),
+                Err(_) => return Err(err_col(col(), ty, "binary value is not UTF-8 text").into()),
             }
         }
         _ => Value::Text(row.try_get_unchecked(i).map_err(e)?),

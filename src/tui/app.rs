@@ -12,6 +12,11 @@ use fuzzy_matcher::skim::SkimMatcherV2;
 use super::data::{Dataset, LoadEvent};
 use crate::rules::{Rule, Severity};
 
+message_error!(
+    /// A filter bar entry keyhole cannot read.
+    FilterError
+);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     Overview,
@@ -147,7 +152,7 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub fn parse(s: &str) -> Result<Filter, String> {
+    pub fn parse(s: &str) -> Result<Filter, FilterError> {
         let mut f = Filter::default();
         for word in s.split_whitespace() {
             let (k, v) = word
@@ -171,7 +176,7 @@ impl Filter {
                 _ => {
                     return Err(format!(
                         "unknown filter {k:?} (staff, subject, rule, category, purpose, since, until, flagged)"
-                    ));
+                    ).into());
                 }
             }
         }
@@ -810,7 +815,7 @@ impl App {
                     self.tab = Tab::Access;
                     self.status = format!("{} accesses match", self.access_view.len());
                 }
-                Err(e) => self.status = e,
+                Err(e) => self.status = e.to_string(),
             },
             Action::Resize(w, h) => self.size = (w, h),
             Action::Load(ev) => self.on_load(ev),

@@ -7,13 +7,14 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use crate::model::{AccessEvent, Id, Instant, Interner, Relationship};
+use crate::audit::{self, AuditWindow, Day, Finish, Plan, Sink, SinkError, Symbols};
+use crate::model::{AccessEvent, Directory, Id, Instant, Interner, Relationship};
 use crate::policy::Policy;
 use crate::report::Header;
-use crate::report::audit::run_days;
+pub use crate::report::staff::StaffSummary;
+use crate::report::staff::StaffTally;
 use crate::rules::{Engine, Flag, Rule, Severity};
 use crate::source::Source;
-use crate::source::load::Directory;
 use crate::source::queries::QuerySet;
 
 /// One access as the dashboard keeps it: compact, rules as a bit set.
@@ -36,18 +37,6 @@ impl AccessRow {
             .filter(|r| self.rules & (1 << (*r as u32)) != 0)
             .collect()
     }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct StaffSummary {
-    pub staff_id: Id,
-    pub accesses: u64,
-    pub subjects: u64,
-    pub by_severity: [u64; 4],
-    pub by_rule: [u64; Rule::COUNT],
-    pub per_day: Vec<u64>,
-    pub categories: Vec<(String, u64)>,
-    pub top_subjects: Vec<(String, u64)>,
 }
 
 pub struct Dataset {
@@ -86,7 +75,7 @@ impl std::fmt::Debug for Dataset {
 
 impl Dataset {
     pub fn severity(&self, r: Rule) -> Severity {
-        self.policy.severity[r as usize].unwrap_or(r.default_severity())
+        self.policy.severity_of(r)
     }
     pub fn text(&self, s: Option<crate::model::Sym>) -> &str {
         s.map(|s| self.symbols.resolve(s)).unwrap_or("")
@@ -120,15 +109,69 @@ pub enum LoadEvent {
     Failed(String),
 }
 
+/// The dashboard's consumer: keeps every access compactly with its rules,
+/// the flags, the per-day figures, and the staff tally shared with
+/// `report staff`.
+struct DatasetSink<'r, R> {
+    rel_base: usize,
+    rows: Vec<AccessRow>,
+    flags: Vec<Flag>,
+    days: Vec<(NaiveDate, u64, u64)>,
+    staff: StaffTally,
+    report: &'r R,
+}
+
+impl<'a, R: Fn(LoadEvent) + Sync> Sink<'a> for DatasetSink<'_, R> {
+    fn day(&mut self, day: Day<'a, '_>) -> Result<bool, SinkError> {
+        self.staff.begin_day(day.date);
+        let rel_size = std::mem::size_of::<Relationship>();
+        let mut flagged = 0;
+        let n = day.judged.len() as u64;
+        for j in day.judged {
+            let mut mask = 0u32;
+            for r in j.rules() {
+                mask |= 1 << (r as u32);
+            }
+            if mask != 0 {
+                flagged += 1;
+            }
+            let explained_by = j
+                .verdict
+                .explained_by
+                .map(|r| ((r as *const Relationship as usize - self.rel_base) / rel_size) as u32);
+            let e = &j.event;
+            self.staff.count(e.staff, e.subject, e.data_category);
+            self.rows.push(AccessRow {
+                event: j.event,
+                rules: mask,
+                explained_by,
+            });
+        }
+        self.days.push((day.date, n, flagged));
+        (self.report)(LoadEvent::Day {
+            day: day.date,
+            rows: self.rows.len() as u64,
+        });
+        self.flags.extend(day.flags);
+        Ok(true)
+    }
+
+    fn finish(&mut self, end: Finish<'_, 'a>) -> Result<(), SinkError> {
+        self.flags.extend(end.engine.legal_flags());
+        self.staff.set_symbols(end.symbols);
+        Ok(())
+    }
+}
+
 /// Loads the window from the source and judges it. `report` gets progress.
 pub async fn load(
     mut src: Source,
     set: QuerySet,
     policy: Policy,
-    window: (Instant, Instant, Instant),
+    window: AuditWindow,
     now: Instant,
     report: impl Fn(LoadEvent) + Sync,
-) -> (Source, Result<Box<Dataset>, String>) {
+) -> (Source, Result<Box<Dataset>, audit::AuditError>) {
     let r = load_inner(&mut src, &set, policy, window, now, &report).await;
     (src, r)
 }
@@ -137,16 +180,15 @@ async fn load_inner(
     src: &mut Source,
     set: &QuerySet,
     policy: Policy,
-    (from, to, as_of): (Instant, Instant, Instant),
+    w: AuditWindow,
     now: Instant,
     report: &(impl Fn(LoadEvent) + Sync),
-) -> Result<Box<Dataset>, String> {
+) -> Result<Box<Dataset>, audit::AuditError> {
+    let AuditWindow { from, to, as_of } = w;
     report(LoadEvent::Step(
         "reading staff, subjects and relationships".into(),
     ));
-    let dir = Directory::load(src, set, policy.timezone)
-        .await
-        .map_err(|e| e.to_string())?;
+    let dir = audit::load_directory(src, set, policy.timezone).await?;
     let header = Header {
         generated_at: now,
         as_of,
@@ -157,64 +199,44 @@ async fn load_inner(
         policy: policy.origin.clone(),
         timezone: policy.timezone,
     };
-    let mut symbols = Interner::default();
-    let mut rows: Vec<AccessRow> = Vec::new();
-    let mut flags: Vec<Flag> = Vec::new();
-    let mut days: Vec<(NaiveDate, u64, u64)> = Vec::new();
-    {
-        let rel_base = dir
+    let mut sink = DatasetSink {
+        rel_base: dir
             .relationships
             .as_ref()
             .map(|r| r.as_ptr() as usize)
-            .unwrap_or(0);
-        let rel_size = std::mem::size_of::<Relationship>();
+            .unwrap_or(0),
+        rows: Vec::new(),
+        flags: Vec::new(),
+        days: Vec::new(),
+        staff: StaffTally::default(),
+        report,
+    };
+    {
         let mut engine = Engine::new(&policy, &dir, from, to, as_of);
-        let mut count = 0u64;
-        run_days(
-            src,
-            set,
-            &mut engine,
-            &mut symbols,
-            crate::report::audit::Symbols::Keep,
-            |day, judged, f, _| {
-                let mut flagged = 0;
-                for j in judged {
-                    let mut mask = 0u32;
-                    for r in j.rules() {
-                        mask |= 1 << (r as u32);
-                    }
-                    if mask != 0 {
-                        flagged += 1;
-                    }
-                    let explained_by = j.verdict.explained_by.map(|r| {
-                        ((r as *const Relationship as usize - rel_base) / rel_size) as u32
-                    });
-                    rows.push(AccessRow {
-                        event: j.event,
-                        rules: mask,
-                        explained_by,
-                    });
-                }
-                let n = rows.len() as u64 - days.iter().map(|d| d.1).sum::<u64>();
-                days.push((day, n, flagged));
-                count = rows.len() as u64;
-                report(LoadEvent::Day { day, rows: count });
-                flags.extend(f);
-                Ok(())
-            },
-            |_| {},
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        flags.extend(engine.legal_flags());
+        let plan = Plan {
+            symbols: Symbols::Keep,
+            ..Plan::default()
+        };
+        audit::run(src, set, &mut engine, &plan, &mut sink).await?;
     }
+    let DatasetSink {
+        rows,
+        mut flags,
+        days,
+        staff: tally,
+        ..
+    } = sink;
     crate::report::sort_flags(&mut flags);
     let by_event = rows
         .iter()
         .enumerate()
         .map(|(i, r)| (r.event.event_id.clone(), i as u32))
         .collect();
-    let staff = summarise_staff(&rows, &flags, &symbols, &days);
+    let staff = tally.rank(&flags);
+    let symbols = {
+        let mut t = tally;
+        std::mem::take(&mut t).into_symbols()
+    };
     let distinct_subjects = rows
         .iter()
         .filter_map(|r| r.event.subject)
@@ -278,88 +300,4 @@ async fn load_inner(
         staff,
         by_event,
     }))
-}
-
-type StaffTally = (
-    StaffSummary,
-    HashMap<crate::model::Sym, u64>,
-    HashMap<crate::model::Sym, u64>,
-);
-
-fn summarise_staff(
-    rows: &[AccessRow],
-    flags: &[Flag],
-    syms: &Interner,
-    days: &[(NaiveDate, u64, u64)],
-) -> Vec<StaffSummary> {
-    let mut by: HashMap<crate::model::Sym, StaffTally> = HashMap::new();
-    let mut start = 0usize;
-    for (di, d) in days.iter().enumerate() {
-        let end = (start + d.1 as usize).min(rows.len());
-        for r in &rows[start..end] {
-            let e = by.entry(r.event.staff).or_insert_with(|| {
-                (
-                    StaffSummary {
-                        staff_id: Id::new(syms.resolve(r.event.staff)),
-                        per_day: vec![0; days.len()],
-                        ..Default::default()
-                    },
-                    HashMap::new(),
-                    HashMap::new(),
-                )
-            });
-            e.0.accesses += 1;
-            e.0.per_day[di] += 1;
-            if let Some(s) = r.event.subject {
-                *e.1.entry(s).or_default() += 1;
-            }
-            if let Some(c) = r.event.data_category {
-                *e.2.entry(c).or_default() += 1;
-            }
-        }
-        start = end;
-    }
-    let mut out: Vec<StaffSummary> = by
-        .into_values()
-        .map(|(mut s, subjects, cats)| {
-            s.subjects = subjects.len() as u64;
-            let mut top: Vec<(String, u64)> = subjects
-                .into_iter()
-                .map(|(k, v)| (syms.resolve(k).to_string(), v))
-                .collect();
-            top.sort_by(|a, b| {
-                b.1.cmp(&a.1)
-                    .then_with(|| Id::new(a.0.as_str()).cmp(&Id::new(b.0.as_str())))
-            });
-            top.truncate(5);
-            s.top_subjects = top;
-            let mut c: Vec<(String, u64)> = cats
-                .into_iter()
-                .map(|(k, v)| (syms.resolve(k).to_string(), v))
-                .collect();
-            c.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            s.categories = c;
-            s
-        })
-        .collect();
-    let index: HashMap<Id, usize> = out
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.staff_id.clone(), i))
-        .collect();
-    for f in flags {
-        if let Some(i) = f.staff_id.as_ref().and_then(|s| index.get(s)) {
-            out[*i].by_severity[f.severity as usize] += 1;
-            out[*i].by_rule[f.rule as usize] += 1;
-        }
-    }
-    out.sort_by(|a, b| {
-        b.by_severity
-            .iter()
-            .rev()
-            .cmp(a.by_severity.iter().rev())
-            .then(b.accesses.cmp(&a.accesses))
-            .then(a.staff_id.cmp(&b.staff_id))
-    });
-    out
 }

@@ -8,6 +8,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::app::Action;
 
+message_error!(
+    /// A `[keys]` entry of the config that names no action or no key.
+    BindingError
+);
+
 #[derive(Debug, Clone)]
 pub struct Binding {
     pub name: &'static str,
@@ -97,7 +102,7 @@ fn action_of(name: &str) -> Option<Action> {
 pub fn with_overrides(
     mut table: Vec<Binding>,
     overrides: &BTreeMap<String, Vec<String>>,
-) -> Result<Vec<Binding>, String> {
+) -> Result<Vec<Binding>, BindingError> {
     for (name, keys) in overrides {
         let b = table
             .iter_mut()

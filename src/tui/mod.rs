@@ -20,6 +20,7 @@ use ratatui::Terminal;
 use ratatui::backend::{Backend, CrosstermBackend, TestBackend};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
+use crate::audit::{AuditWindow, WindowChoice};
 use crate::model::Instant;
 use crate::policy::Policy;
 use crate::source::Source;
@@ -27,12 +28,18 @@ use crate::source::queries::QuerySet;
 use app::{Action, App, Mode};
 use data::LoadEvent;
 
+message_error!(
+    /// The terminal cannot be used, or a window cannot be resolved.
+    TuiError
+);
+
 /// What the dashboard needs to start.
 pub struct Launch {
     pub source: Source,
     pub queries: QuerySet,
     pub policy: Policy,
-    pub window: (Instant, Instant, Instant),
+    /// The window as chosen; a reload resolves it again at the new now.
+    pub window: WindowChoice,
     pub now: Instant,
     pub color: bool,
     pub bindings: Vec<keys::Binding>,
@@ -41,16 +48,6 @@ pub struct Launch {
     pub reveal_log: PathBuf,
     /// The config's `display_timezone`, for the times on screen.
     pub display_timezone: Option<chrono_tz::Tz>,
-}
-
-/// The default window: the 30 days before now, from a local midnight.
-pub fn default_window(policy: &Policy, now: Instant) -> (Instant, Instant, Instant) {
-    let now = chrono::Timelike::with_nanosecond(&now, 0).unwrap_or(now);
-    let tz = policy.timezone;
-    let d = (now - chrono::Duration::days(30))
-        .with_timezone(&tz)
-        .date_naive();
-    (crate::source::value::local_day_start(d, tz), now, now)
 }
 
 fn restore_terminal() {
@@ -68,7 +65,7 @@ fn spawn_load(
     src: Source,
     set: QuerySet,
     policy: Policy,
-    window: (Instant, Instant, Instant),
+    window: AuditWindow,
     now: Instant,
 ) -> tokio::task::JoinHandle<Source> {
     tokio::spawn(async move {
@@ -79,7 +76,10 @@ fn spawn_load(
         .await;
         let _ = tx.send(Action::Load(match result {
             Ok(d) => LoadEvent::Done(std::sync::Arc::from(d)),
-            Err(e) => LoadEvent::Failed(e),
+            Err(e) => {
+                tracing::error!(error = %e, "load failed");
+                LoadEvent::Failed(e.to_string())
+            }
         }));
         src
     })
@@ -169,7 +169,7 @@ fn log_reveals(path: &PathBuf, app: &mut App) {
 }
 
 /// Runs the dashboard until the user quits.
-pub async fn run(launch: Launch) -> Result<(), String> {
+pub async fn run(launch: Launch) -> Result<(), TuiError> {
     crossterm::terminal::enable_raw_mode().map_err(|e| format!("cannot use this terminal: {e}"))?;
     let mut stdout = std::io::stdout();
     if let Err(e) = crossterm::execute!(
@@ -178,7 +178,7 @@ pub async fn run(launch: Launch) -> Result<(), String> {
         crossterm::event::EnableMouseCapture
     ) {
         restore_terminal();
-        return Err(format!("cannot use this terminal: {e}"));
+        return Err(format!("cannot use this terminal: {e}").into());
     }
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -189,7 +189,7 @@ pub async fn run(launch: Launch) -> Result<(), String> {
         Ok(t) => t,
         Err(e) => {
             restore_terminal();
-            return Err(format!("cannot use this terminal: {e}"));
+            return Err(format!("cannot use this terminal: {e}").into());
         }
     };
     let result = event_loop(&mut terminal, launch).await;
@@ -197,7 +197,10 @@ pub async fn run(launch: Launch) -> Result<(), String> {
     result
 }
 
-async fn event_loop<B: Backend>(terminal: &mut Terminal<B>, launch: Launch) -> Result<(), String> {
+async fn event_loop<B: Backend>(
+    terminal: &mut Terminal<B>,
+    launch: Launch,
+) -> Result<(), TuiError> {
     let Launch {
         source,
         queries,
@@ -240,12 +243,15 @@ async fn event_loop<B: Backend>(terminal: &mut Terminal<B>, launch: Launch) -> R
         let _ = sig_tx.send(Action::Quit);
     });
     let canceller = source.canceller();
+    let first = window
+        .resolve(policy.timezone, now)
+        .map_err(|e| e.to_string())?;
     let mut loader = Some(spawn_load(
         tx.clone(),
         source,
         queries.clone(),
         policy.clone(),
-        window,
+        first,
         now,
     ));
     let mut parked: Option<Source> = None;
@@ -299,7 +305,9 @@ async fn event_loop<B: Backend>(terminal: &mut Terminal<B>, launch: Launch) -> R
                     src,
                     queries.clone(),
                     policy.clone(),
-                    default_window(&policy, chrono::Utc::now()),
+                    window
+                        .resolve(policy.timezone, chrono::Utc::now())
+                        .unwrap_or(first),
                     chrono::Utc::now(),
                 ));
             }

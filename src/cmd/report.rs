@@ -1,0 +1,261 @@
+//! `keyhole report KIND`: the clap arguments become a [`ReportRequest`],
+//! the window is resolved, the pipeline runs into the report's consumer and
+//! the writer renders it.
+
+use keyhole::audit::{self, AuditWindow, DefaultStart, Plan, Symbols};
+use keyhole::model::Instant;
+use keyhole::policy::{Policy, norm};
+use keyhole::report::accesses::AccessWriter;
+use keyhole::report::staff::StaffTally;
+use keyhole::report::subject::SubjectAccesses;
+use keyhole::report::{self, FlagCollector, Format, Header, transparency};
+use keyhole::rules::{Engine, Rule, Severity};
+use keyhole::source::Source;
+use keyhole::source::queries::QuerySet;
+
+use super::{Usage, audit_error, write_error};
+use crate::cli::{PeriodArg, ReportArgs, ReportKind};
+
+/// A report as the library sees it: no clap types, every flag checked.
+pub struct ReportRequest {
+    pub kind: ReportKind,
+    pub subject: Option<String>,
+    pub window: AuditWindow,
+    pub format: Format,
+    pub rules: Vec<Rule>,
+    pub min_severity: Option<Severity>,
+    pub fail_on: Option<Severity>,
+    pub reveal: bool,
+    pub transparency: Option<transparency::Period>,
+    pub width: usize,
+    pub progress: bool,
+    pub now: Instant,
+}
+
+impl ReportRequest {
+    /// Checks the flags and resolves the window in the policy's zone.
+    pub fn from_args(args: &ReportArgs, policy: &Policy, now: Instant) -> anyhow::Result<Self> {
+        let default_start = if args.kind == ReportKind::Subject || args.transparency {
+            DefaultStart::AllTime
+        } else {
+            DefaultStart::Last30Days
+        };
+        let flags = audit::WindowFlags {
+            from: args.from.clone(),
+            to: args.to.clone(),
+            as_of: args.as_of.clone(),
+        };
+        let window = audit::window::resolve(&flags, default_start, policy.timezone, now)?;
+        let rules = args
+            .rules
+            .iter()
+            .map(|r| {
+                Rule::from_name(&norm(r))
+                    .ok_or_else(|| Usage(format!("--rule {r:?}: unknown rule")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if args.transparency && args.kind != ReportKind::Disclosures {
+            return Err(Usage("--transparency goes with `report disclosures`".into()).into());
+        }
+        if args.kind == ReportKind::Subject && args.id.is_none() {
+            return Err(Usage("report subject needs --id ID".into()).into());
+        }
+        Ok(ReportRequest {
+            kind: args.kind,
+            subject: args.id.as_deref().map(|s| s.trim().to_string()),
+            window,
+            format: super::format_of(args.format),
+            rules,
+            min_severity: args.min_severity.map(super::severity),
+            fail_on: args.fail_on.map(super::severity),
+            reveal: args.reveal,
+            transparency: args.transparency.then_some(match args.period {
+                PeriodArg::HalfYear => transparency::Period::HalfYear,
+                PeriodArg::Year => transparency::Period::Year,
+            }),
+            width: super::terminal_width(),
+            progress: super::progress_enabled(),
+            now,
+        })
+    }
+}
+
+/// What every report says about itself.
+pub fn header(src: &Source, policy: &Policy, w: &AuditWindow, now: Instant) -> Header {
+    Header {
+        // "now" is read once and truncated to whole seconds, like the window.
+        generated_at: audit::window::whole_seconds(now),
+        as_of: w.as_of,
+        from: w.from,
+        to: w.to,
+        dialect: src.dialect.name().into(),
+        database: src.database.clone(),
+        policy: policy.origin.clone(),
+        timezone: policy.timezone,
+    }
+}
+
+fn exit_for(sevs: impl IntoIterator<Item = Severity>, fail_on: Option<Severity>) -> u8 {
+    match fail_on {
+        Some(f) if sevs.into_iter().any(|s| s >= f) => 3,
+        _ => 0,
+    }
+}
+
+/// Runs one report into `out`; returns the exit status (0, or 3 for `--fail-on`).
+pub async fn run(
+    src: &mut Source,
+    set: &QuerySet,
+    policy: &Policy,
+    req: &ReportRequest,
+    out: &mut (dyn std::io::Write + Send),
+) -> anyhow::Result<u8> {
+    let tz = policy.timezone;
+    let w = req.window;
+    let dir = audit::load_directory(src, set, tz).await?;
+    let header = header(src, policy, &w, req.now);
+    let mut engine = Engine::new(policy, &dir, w.from, w.to, w.as_of);
+    let show = |d| {
+        if req.progress {
+            super::show_day(d)
+        }
+    };
+    let plan = Plan {
+        progress: Some(&show),
+        ..Plan::default()
+    };
+    let write = |out: &mut (dyn std::io::Write + Send), text: String| {
+        out.write_all(text.as_bytes()).map_err(write_error)
+    };
+    match req.kind {
+        ReportKind::Flags => {
+            let mut c = FlagCollector {
+                legal: true,
+                ..Default::default()
+            };
+            audit::run(src, set, &mut engine, &plan, &mut c)
+                .await
+                .map_err(audit_error)?;
+            let mut flags = report::filter_flags(c.flags, &req.rules, req.min_severity);
+            if req.reveal {
+                report::reveal(&mut flags, &dir);
+            }
+            report::sort_flags(&mut flags);
+            let text = match req.format {
+                Format::Json => report::flags_json(&header, &flags, c.events),
+                Format::Csv => report::flags_csv(&flags),
+                Format::Md => report::flags_md(&header, policy, &flags, c.events),
+                Format::Table => report::flags_table(&flags, req.width),
+            };
+            write(out, text)?;
+            Ok(exit_for(flags.iter().map(|f| f.severity), req.fail_on))
+        }
+        ReportKind::Accesses => {
+            let mut sink =
+                AccessWriter::new(&mut *out, req.format, req.width, policy).map_err(write_error)?;
+            audit::run(src, set, &mut engine, &plan, &mut sink)
+                .await
+                .map_err(audit_error)?;
+            Ok(exit_for(sink.worst, req.fail_on))
+        }
+        ReportKind::Staff => {
+            let mut tally = StaffTally::default();
+            let plan = Plan {
+                symbols: Symbols::Keep,
+                ..plan
+            };
+            audit::run(src, set, &mut engine, &plan, &mut tally)
+                .await
+                .map_err(audit_error)?;
+            let flags = report::filter_flags(
+                std::mem::take(&mut tally.flags),
+                &req.rules,
+                req.min_severity,
+            );
+            let ranked = tally.rank(&flags);
+            report::staff::write(
+                out, req.format, &header, &ranked, &dir.staff, req.reveal, req.width,
+            )
+            .map_err(write_error)?;
+            Ok(exit_for(flags.iter().map(|f| f.severity), req.fail_on))
+        }
+        ReportKind::Disclosures if req.transparency.is_some() => {
+            let period = req.transparency.expect("checked");
+            let rows = keyhole::rules::legal::disclosures_as_of(&engine.ctx);
+            let lines = transparency::aggregate(&rows, tz, period, w.from, w.to);
+            write(
+                out,
+                transparency::render(&lines, req.format, &header, period),
+            )?;
+            Ok(0)
+        }
+        ReportKind::Requests | ReportKind::Disclosures => {
+            // Requests link the accesses that came after them: judge the window's accesses too.
+            let mut c = FlagCollector::default();
+            if req.kind == ReportKind::Requests {
+                audit::run(src, set, &mut engine, &plan, &mut c)
+                    .await
+                    .map_err(audit_error)?;
+            }
+            let linked = report::legal::linked_accesses(&c.flags);
+            let flags = report::filter_flags(engine.legal_flags(), &req.rules, req.min_severity);
+            let text = if req.kind == ReportKind::Requests {
+                report::legal::requests_report(
+                    &engine, &flags, &linked, req.format, &header, req.width,
+                )
+            } else {
+                report::legal::disclosures_report(&engine, &flags, req.format, &header, req.width)
+            };
+            write(out, text)?;
+            Ok(exit_for(flags.iter().map(|f| f.severity), req.fail_on))
+        }
+        ReportKind::Subject => {
+            let id = req.subject.clone().unwrap_or_default();
+            let mut kept = SubjectAccesses::new(&id, &dir, policy, req.reveal);
+            let about = |ev: &keyhole::model::AccessEvent, syms: &keyhole::model::Interner| {
+                SubjectAccesses::is_about(&id, ev, syms)
+            };
+            // A whole history by default: read in 30-day spans so no single
+            // statement runs long on a big log, and judge only this person's accesses.
+            let plan = Plan {
+                history: false,
+                span_days: 30,
+                only: Some(&about),
+                progress: None,
+                ..plan
+            };
+            audit::run(src, set, &mut engine, &plan, &mut kept)
+                .await
+                .map_err(audit_error)?;
+            let (text, severities) = report::subject::render(kept, &dir, req.format, &header)?;
+            write(out, text)?;
+            Ok(exit_for(severities, req.fail_on))
+        }
+    }
+}
+
+/// `keyhole report`: opens the source, runs the report into its output.
+pub async fn command(g: &crate::cli::GlobalOpts, args: &ReportArgs) -> anyhow::Result<u8> {
+    let (mut src, queries, policy) = super::open_source(g).await?;
+    let req = ReportRequest::from_args(args, &policy, chrono::Utc::now());
+    let req = match req {
+        Ok(r) => r,
+        Err(e) => {
+            src.close().await;
+            return Err(e);
+        }
+    };
+    let mut output = match super::Output::open(args.output.as_deref()) {
+        Ok(o) => o,
+        Err(e) => {
+            src.close().await;
+            return Err(e);
+        }
+    };
+    let result = run(&mut src, &queries, &policy, &req, output.writer()).await;
+    super::clear_progress(req.progress);
+    src.close().await;
+    let code = result?;
+    output.commit()?;
+    Ok(code)
+}
