@@ -65,6 +65,7 @@ async fn main() {
         policy,
         window,
         now,
+        &std::sync::atomic::AtomicBool::new(false),
         |_| {},
     )
     .await;

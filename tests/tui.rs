@@ -47,6 +47,7 @@ async fn dataset(dir: &Path) -> Arc<Dataset> {
         policy,
         window,
         now,
+        &std::sync::atomic::AtomicBool::new(false),
         |_| {},
     )
     .await;
@@ -117,18 +118,18 @@ async fn navigation_moves_the_selection_and_switches_tabs() {
     assert_eq!(app.tab, Tab::Flags);
     app.update(Action::Down);
     app.update(Action::Down);
-    assert_eq!(app.flag_sel, 2);
+    assert_eq!(app.flags.sel, 2);
     app.update(Action::End);
-    assert_eq!(app.flag_sel, app.flag_order.len() - 1);
+    assert_eq!(app.flags.sel, app.flags.order.len() - 1);
     app.update(Action::Down);
     assert_eq!(
-        app.flag_sel,
-        app.flag_order.len() - 1,
+        app.flags.sel,
+        app.flags.order.len() - 1,
         "stays on the last row"
     );
     app.update(Action::Home);
     app.update(Action::PageDown);
-    assert_eq!(app.flag_sel, app.page());
+    assert_eq!(app.flags.sel, app.page());
     app.update(Action::PrevTab);
     assert_eq!(app.tab, Tab::Overview);
     app.update(Action::PrevTab);
@@ -149,12 +150,12 @@ async fn search_finds_a_subject_and_opens_their_page() {
     for c in "15000".chars() {
         app.update(Action::Input(c));
     }
-    let first = app.search_hits.first().expect("a hit").clone();
+    let first = app.search.hits.first().expect("a hit").clone();
     assert_eq!(first.id, "15000");
     assert_eq!(first.matched, vec![0, 1, 2, 3, 4], "the matched characters");
     app.update(Action::Submit);
     assert_eq!(app.tab, Tab::Subjects);
-    assert_eq!(app.subject.as_deref(), Some("15000"));
+    assert_eq!(app.subjects.id.as_deref(), Some("15000"));
     let screen = render_to_string(&app, &keys::defaults(), 100, 30);
     assert!(screen.contains("subject 15000"), "{screen}");
     assert!(
@@ -174,9 +175,10 @@ async fn the_filter_bar_narrows_the_access_log_and_reports_mistakes() {
     }
     app.update(Action::Submit);
     assert_eq!(app.tab, Tab::Access);
-    assert_eq!(app.access_view.len(), 120, "agent 104's night sweep");
+    assert_eq!(app.access.view.len(), 120, "agent 104's night sweep");
     assert!(
-        app.access_view
+        app.access
+            .view
             .iter()
             .all(|i| d.symbols.resolve(d.rows[*i as usize].event.staff) == "104")
     );
@@ -187,7 +189,7 @@ async fn the_filter_bar_narrows_the_access_log_and_reports_mistakes() {
     app.update(Action::Submit);
     assert_eq!(app.mode, Mode::Filter, "a bad filter keeps the bar open");
     assert!(app.status.contains("unknown filter"), "{}", app.status);
-    assert_eq!(app.access_view.len(), 120, "and the last good filter stays");
+    assert_eq!(app.access.view.len(), 120, "and the last good filter stays");
 }
 
 #[tokio::test]
@@ -252,10 +254,10 @@ async fn export_writes_the_current_view_through_the_report_writers() {
     assert!(text.starts_with("event_id,occurred_at,"));
     assert_eq!(
         text.lines().count(),
-        app.access_view.len() + 1,
+        app.access.view.len() + 1,
         "header and every access shown"
     );
-    assert!(app.access_view.len() > 1000);
+    assert!(app.access.view.len() > 1000);
 }
 
 #[tokio::test]
@@ -267,23 +269,25 @@ async fn a_click_selects_the_row_under_it() {
     for tab in [1usize, 2, 3, 5, 6] {
         app.update(Action::GoTab(tab));
         app.update(Action::Home);
-        // Line 1 is the list's border, 2 its header, 3 the first row.
-        app.update(Action::ClickRow(5));
+        // Line 1 is the list's border, 2 its header, 3 the first row; the
+        // click is resolved against what the last frame drew.
+        render_to_string(&app, &keys::defaults(), 80, 24);
+        app.update(Action::Click(3, 5));
         let sel = match tab {
-            1 => app.flag_sel,
-            2 => app.access_sel,
-            3 => app.staff_sel,
-            5 => app.disclosure_sel,
-            _ => app.request_sel,
+            1 => app.flags.sel,
+            2 => app.access.sel,
+            3 => app.staff.sel,
+            5 => app.disclosures.sel,
+            _ => app.requests.sel,
         };
         assert_eq!(sel, 2, "tab {tab}");
-        app.update(Action::ClickRow(2));
+        app.update(Action::Click(3, 2));
         let again = match tab {
-            1 => app.flag_sel,
-            2 => app.access_sel,
-            3 => app.staff_sel,
-            5 => app.disclosure_sel,
-            _ => app.request_sel,
+            1 => app.flags.sel,
+            2 => app.access.sel,
+            3 => app.staff.sel,
+            5 => app.disclosures.sel,
+            _ => app.requests.sel,
         };
         assert_eq!(again, 2, "a click on the header changes nothing");
     }

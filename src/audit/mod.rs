@@ -11,6 +11,7 @@
 
 pub mod window;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant as Clock;
 
 use chrono::{Duration, NaiveDate};
@@ -34,6 +35,8 @@ pub enum AuditError {
     Sink(SinkError),
     #[error("internal error: the judging thread panicked")]
     Panicked,
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl AuditError {
@@ -106,6 +109,8 @@ pub struct Plan<'f> {
     pub only: Option<EventFilter<'f>>,
     /// Told the local day being read.
     pub progress: Option<&'f (dyn Fn(NaiveDate) + Sync)>,
+    /// Set from elsewhere to stop before the next read (a reload, a quit).
+    pub stop: Option<&'f AtomicBool>,
 }
 
 impl Default for Plan<'_> {
@@ -116,6 +121,7 @@ impl Default for Plan<'_> {
             span_days: 1,
             only: None,
             progress: None,
+            stop: None,
         }
     }
 }
@@ -302,6 +308,7 @@ where
             p(st.first);
         }
     };
+    let stopped = || plan.stop.is_some_and(|s| s.load(Ordering::Relaxed));
     let mut events = 0u64;
     let mut symbols = Interner::default();
     let per_step = plan.symbols == Symbols::PerDay;
@@ -309,6 +316,9 @@ where
         != tokio::runtime::RuntimeFlavor::MultiThread
     {
         for st in &steps {
+            if stopped() {
+                return Err(AuditError::Cancelled);
+            }
             progress(st);
             let days = read_step(src, set, tz, st, plan.only, &mut symbols).await?;
             let go_on = judge_step(engine, st, days, &symbols, sink, &mut events)
@@ -346,10 +356,13 @@ where
                     }
                     Ok((n, mirror))
                 });
-                let read: Result<(), SourceError> = handle.block_on(async {
+                let read: Result<(), AuditError> = handle.block_on(async {
                     let mut reader = Interner::default();
                     let mut sent = 0;
                     for (k, st) in steps.iter().enumerate() {
+                        if stopped() {
+                            return Err(AuditError::Cancelled);
+                        }
                         progress(st);
                         let days = read_step(src, set, tz, st, only, &mut reader).await?;
                         let added = reader.strings_from(sent);

@@ -26,7 +26,7 @@ pub enum DefaultStart {
 }
 
 /// The window flags as the user typed them.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct WindowFlags {
     pub from: Option<String>,
     pub to: Option<String>,
@@ -151,7 +151,7 @@ impl Preset {
 
 /// A window as the user chose it, so that a reload moves a window that
 /// ends now to the new now and keeps a fixed one fixed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum WindowChoice {
     /// `--from`, `--to`, `--as-of` as typed (the last 30 days when empty).
     Flags(WindowFlags),

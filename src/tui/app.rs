@@ -6,16 +6,25 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use fuzzy_matcher::FuzzyMatcher;
-use fuzzy_matcher::skim::SkimMatcherV2;
+use std::cell::Cell;
 
 use super::data::{Dataset, LoadEvent};
+use super::overlays::search::{SearchState, build_corpus, rank};
+use super::overlays::window::WindowPicker;
+use super::screen::ScreenMap;
+use super::tabs::access::AccessTab;
+use super::tabs::disclosures::DisclosuresTab;
+use super::tabs::flags::{FlagSort, FlagsTab};
+use super::tabs::requests::RequestsTab;
+use super::tabs::staff::StaffTab;
+use super::tabs::subjects::SubjectsTab;
+use crate::audit::WindowChoice;
 use crate::rules::{Rule, Severity};
 
-message_error!(
-    /// A filter bar entry keyhole cannot read.
-    FilterError
-);
+pub use super::action::Action;
+pub use super::overlays::search::{HitKind, SearchHit};
+pub use super::tabs::access::Filter;
+pub use super::tabs::subjects::TimelineEntry;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -49,7 +58,7 @@ impl Tab {
             Tab::Requests => "Requests",
         }
     }
-    fn index(self) -> usize {
+    pub fn index(self) -> usize {
         Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
     }
 }
@@ -62,128 +71,12 @@ pub enum Mode {
     RevealReason,
     Help,
     Breach,
+    /// The window picker (`w`).
+    Window,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FlagSort {
-    Time,
-    Severity,
-    Rule,
-    Staff,
-}
-
-/// A fuzzy-search hit: what it points at and which characters matched.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SearchHit {
-    pub kind: HitKind,
-    pub id: String,
-    pub score: i64,
-    pub matched: Vec<usize>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HitKind {
-    Staff,
-    Subject,
-    Reference,
-    Rule,
-}
-
-/// One line of a person's timeline: an access, a request or a disclosure.
-#[derive(Debug, Clone)]
-pub struct TimelineEntry {
-    pub at: crate::model::Instant,
-    pub what: &'static str,
-    pub mark: &'static str,
-    pub severity: Option<Severity>,
-    pub who: String,
-    pub detail: String,
-}
-
-/// Everything the user or the background can ask for.
-#[derive(Debug, Clone)]
-pub enum Action {
-    Quit,
-    Back,
-    NextTab,
-    PrevTab,
-    GoTab(usize),
-    Up,
-    Down,
-    PageUp,
-    PageDown,
-    Home,
-    End,
-    Open,
-    Search,
-    Filter,
-    Reveal,
-    Help,
-    Export,
-    Reload,
-    Sort,
-    /// Breach review of the selected staff member, or of the selected access's address.
-    Breach,
-    Input(char),
-    Backspace,
-    Submit,
-    Resize(u16, u16),
-    Load(LoadEvent),
-    SearchDone(u64, Vec<SearchHit>),
-    ClickTab(usize),
-    /// A click on screen line `y` (selects the row under it).
-    ClickRow(u16),
-    ScrollUp,
-    ScrollDown,
-    Tick,
-}
-
-/// The filter bar: `staff:104 rule:vip_access since:2026-03-01`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Filter {
-    pub staff: Option<String>,
-    pub subject: Option<String>,
-    pub rule: Option<Rule>,
-    pub category: Option<String>,
-    pub purpose: Option<String>,
-    pub since: Option<chrono::NaiveDate>,
-    pub until: Option<chrono::NaiveDate>,
-    pub flagged_only: bool,
-}
-
-impl Filter {
-    pub fn parse(s: &str) -> Result<Filter, FilterError> {
-        let mut f = Filter::default();
-        for word in s.split_whitespace() {
-            let (k, v) = word
-                .split_once(':')
-                .ok_or_else(|| format!("{word:?}: expected key:value"))?;
-            let date = |v: &str| {
-                chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                    .map_err(|_| format!("{word:?}: expected a date like 2026-03-01"))
-            };
-            match k {
-                "staff" => f.staff = Some(v.into()),
-                "subject" => f.subject = Some(v.into()),
-                "rule" => {
-                    f.rule = Some(Rule::from_name(v).ok_or_else(|| format!("unknown rule {v:?}"))?)
-                }
-                "category" => f.category = Some(v.to_lowercase()),
-                "purpose" => f.purpose = Some(v.to_lowercase()),
-                "since" => f.since = Some(date(v)?),
-                "until" => f.until = Some(date(v)?),
-                "flagged" => f.flagged_only = matches!(v, "yes" | "true" | "1"),
-                _ => {
-                    return Err(format!(
-                        "unknown filter {k:?} (staff, subject, rule, category, purpose, since, until, flagged)"
-                    ).into());
-                }
-            }
-        }
-        Ok(f)
-    }
-}
-
+/// The dashboard's state: what every tab shares, and each tab's and
+/// overlay's own state (kept in their files).
 pub struct App {
     pub tab: Tab,
     pub mode: Mode,
@@ -194,27 +87,14 @@ pub struct App {
     pub quit: bool,
     pub color: bool,
     pub size: (u16, u16),
-    pub flag_sort: FlagSort,
-    pub flag_order: Vec<u32>,
-    pub flag_sel: usize,
-    pub access_view: Vec<u32>,
-    pub access_sel: usize,
-    pub filter: Filter,
-    pub filter_text: String,
-    pub staff_sel: usize,
-    pub subject: Option<String>,
-    /// Rows of accesses to the current subject, computed when it is chosen.
-    pub subject_view: Vec<u32>,
-    /// Accesses, requests and disclosures about the current subject, in time order.
-    pub subject_timeline: Vec<TimelineEntry>,
-    pub subject_sel: usize,
-    pub disclosure_sel: usize,
-    pub request_sel: usize,
-    pub search_text: String,
-    pub search_hits: Vec<SearchHit>,
-    pub search_sel: usize,
-    search_generation: u64,
-    search_corpus: Arc<Vec<(HitKind, String, String)>>,
+    pub flags: FlagsTab,
+    pub access: AccessTab,
+    pub staff: StaffTab,
+    pub subjects: SubjectsTab,
+    pub disclosures: DisclosuresTab,
+    pub requests: RequestsTab,
+    pub search: SearchState,
+    pub window: WindowPicker,
     pub reveal_text: String,
     pending_reveal: Option<String>,
     pub revealed: HashSet<String>,
@@ -226,10 +106,13 @@ pub struct App {
     pub display_timezone: Option<chrono_tz::Tz>,
     /// The breach review on screen, if any.
     pub breach: Option<crate::report::breach::BreachReport>,
-    /// Reload requested: the event loop starts a new load.
-    pub reload_requested: bool,
+    /// A load asked for: the event loop cancels any running load and starts
+    /// this window (None: the current window again).
+    pub reload_requested: Option<Option<WindowChoice>>,
     /// Where search ranking results go; None ranks inline (tests).
     pub spawner: Option<tokio::sync::mpsc::UnboundedSender<Action>>,
+    /// What the last frame drew where, written while drawing.
+    pub screen: Cell<ScreenMap>,
 }
 
 impl App {
@@ -244,40 +127,33 @@ impl App {
             quit: false,
             color,
             size: (80, 24),
-            flag_sort: FlagSort::Time,
-            flag_order: Vec::new(),
-            flag_sel: 0,
-            access_view: Vec::new(),
-            access_sel: 0,
-            filter: Filter::default(),
-            filter_text: String::new(),
-            staff_sel: 0,
-            subject: None,
-            subject_view: Vec::new(),
-            subject_timeline: Vec::new(),
-            subject_sel: 0,
-            disclosure_sel: 0,
-            request_sel: 0,
-            search_text: String::new(),
-            search_hits: Vec::new(),
-            search_sel: 0,
-            search_generation: 0,
-            search_corpus: Arc::new(Vec::new()),
+            flags: FlagsTab::default(),
+            access: AccessTab::default(),
+            staff: StaffTab::default(),
+            subjects: SubjectsTab::default(),
+            disclosures: DisclosuresTab::default(),
+            requests: RequestsTab::default(),
+            search: SearchState::default(),
+            window: WindowPicker::default(),
             reveal_text: String::new(),
             pending_reveal: None,
             revealed: HashSet::new(),
             reveal_log: Vec::new(),
             export_dir: std::path::PathBuf::from("."),
-            reload_requested: false,
+            reload_requested: None,
             breach: None,
             display_timezone: None,
             spawner: None,
+            screen: Cell::new(ScreenMap::default()),
         }
     }
 
-    /// Rows a page holds in the current layout.
+    /// Rows a page holds: what the list showed last, else a guess from the size.
     pub fn page(&self) -> usize {
-        (self.size.1 as usize).saturating_sub(8).max(1)
+        self.screen
+            .get()
+            .page()
+            .unwrap_or_else(|| (self.size.1 as usize).saturating_sub(8).max(1))
     }
 
     pub fn is_revealed(&self, key: &str) -> bool {
@@ -289,23 +165,23 @@ impl App {
         let d = self.data.as_ref()?;
         match self.tab {
             Tab::Flags => {
-                let f = &d.flags[*self.flag_order.get(self.flag_sel)? as usize];
+                let f = &d.flags[*self.flags.order.get(self.flags.sel)? as usize];
                 f.subject_id
                     .as_ref()
                     .map(|s| format!("subject:{s}"))
                     .or(f.staff_id.as_ref().map(|s| format!("staff:{s}")))
             }
             Tab::Access => {
-                let r = &d.rows[*self.access_view.get(self.access_sel)? as usize];
+                let r = &d.rows[*self.access.view.get(self.access.sel)? as usize];
                 r.event
                     .subject
                     .map(|s| format!("subject:{}", d.symbols.resolve(s)))
             }
             Tab::Staff => d
                 .staff
-                .get(self.staff_sel)
+                .get(self.staff.sel)
                 .map(|s| format!("staff:{}", s.staff_id)),
-            Tab::Subjects => self.subject.as_ref().map(|s| format!("subject:{s}")),
+            Tab::Subjects => self.subjects.id.as_ref().map(|s| format!("subject:{s}")),
             _ => None,
         }
     }
@@ -314,138 +190,23 @@ impl App {
         let Some(d) = &self.data else { return 0 };
         match self.tab {
             Tab::Overview => 0,
-            Tab::Flags => self.flag_order.len(),
-            Tab::Access => self.access_view.len(),
+            Tab::Flags => self.flags.order.len(),
+            Tab::Access => self.access.view.len(),
             Tab::Staff => d.staff.len(),
-            Tab::Subjects => self.subject_timeline.len(),
+            Tab::Subjects => self.subjects.timeline.len(),
             Tab::Disclosures => d.dir.disclosures.as_ref().map_or(0, Vec::len),
             Tab::Requests => d.dir.requests.as_ref().map_or(0, Vec::len),
         }
     }
 
-    /// Row indices of accesses to the current subject.
-    pub fn subject_rows(&self) -> Vec<u32> {
-        let (Some(d), Some(id)) = (&self.data, &self.subject) else {
-            return Vec::new();
-        };
-        let Some(sym) = d.symbols.get(id) else {
-            return Vec::new();
-        };
-        d.rows
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.event.subject == Some(sym))
-            .map(|(i, _)| i as u32)
-            .collect()
-    }
-
-    /// The current subject's accesses, requests and disclosure items, by time.
-    fn timeline(&self) -> Vec<TimelineEntry> {
-        let (Some(d), Some(id)) = (&self.data, &self.subject) else {
-            return Vec::new();
-        };
-        let mut v: Vec<TimelineEntry> = Vec::new();
-        for i in &self.subject_view {
-            let r = &d.rows[*i as usize];
-            let e = &r.event;
-            let detail = if r.flagged() {
-                r.rule_list()
-                    .iter()
-                    .map(|x| x.name())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            } else {
-                d.relationship(r)
-                    .map(|rel| {
-                        format!("{} {}", rel.kind, rel.reference.clone().unwrap_or_default())
-                    })
-                    .unwrap_or_else(|| "permitted".into())
-            };
-            v.push(TimelineEntry {
-                at: e.occurred_at,
-                what: "access",
-                mark: "✓",
-                severity: d.row_severity(r),
-                who: d.symbols.resolve(e.staff).to_string(),
-                detail: format!(
-                    "{} {} · {detail}",
-                    d.text(e.action),
-                    d.text(e.data_category)
-                ),
-            });
-        }
-        for q in d
-            .dir
-            .requests
-            .iter()
-            .flatten()
-            .filter(|q| q.subject_id.as_str() == id)
-        {
-            let channel = q.channel.clone().unwrap_or_default();
-            v.push(TimelineEntry {
-                at: q.received_at,
-                what: "request",
-                mark: "→",
-                severity: None,
-                who: q.request_id.to_string(),
-                detail: format!("{} request received via {channel}", q.kind),
-            });
-            if let Some(c) = q.completed_at.filter(|c| *c <= d.header.as_of) {
-                v.push(TimelineEntry {
-                    at: c,
-                    what: "request",
-                    mark: "✓",
-                    severity: None,
-                    who: q.request_id.to_string(),
-                    detail: format!("{} request completed", q.kind),
-                });
-            }
-        }
-        let disclosures: std::collections::HashMap<&str, &crate::model::Disclosure> = d
-            .dir
-            .disclosures
-            .iter()
-            .flatten()
-            .map(|x| (x.disclosure_id.as_str(), x))
-            .collect();
-        for it in d
-            .dir
-            .disclosure_items
-            .iter()
-            .flatten()
-            .filter(|i| i.subject_id.as_str() == id)
-        {
-            let Some(at) = it.disclosed_at.filter(|t| *t <= d.header.as_of) else {
-                continue;
-            };
-            let to = disclosures
-                .get(it.disclosure_id.as_str())
-                .map(|x| format!("{} to {}", x.kind, x.requester))
-                .unwrap_or_default();
-            v.push(TimelineEntry {
-                at,
-                what: "disclosure",
-                mark: "◆",
-                severity: None,
-                who: it.disclosure_id.to_string(),
-                detail: format!(
-                    "{} data · {to}",
-                    it.data_category.clone().unwrap_or_default()
-                ),
-            });
-        }
-        v.sort_by_key(|e| e.at);
-        v
-    }
-
     fn selection(&mut self) -> &mut usize {
         match self.tab {
-            Tab::Flags => &mut self.flag_sel,
-            Tab::Access => &mut self.access_sel,
-            Tab::Staff => &mut self.staff_sel,
-            Tab::Subjects => &mut self.subject_sel,
-            Tab::Disclosures => &mut self.disclosure_sel,
-            Tab::Requests | Tab::Overview => &mut self.request_sel,
+            Tab::Flags => &mut self.flags.sel,
+            Tab::Access => &mut self.access.sel,
+            Tab::Staff => &mut self.staff.sel,
+            Tab::Subjects => &mut self.subjects.sel,
+            Tab::Disclosures => &mut self.disclosures.sel,
+            Tab::Requests | Tab::Overview => &mut self.requests.sel,
         }
     }
 
@@ -474,6 +235,7 @@ impl App {
                 }
                 return;
             }
+            Mode::Window => return self.update_window(action),
             Mode::Help => {
                 if matches!(
                     action,
@@ -490,7 +252,7 @@ impl App {
         match action {
             Action::Quit => self.quit = true,
             Action::Back => {
-                if self.tab == Tab::Subjects && self.subject.is_some() {
+                if self.tab == Tab::Subjects && self.subjects.id.is_some() {
                     self.tab = Tab::Flags;
                 } else if self.tab != Tab::Overview {
                     self.tab = Tab::Overview;
@@ -502,15 +264,18 @@ impl App {
             Action::PrevTab => {
                 self.tab = Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
             }
-            Action::GoTab(i) | Action::ClickTab(i) => {
+            Action::GoTab(i) => {
                 if let Some(t) = Tab::ALL.get(i) {
                     self.tab = *t;
                 }
             }
-            Action::ClickRow(y) => {
-                let len = self.list_len();
-                let sel = *self.selection();
-                if let Some(i) = super::view::row_at(self, sel, len, y) {
+            Action::Click(x, y) => {
+                let map = self.screen.get();
+                if y == 0 {
+                    if let Some(t) = map.tab_at(x).and_then(|i| Tab::ALL.get(i)) {
+                        self.tab = *t;
+                    }
+                } else if let Some(i) = map.row_at(y) {
                     *self.selection() = i;
                 }
             }
@@ -527,14 +292,14 @@ impl App {
             Action::Search => {
                 if self.data.is_some() {
                     self.mode = Mode::Search;
-                    self.search_text.clear();
-                    self.search_hits.clear();
-                    self.search_sel = 0;
+                    self.search.text.clear();
+                    self.search.hits.clear();
+                    self.search.sel = 0;
                 }
             }
             Action::Filter => {
                 self.mode = Mode::Filter;
-                self.filter_text = self.filter_text.clone();
+                self.access.filter_text = self.access.filter_text.clone();
             }
             Action::Reveal => {
                 if let Some(p) = self.selected_person() {
@@ -554,27 +319,44 @@ impl App {
             Action::Breach => self.start_breach(),
             Action::Export => self.export(),
             Action::Reload => {
-                self.reload_requested = true;
+                self.reload_requested = Some(None);
                 self.loading = Some("reloading".into());
             }
+            Action::Window => {
+                self.window.open();
+                self.mode = Mode::Window;
+            }
             Action::Sort => {
-                self.flag_sort = match self.flag_sort {
+                self.flags.sort = match self.flags.sort {
                     FlagSort::Time => FlagSort::Severity,
                     FlagSort::Severity => FlagSort::Rule,
                     FlagSort::Rule => FlagSort::Staff,
                     FlagSort::Staff => FlagSort::Time,
                 };
-                self.sort_flags();
-                self.status = format!("flags sorted by {:?}", self.flag_sort).to_lowercase();
+                self.refresh_flags();
+                self.status = format!("flags sorted by {:?}", self.flags.sort).to_lowercase();
             }
             Action::Resize(w, h) => self.size = (w, h),
             Action::Load(ev) => self.on_load(ev),
             Action::SearchDone(g, hits) => {
-                if g == self.search_generation {
-                    self.search_hits = hits;
+                if g == self.search.generation {
+                    self.search.hits = hits;
                 }
             }
             Action::Input(_) | Action::Backspace | Action::Submit | Action::Tick => {}
+        }
+    }
+
+    fn refresh_flags(&mut self) {
+        if let Some(d) = self.data.clone() {
+            self.flags.resort(&d);
+        }
+    }
+
+    /// Recomputes the access log's visible rows (off the render path).
+    pub fn refresh_access(&mut self) {
+        if let Some(d) = self.data.clone() {
+            self.access.apply(&d);
         }
     }
 
@@ -588,77 +370,18 @@ impl App {
                 self.loading = None;
                 self.error = Some(e);
             }
+            LoadEvent::Cancelled => self.loading = Some("restarting".into()),
             LoadEvent::Done(d) => {
                 self.loading = None;
                 self.error = None;
-                self.search_corpus = Arc::new(build_corpus(&d));
+                self.search.corpus = Arc::new(build_corpus(&d));
+                self.flags.resort(&d);
+                self.access.apply(&d);
+                self.subjects.show(Some(&d), self.subjects.id.clone());
                 self.data = Some(d);
-                self.sort_flags();
-                self.apply_filter();
-                self.subject_view = self.subject_rows();
-                self.subject_timeline = self.timeline();
                 self.status = "loaded".into();
             }
         }
-    }
-
-    fn sort_flags(&mut self) {
-        let Some(d) = &self.data else { return };
-        let mut order: Vec<u32> = (0..d.flags.len() as u32).collect();
-        match self.flag_sort {
-            FlagSort::Time => {}
-            FlagSort::Severity => {
-                order.sort_by_key(|i| std::cmp::Reverse(d.flags[*i as usize].severity))
-            }
-            FlagSort::Rule => order.sort_by_key(|i| d.flags[*i as usize].rule),
-            FlagSort::Staff => order.sort_by(|a, b| {
-                d.flags[*a as usize]
-                    .staff_id
-                    .cmp(&d.flags[*b as usize].staff_id)
-            }),
-        }
-        self.flag_order = order;
-        self.flag_sel = self.flag_sel.min(self.flag_order.len().saturating_sub(1));
-    }
-
-    /// Recomputes the access log's visible rows (off the render path).
-    pub fn apply_filter(&mut self) {
-        let Some(d) = &self.data else { return };
-        let f = &self.filter;
-        let tz = d.policy.timezone;
-        let staff = f.staff.as_deref().and_then(|s| d.symbols.get(s));
-        let subject = f.subject.as_deref().and_then(|s| d.symbols.get(s));
-        let missing =
-            (f.staff.is_some() && staff.is_none()) || (f.subject.is_some() && subject.is_none());
-        self.access_view = if missing {
-            Vec::new()
-        } else {
-            d.rows
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| {
-                    let e = &r.event;
-                    staff.is_none_or(|s| e.staff == s)
-                        && subject.is_none_or(|s| e.subject == Some(s))
-                        && f.rule.is_none_or(|x| r.rules & (1 << (x as u32)) != 0)
-                        && (!f.flagged_only || r.flagged())
-                        && f.category
-                            .as_deref()
-                            .is_none_or(|c| d.text(e.data_category).to_lowercase() == c)
-                        && f.purpose
-                            .as_deref()
-                            .is_none_or(|p| d.text(e.purpose).to_lowercase() == p)
-                        && f.since
-                            .is_none_or(|s| e.occurred_at.with_timezone(&tz).date_naive() >= s)
-                        && f.until
-                            .is_none_or(|u| e.occurred_at.with_timezone(&tz).date_naive() <= u)
-                })
-                .map(|(i, _)| i as u32)
-                .collect()
-        };
-        self.access_sel = self
-            .access_sel
-            .min(self.access_view.len().saturating_sub(1));
     }
 
     fn open_selected(&mut self) {
@@ -666,8 +389,9 @@ impl App {
         match self.tab {
             Tab::Flags => {
                 let Some(f) = self
-                    .flag_order
-                    .get(self.flag_sel)
+                    .flags
+                    .order
+                    .get(self.flags.sel)
                     .map(|i| &d.flags[*i as usize])
                 else {
                     return;
@@ -680,8 +404,9 @@ impl App {
             }
             Tab::Access => {
                 if let Some(r) = self
-                    .access_view
-                    .get(self.access_sel)
+                    .access
+                    .view
+                    .get(self.access.sel)
                     .map(|i| &d.rows[*i as usize])
                     && let Some(s) = r.event.subject
                 {
@@ -689,13 +414,13 @@ impl App {
                 }
             }
             Tab::Staff => {
-                if let Some(s) = d.staff.get(self.staff_sel) {
-                    self.filter = Filter {
+                if let Some(s) = d.staff.get(self.staff.sel) {
+                    self.access.filter = Filter {
                         staff: Some(s.staff_id.to_string()),
                         ..Filter::default()
                     };
-                    self.filter_text = format!("staff:{}", s.staff_id);
-                    self.apply_filter();
+                    self.access.filter_text = format!("staff:{}", s.staff_id);
+                    self.refresh_access();
                     self.tab = Tab::Access;
                 }
             }
@@ -704,10 +429,10 @@ impl App {
     }
 
     pub fn show_subject(&mut self, id: String) {
-        self.subject = Some(id);
-        self.subject_view = self.subject_rows();
-        self.subject_timeline = self.timeline();
-        self.subject_sel = 0;
+        self.subjects.id = Some(id);
+        let d = self.data.clone();
+        self.subjects.show(d.as_deref(), self.subjects.id.clone());
+        self.subjects.sel = 0;
         self.tab = Tab::Subjects;
     }
 
@@ -715,7 +440,7 @@ impl App {
         if let Some(d) = &self.data
             && let Some(i) = d.staff.iter().position(|s| s.staff_id.as_str() == id)
         {
-            self.staff_sel = i;
+            self.staff.sel = i;
             self.tab = Tab::Staff;
         }
     }
@@ -724,53 +449,54 @@ impl App {
         match action {
             Action::Back | Action::Quit => self.mode = Mode::Normal,
             Action::Input(c) => {
-                self.search_text.push(c);
+                self.search.text.push(c);
                 self.rank();
             }
             Action::Backspace => {
-                self.search_text.pop();
+                self.search.text.pop();
                 self.rank();
             }
-            Action::Up => self.search_sel = self.search_sel.saturating_sub(1),
+            Action::Up => self.search.sel = self.search.sel.saturating_sub(1),
             Action::Down => {
-                self.search_sel =
-                    (self.search_sel + 1).min(self.search_hits.len().saturating_sub(1))
+                self.search.sel =
+                    (self.search.sel + 1).min(self.search.hits.len().saturating_sub(1))
             }
             Action::Submit | Action::Open => {
                 self.mode = Mode::Normal;
-                if let Some(h) = self.search_hits.get(self.search_sel).cloned() {
+                if let Some(h) = self.search.hits.get(self.search.sel).cloned() {
                     match h.kind {
                         HitKind::Subject => self.show_subject(h.id),
                         HitKind::Staff => self.show_staff(&h.id),
                         HitKind::Reference => {
                             self.status = format!("reference {}", h.id);
-                            self.filter_text = String::new();
-                            self.filter = Filter::default();
-                            self.apply_filter();
+                            self.access.filter_text = String::new();
+                            self.access.filter = Filter::default();
+                            self.refresh_access();
                             if let Some(d) = &self.data
                                 && let Some(sym) = d.symbols.get(&h.id)
                             {
-                                self.access_view
+                                self.access
+                                    .view
                                     .retain(|i| d.rows[*i as usize].event.reference == Some(sym));
                             }
-                            self.access_sel = 0;
+                            self.access.sel = 0;
                             self.tab = Tab::Access;
                         }
                         HitKind::Rule => {
-                            self.filter = Filter {
+                            self.access.filter = Filter {
                                 rule: Rule::from_name(&h.id),
                                 ..Filter::default()
                             };
-                            self.filter_text = format!("rule:{}", h.id);
-                            self.apply_filter();
+                            self.access.filter_text = format!("rule:{}", h.id);
+                            self.refresh_access();
                             self.tab = Tab::Access;
                         }
                     }
                 }
             }
-            Action::SearchDone(g, hits) if g == self.search_generation => {
-                self.search_hits = hits;
-                self.search_sel = 0;
+            Action::SearchDone(g, hits) if g == self.search.generation => {
+                self.search.hits = hits;
+                self.search.sel = 0;
             }
             Action::Resize(w, h) => self.size = (w, h),
             Action::Load(ev) => self.on_load(ev),
@@ -781,10 +507,10 @@ impl App {
     /// Ranks the corpus for the current query; only the newest query's
     /// results are kept (a single-slot job off the render path).
     fn rank(&mut self) {
-        self.search_generation += 1;
-        let g = self.search_generation;
-        let q = self.search_text.clone();
-        let corpus = self.search_corpus.clone();
+        self.search.generation += 1;
+        let g = self.search.generation;
+        let q = self.search.text.clone();
+        let corpus = self.search.corpus.clone();
         match &self.spawner {
             Some(tx) => {
                 let tx = tx.clone();
@@ -794,26 +520,58 @@ impl App {
                 });
             }
             None => {
-                self.search_hits = rank(&corpus, &q);
-                self.search_sel = 0;
+                self.search.hits = rank(&corpus, &q);
+                self.search.sel = 0;
             }
+        }
+    }
+
+    fn update_window(&mut self, action: Action) {
+        use super::overlays::window::PickerOutcome;
+        match action {
+            Action::Resize(w, h) => self.size = (w, h),
+            Action::Load(ev) => self.on_load(ev),
+            a => match self.window.update(a) {
+                PickerOutcome::Stay => {}
+                PickerOutcome::Cancel => self.mode = Mode::Normal,
+                PickerOutcome::Invalid(m) => self.status = m,
+                PickerOutcome::Choose(choice) => {
+                    let tz = self
+                        .data
+                        .as_ref()
+                        .map_or(chrono_tz::UTC, |d| d.policy.timezone);
+                    match choice.resolve(tz, chrono::Utc::now()) {
+                        Ok(w) => {
+                            self.status = format!(
+                                "loading {} → {}",
+                                crate::time::rfc3339(w.from),
+                                crate::time::rfc3339(w.to)
+                            );
+                            self.loading = Some("loading the new window".into());
+                            self.reload_requested = Some(Some(choice));
+                            self.mode = Mode::Normal;
+                        }
+                        Err(e) => self.status = e.to_string(),
+                    }
+                }
+            },
         }
     }
 
     fn update_filter(&mut self, action: Action) {
         match action {
             Action::Back | Action::Quit => self.mode = Mode::Normal,
-            Action::Input(c) => self.filter_text.push(c),
+            Action::Input(c) => self.access.filter_text.push(c),
             Action::Backspace => {
-                self.filter_text.pop();
+                self.access.filter_text.pop();
             }
-            Action::Submit => match Filter::parse(&self.filter_text) {
+            Action::Submit => match Filter::parse(&self.access.filter_text) {
                 Ok(f) => {
-                    self.filter = f;
+                    self.access.filter = f;
                     self.mode = Mode::Normal;
-                    self.apply_filter();
+                    self.refresh_access();
                     self.tab = Tab::Access;
-                    self.status = format!("{} accesses match", self.access_view.len());
+                    self.status = format!("{} accesses match", self.access.view.len());
                 }
                 Err(e) => self.status = e.to_string(),
             },
@@ -859,7 +617,7 @@ impl App {
         use crate::report::breach::{DeadlineTable, Incident, Scope, build};
         let Some(d) = self.data.clone() else { return };
         let scope = match self.tab {
-            Tab::Staff => match d.staff.get(self.staff_sel) {
+            Tab::Staff => match d.staff.get(self.staff.sel) {
                 Some(s) => Scope {
                     staff: vec![s.staff_id.to_string()],
                     networks: Vec::new(),
@@ -868,8 +626,9 @@ impl App {
             },
             Tab::Access => {
                 let Some(r) = self
-                    .access_view
-                    .get(self.access_sel)
+                    .access
+                    .view
+                    .get(self.access.sel)
                     .map(|i| &d.rows[*i as usize])
                 else {
                     return;
@@ -939,7 +698,8 @@ impl App {
         let result = match self.tab {
             Tab::Flags | Tab::Overview => {
                 let flags: Vec<_> = self
-                    .flag_order
+                    .flags
+                    .order
                     .iter()
                     .map(|i| d.flags[*i as usize].clone())
                     .collect();
@@ -956,7 +716,7 @@ impl App {
                     .join(format!("keyhole-accesses-{stamp}.csv"));
                 let mut out =
                     crate::report::csv_row(&crate::report::ACCESS_COLUMNS.map(String::from));
-                for i in &self.access_view {
+                for i in &self.access.view {
                     let r = &d.rows[*i as usize];
                     let names: Vec<String> =
                         r.rule_list().iter().map(|x| x.name().to_string()).collect();
@@ -1007,60 +767,4 @@ impl App {
     pub fn worst(&self) -> Option<Severity> {
         self.data.as_ref()?.flags.iter().map(|f| f.severity).max()
     }
-}
-
-/// Search corpus: (kind, id, text to match).
-fn build_corpus(d: &Dataset) -> Vec<(HitKind, String, String)> {
-    let mut v = Vec::new();
-    for s in &d.dir.staff {
-        v.push((
-            HitKind::Staff,
-            s.staff_id.to_string(),
-            format!("{} {}", s.staff_id, s.display_name),
-        ));
-    }
-    for s in &d.dir.subjects {
-        v.push((
-            HitKind::Subject,
-            s.subject_id.to_string(),
-            format!("{} {}", s.subject_id, s.display_name),
-        ));
-    }
-    let mut refs: Vec<&str> = d
-        .rows
-        .iter()
-        .filter_map(|r| r.event.reference)
-        .map(|s| d.symbols.resolve(s))
-        .collect();
-    refs.sort_unstable();
-    refs.dedup();
-    for r in refs {
-        v.push((HitKind::Reference, r.to_string(), r.to_string()));
-    }
-    for r in Rule::ALL {
-        v.push((HitKind::Rule, r.name().to_string(), r.name().to_string()));
-    }
-    v
-}
-
-/// The best 50 hits for `q`, with the matched character positions.
-pub fn rank(corpus: &[(HitKind, String, String)], q: &str) -> Vec<SearchHit> {
-    if q.trim().is_empty() {
-        return Vec::new();
-    }
-    let m = SkimMatcherV2::default();
-    let mut hits: Vec<SearchHit> = corpus
-        .iter()
-        .filter_map(|(k, id, text)| {
-            m.fuzzy_indices(text, q).map(|(score, matched)| SearchHit {
-                kind: *k,
-                id: id.clone(),
-                score,
-                matched,
-            })
-        })
-        .collect();
-    hits.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-    hits.truncate(50);
-    hits
 }

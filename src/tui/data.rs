@@ -4,6 +4,7 @@
 //! background task; the screen only ever reads it.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 
 use chrono::NaiveDate;
 
@@ -104,9 +105,14 @@ impl Dataset {
 #[derive(Debug, Clone)]
 pub enum LoadEvent {
     Step(String),
-    Day { day: NaiveDate, rows: u64 },
+    Day {
+        day: NaiveDate,
+        rows: u64,
+    },
     Done(std::sync::Arc<Dataset>),
     Failed(String),
+    /// The load was stopped for a newer one; the screen keeps what it has.
+    Cancelled,
 }
 
 /// The dashboard's consumer: keeps every access compactly with its rules,
@@ -170,9 +176,10 @@ pub async fn load(
     policy: Policy,
     window: AuditWindow,
     now: Instant,
+    stop: &AtomicBool,
     report: impl Fn(LoadEvent) + Sync,
 ) -> (Source, Result<Box<Dataset>, audit::AuditError>) {
-    let r = load_inner(&mut src, &set, policy, window, now, &report).await;
+    let r = load_inner(&mut src, &set, policy, window, now, stop, &report).await;
     (src, r)
 }
 
@@ -182,6 +189,7 @@ async fn load_inner(
     policy: Policy,
     w: AuditWindow,
     now: Instant,
+    stop: &AtomicBool,
     report: &(impl Fn(LoadEvent) + Sync),
 ) -> Result<Box<Dataset>, audit::AuditError> {
     let AuditWindow { from, to, as_of } = w;
@@ -215,6 +223,7 @@ async fn load_inner(
         let mut engine = Engine::new(&policy, &dir, from, to, as_of);
         let plan = Plan {
             symbols: Symbols::Keep,
+            stop: Some(stop),
             ..Plan::default()
         };
         audit::run(src, set, &mut engine, &plan, &mut sink).await?;

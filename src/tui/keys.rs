@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::Action;
+use super::action::Action;
 
 message_error!(
     /// A `[keys]` entry of the config that names no action or no key.
@@ -68,7 +68,12 @@ pub fn defaults() -> Vec<Binding> {
             &["b"],
             "breach review of the selected staff member or access address",
         ),
-        b("reload", &["r"], "reload from the source"),
+        b(
+            "window",
+            &["w"],
+            "window: today, 7 or 30 days, this or last quarter, dates",
+        ),
+        b("reload", &["r"], "reload (restarts a load that is running)"),
         b("help", &["?"], "this help"),
     ]
 }
@@ -92,6 +97,7 @@ fn action_of(name: &str) -> Option<Action> {
         "sort" => Action::Sort,
         "export" => Action::Export,
         "breach" => Action::Breach,
+        "window" => Action::Window,
         "reload" => Action::Reload,
         "help" => Action::Help,
         _ => return None,
@@ -197,6 +203,7 @@ mod tests {
             "reveal",
             "sort",
             "export",
+            "window",
             "reload",
             "help",
             "breach",

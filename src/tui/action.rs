@@ -1,0 +1,45 @@
+//! Everything the user or the background can ask the dashboard for: key
+//! bindings map to these, the loader and search send them, and
+//! `App::update` is the only place they change state.
+
+use super::data::LoadEvent;
+use super::overlays::search::SearchHit;
+
+/// Everything the user or the background can ask for.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Quit,
+    Back,
+    NextTab,
+    PrevTab,
+    GoTab(usize),
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    Open,
+    Search,
+    Filter,
+    Reveal,
+    Help,
+    Export,
+    Reload,
+    /// Open the window picker.
+    Window,
+    Sort,
+    /// Breach review of the selected staff member, or of the selected access's address.
+    Breach,
+    Input(char),
+    Backspace,
+    Submit,
+    Resize(u16, u16),
+    Load(LoadEvent),
+    SearchDone(u64, Vec<SearchHit>),
+    /// A left click at (column, line): a tab on line 0, else the list row under it.
+    Click(u16, u16),
+    ScrollUp,
+    ScrollDown,
+    Tick,
+}

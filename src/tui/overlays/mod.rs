@@ -1,0 +1,7 @@
+//! One file per overlay drawn over the tabs: help, search, the breach
+//! review and the window picker.
+
+pub mod breach;
+pub mod help;
+pub mod search;
+pub mod window;

@@ -1,0 +1,230 @@
+//! Tab 3, the access log: every access (or those the filter keeps), with the
+//! selected access's verdict and context.
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
+
+use crate::rules::Rule;
+use crate::sanitize::terminal;
+use crate::tui::app::App;
+use crate::tui::data::Dataset;
+use crate::tui::theme::{Theme, local, selected, visible_rows};
+
+message_error!(
+    /// A filter bar entry keyhole cannot read.
+    FilterError
+);
+
+/// The filter bar: `staff:104 rule:vip_access since:2026-03-01`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    pub staff: Option<String>,
+    pub subject: Option<String>,
+    pub rule: Option<Rule>,
+    pub category: Option<String>,
+    pub purpose: Option<String>,
+    pub since: Option<chrono::NaiveDate>,
+    pub until: Option<chrono::NaiveDate>,
+    pub flagged_only: bool,
+}
+
+impl Filter {
+    pub fn parse(s: &str) -> Result<Filter, FilterError> {
+        let mut f = Filter::default();
+        for word in s.split_whitespace() {
+            let (k, v) = word
+                .split_once(':')
+                .ok_or_else(|| format!("{word:?}: expected key:value"))?;
+            let date = |v: &str| {
+                chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                    .map_err(|_| format!("{word:?}: expected a date like 2026-03-01"))
+            };
+            match k {
+                "staff" => f.staff = Some(v.into()),
+                "subject" => f.subject = Some(v.into()),
+                "rule" => {
+                    f.rule = Some(Rule::from_name(v).ok_or_else(|| format!("unknown rule {v:?}"))?)
+                }
+                "category" => f.category = Some(v.to_lowercase()),
+                "purpose" => f.purpose = Some(v.to_lowercase()),
+                "since" => f.since = Some(date(v)?),
+                "until" => f.until = Some(date(v)?),
+                "flagged" => f.flagged_only = matches!(v, "yes" | "true" | "1"),
+                _ => {
+                    return Err(format!(
+                        "unknown filter {k:?} (staff, subject, rule, category, purpose, since, until, flagged)"
+                    ).into());
+                }
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// The Access log tab's state: the filter and the rows it keeps.
+#[derive(Debug, Clone, Default)]
+pub struct AccessTab {
+    /// Row indices of the accesses shown.
+    pub view: Vec<u32>,
+    pub sel: usize,
+    pub filter: Filter,
+    pub filter_text: String,
+}
+
+impl AccessTab {
+    /// Recomputes the access log's visible rows (off the render path).
+    pub fn apply(&mut self, d: &Dataset) {
+        let f = &self.filter;
+        let tz = d.policy.timezone;
+        let staff = f.staff.as_deref().and_then(|s| d.symbols.get(s));
+        let subject = f.subject.as_deref().and_then(|s| d.symbols.get(s));
+        let missing =
+            (f.staff.is_some() && staff.is_none()) || (f.subject.is_some() && subject.is_none());
+        self.view = if missing {
+            Vec::new()
+        } else {
+            d.rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    let e = &r.event;
+                    staff.is_none_or(|s| e.staff == s)
+                        && subject.is_none_or(|s| e.subject == Some(s))
+                        && f.rule.is_none_or(|x| r.rules & (1 << (x as u32)) != 0)
+                        && (!f.flagged_only || r.flagged())
+                        && f.category
+                            .as_deref()
+                            .is_none_or(|c| d.text(e.data_category).to_lowercase() == c)
+                        && f.purpose
+                            .as_deref()
+                            .is_none_or(|p| d.text(e.purpose).to_lowercase() == p)
+                        && f.since
+                            .is_none_or(|s| e.occurred_at.with_timezone(&tz).date_naive() >= s)
+                        && f.until
+                            .is_none_or(|u| e.occurred_at.with_timezone(&tz).date_naive() <= u)
+                })
+                .map(|(i, _)| i as u32)
+                .collect()
+        };
+        self.sel = self.sel.min(self.view.len().saturating_sub(1));
+    }
+}
+
+pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
+    let wide = area.width >= 120;
+    let (list, detail) = if wide {
+        let [l, r] = Layout::horizontal([Constraint::Min(80), Constraint::Length(48)]).areas(area);
+        (l, r)
+    } else {
+        let [l, r] = Layout::vertical([Constraint::Min(5), Constraint::Length(5)]).areas(area);
+        (l, r)
+    };
+    let range = visible_rows(app, list, app.access.sel, app.access.view.len());
+    let rows: Vec<Row> = app.access.view[range.clone()]
+        .iter()
+        .enumerate()
+        .map(|(k, i)| {
+            let r = &d.rows[*i as usize];
+            let e = &r.event;
+            let mark = match d.row_severity(r) {
+                Some(s) => Span::styled("⚑", theme.sev(s)),
+                None => Span::raw("✓"),
+            };
+            let mut cells = vec![
+                Cell::from(local(app, d, e.occurred_at)),
+                Cell::from(mark),
+                Cell::from(terminal(d.symbols.resolve(e.staff))),
+                Cell::from(terminal(d.text(e.subject))),
+                Cell::from(terminal(d.text(e.action))),
+                Cell::from(terminal(d.text(e.data_category))),
+                Cell::from(terminal(d.text(e.purpose))),
+            ];
+            if wide || list.width >= 100 {
+                cells.push(Cell::from(terminal(d.text(e.reference))));
+            }
+            let row = Row::new(cells);
+            selected(row, range.start + k == app.access.sel, theme)
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(11),
+        Constraint::Length(1),
+        Constraint::Length(6),
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Length(13),
+        Constraint::Min(8),
+    ];
+    let mut header = vec![
+        "when", "", "staff", "subject", "action", "category", "purpose",
+    ];
+    if wide || list.width >= 100 {
+        widths.push(Constraint::Length(16));
+        header.push("reference");
+    }
+    let filter = if app.access.filter == Default::default() {
+        String::new()
+    } else {
+        format!(" · filter {}", terminal(&app.access.filter_text))
+    };
+    let title = format!(
+        "accesses {}/{}{filter}",
+        (app.access.sel + 1).min(app.access.view.len()),
+        app.access.view.len()
+    );
+    f.render_widget(
+        Table::new(rows, widths)
+            .header(Row::new(header).style(theme.accent()))
+            .block(Block::bordered().title(title)),
+        list,
+    );
+    let text: Vec<Line> = match app
+        .access
+        .view
+        .get(app.access.sel)
+        .map(|i| &d.rows[*i as usize])
+    {
+        Some(r) => {
+            let mut lines = Vec::new();
+            for rule in r.rule_list() {
+                let detail = d
+                    .flags
+                    .iter()
+                    .find(|fl| fl.rule == rule && fl.event_ids.contains(&r.event.event_id))
+                    .map(|fl| fl.detail.clone())
+                    .unwrap_or_default();
+                lines.push(Line::from(vec![
+                    Span::styled(format!("⚑ {} ", rule.name()), theme.sev(d.severity(rule))),
+                    Span::raw(terminal(&detail)),
+                ]));
+            }
+            if lines.is_empty() {
+                let why = match d.relationship(r) {
+                    Some(rel) => {
+                        format!("✓ explained by {}", terminal(&crate::rules::rel_text(rel)))
+                    }
+                    None => "✓ permitted by the role's policy; no relationship required".into(),
+                };
+                lines.push(Line::from(why));
+            }
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "event {} · {} record(s) · ip {}",
+                    terminal(r.event.event_id.as_str()),
+                    r.event.record_count,
+                    terminal(d.text(r.event.client_ip))
+                ),
+                theme.dim(),
+            )));
+            lines
+        }
+        None => vec![Line::from("No accesses match.")],
+    };
+    f.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title("why")),
+        detail,
+    );
+}
