@@ -24,6 +24,8 @@ fn keyhole(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         .env_remove("PGPASSWORD")
         .env_remove("MYSQL_PWD")
         .env_remove("RUST_BACKTRACE")
+        .env_remove("KEYHOLE_LOG")
+        .env("XDG_STATE_HOME", home.join("state"))
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_CONFIG_HOME", home.join("config"));
     for (k, v) in env {
@@ -357,6 +359,13 @@ async fn a_wrong_password_fails_in_one_line_without_the_password() {
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert!(r.stderr.contains("cannot connect"), "{}", r.stderr);
     assert!(!r.stderr.contains(secret) && !r.stdout.contains(secret));
+    // The log has the failure with its chain, and never the password.
+    let log = std::fs::read_to_string(home.path().join("state/keyhole/keyhole.log")).unwrap();
+    assert!(
+        log.contains("ERROR") && log.contains("cannot connect"),
+        "{log}"
+    );
+    assert!(!log.contains(secret), "{log}");
     // A password inside a configured URL is masked in errors too.
     std::fs::write(
         home.path().join("keyhole.toml"),
@@ -616,4 +625,78 @@ fn column_and_row_errors_name_the_file_the_column_and_the_row() {
         r.stdout
     );
     assert_eq!(r.code, 1);
+}
+
+#[test]
+fn the_log_records_the_source_each_query_file_and_the_window_but_no_personal_value() {
+    let home = tempfile::tempdir().unwrap();
+    let db = demo(home.path(), "demo.sqlite");
+    let url = format!("sqlite://{}", db.display());
+    let r = keyhole(
+        home.path(),
+        &[
+            "report", "subject", "--id", "10050", "--db", &url, "--format", "json", "--reveal",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let log = std::fs::read_to_string(home.path().join("state/keyhole/keyhole.log")).unwrap();
+    assert!(
+        log.contains("source opened") && log.contains("dialect=\"sqlite\""),
+        "{log}"
+    );
+    for file in ["staff.sql", "subjects.sql", "relationships.sql"] {
+        let line = log
+            .lines()
+            .find(|l| l.contains(file))
+            .unwrap_or_else(|| panic!("{file}: {log}"));
+        assert!(line.contains("rows=") && line.contains("ms="), "{line}");
+    }
+    assert!(
+        log.contains("audit started") && log.contains("from=1970-01-01T00:00:00Z"),
+        "{log}"
+    );
+    // The report names the subject; the log does not.
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let name = doc["subject"]["display_name"].as_str().unwrap();
+    assert!(!log.contains(name), "a personal value reached the log");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(home.path().join("state/keyhole/keyhole.log"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "the log is readable by others: {mode:o}");
+    }
+}
+
+#[test]
+fn a_window_flag_before_to_is_a_usage_error_for_the_dashboard_too() {
+    let home = tempfile::tempdir().unwrap();
+    let db = demo(home.path(), "demo.sqlite");
+    let url = format!("sqlite://{}", db.display());
+    // The dashboard needs a terminal; a bad window is refused before that check matters.
+    for args in [
+        vec![
+            "report",
+            "flags",
+            "--db",
+            &url,
+            "--from",
+            "2026-10-02",
+            "--to",
+            "2026-10-01",
+        ],
+        vec!["--db", &url, "--from", "tomorrow"],
+    ] {
+        let r = keyhole(home.path(), &args, &[]);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("--from") && !r.stderr.contains("terminal"),
+            "{}",
+            r.stderr
+        );
+    }
 }

@@ -258,6 +258,33 @@ async fn export_writes_the_current_view_through_the_report_writers() {
         "header and every access shown"
     );
     assert!(app.access.view.len() > 1000);
+    // The same rows and cells, `why` included, as `report accesses --format csv`.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keyhole"))
+        .args(["report", "accesses", "--format", "csv", "--db"])
+        .arg(format!(
+            "sqlite://{}",
+            dir.path().join("demo.sqlite").display()
+        ))
+        .args([
+            "--from",
+            "2026-10-02T04:00:00Z",
+            "--to",
+            "2026-11-01T04:00:00Z",
+            "--as-of",
+            "2026-11-01T12:00:00Z",
+        ])
+        .env("KEYHOLE_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text == String::from_utf8(out.stdout).unwrap(),
+        "the dashboard's export differs from the report"
+    );
 }
 
 #[tokio::test]

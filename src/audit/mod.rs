@@ -210,9 +210,7 @@ async fn read_step(
     only: Option<EventFilter<'_>>,
     symbols: &mut Interner,
 ) -> Result<Vec<Vec<AccessEvent>>, SourceError> {
-    let started = Clock::now();
     let mut days: Vec<Vec<AccessEvent>> = (0..step.days).map(|_| Vec::new()).collect();
-    let mut rows = 0u64;
     stream_events(
         src,
         set,
@@ -223,7 +221,6 @@ async fn read_step(
         },
         symbols,
         |ev, syms| {
-            rows += 1;
             if only.is_some_and(|keep| !keep(&ev, syms)) {
                 return;
             }
@@ -238,14 +235,6 @@ async fn read_step(
         |_| {},
     )
     .await?;
-    tracing::debug!(
-        query = "access_events.sql",
-        from = %crate::time::rfc3339(step.from),
-        to = %crate::time::rfc3339(step.to),
-        rows,
-        ms = started.elapsed().as_millis() as u64,
-        "read"
-    );
     Ok(days)
 }
 

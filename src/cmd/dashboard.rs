@@ -11,6 +11,10 @@ use super::Usage;
 use crate::cli::{GlobalOpts, WindowArgs};
 
 pub async fn command(g: &GlobalOpts, window: &WindowArgs) -> anyhow::Result<u8> {
+    let window = WindowChoice::Flags(super::window_flags(window));
+    // A mistyped window is a usage error before anything else; the policy's
+    // zone, known once the source is open, decides the exact instants.
+    window.resolve(chrono_tz::UTC, chrono::Utc::now())?;
     if !std::io::stdout().is_terminal() {
         return Err(Usage(
             "the dashboard needs a terminal; use `keyhole report …` for output to a file or a pipe"
@@ -24,8 +28,6 @@ pub async fn command(g: &GlobalOpts, window: &WindowArgs) -> anyhow::Result<u8> 
             .map_err(|e| Usage(e.to_string()))?;
     let (source, queries, policy) = super::open_source(g).await?;
     let now = chrono::Utc::now();
-    let window = WindowChoice::Flags(super::window_flags(window));
-    // A bad window is a usage error before the screen is taken over.
     window.resolve(policy.timezone, now)?;
     let color = !settings.no_color && crossterm::style::available_color_count() >= 8;
     let launch = keyhole::tui::Launch {

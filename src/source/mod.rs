@@ -484,6 +484,31 @@ impl Source {
         window: Option<Window>,
         mut on_row: impl FnMut(&[String], &[Value]) -> Result<(), value::ValueError>,
     ) -> Result<Vec<String>, SourceError> {
+        let started = std::time::Instant::now();
+        let mut rows = 0u64;
+        let result = self
+            .run_statement(label, sql, window, |cols, vals| {
+                rows += 1;
+                on_row(cols, vals)
+            })
+            .await;
+        let ms = started.elapsed().as_millis() as u64;
+        match (&result, window) {
+            (Err(e), _) => tracing::warn!(query = label, rows, ms, error = %e, "statement failed"),
+            // A windowed file runs once per local day: its lines are detail.
+            (Ok(_), Some(_)) => tracing::debug!(query = label, rows, ms, "statement"),
+            (Ok(_), None) => tracing::info!(query = label, rows, ms, "statement"),
+        }
+        result
+    }
+
+    async fn run_statement(
+        &mut self,
+        label: &str,
+        sql: &str,
+        window: Option<Window>,
+        mut on_row: impl FnMut(&[String], &[Value]) -> Result<(), value::ValueError>,
+    ) -> Result<Vec<String>, SourceError> {
         let sql = guard::check_select(sql, self.dialect)
             .map_err(|r| SourceError::new(format!("{label}: refused: {r}")))?;
         let qerr = |e: sqlx::Error| classify(label, e);

@@ -714,35 +714,26 @@ impl App {
                 let path = self
                     .export_dir
                     .join(format!("keyhole-accesses-{stamp}.csv"));
+                // The same cells as `report accesses --format csv`: the verdict's
+                // reasons are judged again from the loaded context, not kept per row.
+                let ctx = crate::rules::Context::new(&d.policy, &d.dir, d.header.as_of);
                 let mut out =
                     crate::report::csv_row(&crate::report::ACCESS_COLUMNS.map(String::from));
                 for i in &self.access.view {
                     let r = &d.rows[*i as usize];
-                    let names: Vec<String> =
-                        r.rule_list().iter().map(|x| x.name().to_string()).collect();
-                    let why = match d.relationship(r) {
-                        Some(rel) => format!("explained by {}", crate::rules::rel_text(rel)),
-                        None if names.is_empty() => "no rule fired".into(),
-                        None => String::new(),
+                    let judged = crate::rules::JudgedEvent {
+                        event: r.event.clone(),
+                        verdict: ctx
+                            .judge_event(&crate::rules::EventView::new(&r.event, &d.symbols)),
+                        day_rules: r
+                            .rule_list()
+                            .into_iter()
+                            .filter(|x| x.kind() == crate::rules::RuleKind::StaffDay)
+                            .collect(),
                     };
-                    let e = &r.event;
-                    out.push_str(&crate::report::csv_row(&[
-                        e.event_id.to_string(),
-                        crate::time::rfc3339(e.occurred_at),
-                        d.symbols.resolve(e.staff).to_string(),
-                        d.text(e.subject).to_string(),
-                        d.text(e.action).to_string(),
-                        d.text(e.data_category).to_string(),
-                        d.text(e.purpose).to_string(),
-                        d.text(e.reference).to_string(),
-                        d.text(e.client_ip).to_string(),
-                        e.record_count.to_string(),
-                        d.relationship(r)
-                            .map(crate::rules::rel_text)
-                            .unwrap_or_default(),
-                        names.join(" "),
-                        why,
-                    ]));
+                    out.push_str(&crate::report::csv_row(&crate::report::access_cells(
+                        &judged, &d.symbols,
+                    )));
                 }
                 std::fs::write(&path, out).map(|_| path)
             }
