@@ -6,7 +6,9 @@ use std::path::Path;
 use keyhole::config::Settings;
 use keyhole::demo::{self, DemoSettings, Outcome};
 
-use super::{Usage, progress_enabled, progress_line};
+use std::io::Write;
+
+use super::{Usage, progress_enabled, progress_line, write_error};
 use crate::cli::{DemoArgs, GlobalOpts};
 
 pub async fn command(g: &GlobalOpts, args: DemoArgs) -> anyhow::Result<u8> {
@@ -24,6 +26,8 @@ pub async fn command(g: &GlobalOpts, args: DemoArgs) -> anyhow::Result<u8> {
         anchor,
     };
     let path = args.path.clone().unwrap_or_else(super::default_demo_path);
+    // Written through a handle so that `| head` ends quietly instead of panicking.
+    let mut out = std::io::stdout().lock();
     let tty = progress_enabled();
     let started = std::time::Instant::now();
     let outcome = demo::ensure_sqlite(&path, &s, args.force, progress_line(tty)).await?;
@@ -31,15 +35,15 @@ pub async fn command(g: &GlobalOpts, args: DemoArgs) -> anyhow::Result<u8> {
         Outcome::Built(_) => format!("built in {:.1} s", started.elapsed().as_secs_f64()),
         Outcome::Reused => "already up to date".to_string(),
     };
-    println!("demo database: {} ({verb})", path.display());
-    println!(
+    writeln!(out, "demo database: {} ({verb})", path.display()).map_err(write_error)?;
+    writeln!(out, 
         "  seed {}, {} events, history ends {} (America/New_York)",
         s.seed, s.events, s.anchor
-    );
+    ).map_err(write_error)?;
     for (table, n) in count_rows(&path).await? {
-        println!("  {table:<24} {n:>9}");
+        writeln!(out, "  {table:<24} {n:>9}").map_err(write_error)?;
     }
-    println!("  try: keyhole check --db sqlite://{}", path.display());
+    writeln!(out, "  try: keyhole check --db sqlite://{}", path.display()).map_err(write_error)?;
     if let Some(url) = &args.load_into {
         let o = keyhole::config::Overrides {
             db: Some(url.clone()),
@@ -48,11 +52,12 @@ pub async fn command(g: &GlobalOpts, args: DemoArgs) -> anyhow::Result<u8> {
         let settings = Settings::resolve(&o)?;
         let counts =
             demo::load_into(url, settings.password.as_deref(), &s, progress_line(tty)).await?;
-        println!("loaded into {}:", keyhole::secrets::redact_url(url));
+        writeln!(out, "loaded into {}:", keyhole::secrets::redact_url(url)).map_err(write_error)?;
         for (table, n) in counts.0 {
-            println!("  {table:<24} {n:>9}");
+            writeln!(out, "  {table:<24} {n:>9}").map_err(write_error)?;
         }
     }
+    drop(out);
     if !args.no_tui {
         let g = GlobalOpts {
             db: Some(format!("sqlite://{}", path.display())),
