@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use keyhole::policy::Policy;
@@ -60,52 +60,6 @@ fn app_with(d: Arc<Dataset>, export: &Path) -> App {
     app.export_dir = export.to_path_buf();
     app.update(Action::Load(LoadEvent::Done(d)));
     app
-}
-
-fn golden(name: &str, actual: &str) {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/tui")).join(name);
-    if std::env::var("UPDATE_GOLDEN").is_ok() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-    }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("{} is missing; run with UPDATE_GOLDEN=1", path.display()));
-    assert!(
-        want == actual,
-        "{name} differs from its snapshot:\n--- want\n{want}\n--- got\n{actual}"
-    );
-}
-
-#[tokio::test]
-async fn every_view_matches_its_snapshot_at_80x24_and_160x48() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dataset(dir.path()).await;
-    let b = keys::defaults();
-    for (i, tab) in Tab::ALL.iter().enumerate() {
-        let mut app = app_with(d.clone(), dir.path());
-        app.update(Action::GoTab(i));
-        if *tab == Tab::Subjects {
-            app.show_subject("15000".into());
-        }
-        for (w, h) in [(80u16, 24u16), (160, 48)] {
-            app.update(Action::Resize(w, h));
-            let screen = render_to_string(&app, &b, w, h);
-            assert!(screen.lines().count() == h as usize);
-            golden(
-                &format!(
-                    "{}-{w}x{h}.txt",
-                    tab.title().to_lowercase().replace(' ', "_")
-                ),
-                &screen,
-            );
-        }
-    }
-    // The first frame, before any data: a loading screen.
-    let app = App::new(false);
-    golden("loading-80x24.txt", &render_to_string(&app, &b, 80, 24));
-    let mut app = app_with(d, dir.path());
-    app.update(Action::Help);
-    golden("help-80x24.txt", &render_to_string(&app, &b, 80, 24));
 }
 
 #[tokio::test]

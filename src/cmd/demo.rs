@@ -36,10 +36,12 @@ pub async fn command(g: &GlobalOpts, args: DemoArgs) -> anyhow::Result<u8> {
         Outcome::Reused => "already up to date".to_string(),
     };
     writeln!(out, "demo database: {} ({verb})", path.display()).map_err(write_error)?;
-    writeln!(out, 
+    writeln!(
+        out,
         "  seed {}, {} events, history ends {} (America/New_York)",
         s.seed, s.events, s.anchor
-    ).map_err(write_error)?;
+    )
+    .map_err(write_error)?;
     for (table, n) in count_rows(&path).await? {
         writeln!(out, "  {table:<24} {n:>9}").map_err(write_error)?;
     }

@@ -87,7 +87,11 @@ pub fn draw(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
         .iter()
         .enumerate()
         .map(|(i, preset)| {
-            let text = format!(" {} ", preset.label());
+            let text = format!(
+                " {} {} ",
+                if i == p.sel { "›" } else { " " },
+                preset.label()
+            );
             if i == p.sel {
                 Line::from(Span::styled(text, theme.selected()))
             } else {
@@ -95,14 +99,15 @@ pub fn draw(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
             }
         })
         .collect();
-    let typed = format!(" dates: {}▏", p.typed);
+    let mark = if p.sel == TYPED { "›" } else { " " };
+    let typed = format!(" {mark} dates: {}▏", p.typed);
     lines.push(if p.sel == TYPED {
         Line::from(Span::styled(typed, theme.selected()))
     } else {
         Line::from(typed)
     });
     lines.push(Line::from(Span::styled(
-        " FROM TO, local dates or RFC 3339; TO is exclusive",
+        "   FROM TO, local dates or RFC 3339; TO is exclusive",
         theme.dim(),
     )));
     let r = centered(area, 56, lines.len() as u16 + 2);

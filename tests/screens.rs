@@ -1,0 +1,158 @@
+//! One snapshot per dashboard screen (`insta`, in `tests/snapshots`): every
+//! tab at 80x24 and 160x48, the loading screen, help and the window picker.
+//! Each screen is its own test, so one run shows every difference; volatile
+//! values (temporary paths) are filtered. `cargo insta review` or
+//! `INSTA_UPDATE=always` accepts a deliberate change.
+
+mod common;
+
+use std::sync::{Arc, OnceLock};
+
+use keyhole::policy::Policy;
+use keyhole::source::Source;
+use keyhole::source::queries::QuerySet;
+use keyhole::tui::app::{Action, App, Tab};
+use keyhole::tui::data::{Dataset, LoadEvent};
+use keyhole::tui::{keys, render_to_string};
+
+fn t(s: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(s).unwrap().into()
+}
+
+/// The demo (5,000 events, seed 5) judged over October 2026, built once.
+fn dataset() -> Arc<Dataset> {
+    static DATA: OnceLock<Arc<Dataset>> = OnceLock::new();
+    DATA.get_or_init(|| {
+        std::thread::spawn(|| {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let dir = tempfile::tempdir().unwrap().keep();
+                let path = dir.join("demo.sqlite");
+                let s = keyhole::demo::DemoSettings {
+                    events: 5000,
+                    seed: 5,
+                    anchor: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+                };
+                keyhole::demo::ensure_sqlite(&path, &s, false, |_| {})
+                    .await
+                    .unwrap();
+                let src = Source::connect(&common::source_options(&format!(
+                    "sqlite://{}",
+                    path.display()
+                )))
+                .await
+                .unwrap();
+                let now = t("2026-11-01T12:00:00Z");
+                let window = keyhole::audit::AuditWindow {
+                    from: t("2026-10-02T04:00:00Z"),
+                    to: t("2026-11-01T04:00:00Z"),
+                    as_of: now,
+                };
+                let (src, d) = keyhole::tui::data::load(
+                    src,
+                    QuerySet::builtin(keyhole::source::Dialect::Sqlite),
+                    Policy::demo(),
+                    window,
+                    now,
+                    &std::sync::atomic::AtomicBool::new(false),
+                    |_| {},
+                )
+                .await;
+                src.close().await;
+                Arc::from(d.unwrap())
+            })
+        })
+        .join()
+        .unwrap()
+    })
+    .clone()
+}
+
+fn loaded() -> App {
+    let mut app = App::new(false);
+    app.update(Action::Load(LoadEvent::Done(dataset())));
+    app
+}
+
+fn screen(app: &mut App, w: u16, h: u16) -> String {
+    app.update(Action::Resize(w, h));
+    let s = render_to_string(app, &keys::defaults(), w, h);
+    assert_eq!(s.lines().count(), h as usize);
+    s
+}
+
+fn check(name: &str, screen: &str) {
+    insta::with_settings!({
+        filters => vec![(r"/tmp/\.tmp[A-Za-z0-9]+", "[tmp]")],
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(name, screen);
+    });
+}
+
+fn tab(tab: Tab, w: u16, h: u16) {
+    let mut app = loaded();
+    let i = Tab::ALL.iter().position(|t| *t == tab).unwrap();
+    app.update(Action::GoTab(i));
+    if tab == Tab::Subjects {
+        app.show_subject("15000".into());
+    }
+    let name = format!("{}-{w}x{h}", tab.title().to_lowercase().replace(' ', "_"));
+    check(&name, &screen(&mut app, w, h));
+}
+
+macro_rules! tab_screens {
+    ($($test:ident: $tab:expr, $w:expr, $h:expr;)*) => {
+        $(
+            #[test]
+            fn $test() {
+                tab($tab, $w, $h);
+            }
+        )*
+    };
+}
+
+tab_screens! {
+    overview_80x24: Tab::Overview, 80, 24;
+    overview_160x48: Tab::Overview, 160, 48;
+    flags_80x24: Tab::Flags, 80, 24;
+    flags_160x48: Tab::Flags, 160, 48;
+    access_log_80x24: Tab::Access, 80, 24;
+    access_log_160x48: Tab::Access, 160, 48;
+    staff_80x24: Tab::Staff, 80, 24;
+    staff_160x48: Tab::Staff, 160, 48;
+    subjects_80x24: Tab::Subjects, 80, 24;
+    subjects_160x48: Tab::Subjects, 160, 48;
+    disclosures_80x24: Tab::Disclosures, 80, 24;
+    disclosures_160x48: Tab::Disclosures, 160, 48;
+    requests_80x24: Tab::Requests, 80, 24;
+    requests_160x48: Tab::Requests, 160, 48;
+}
+
+#[test]
+fn loading_80x24() {
+    // The first frame, before any data.
+    check("loading-80x24", &screen(&mut App::new(false), 80, 24));
+}
+
+#[test]
+fn help_80x24() {
+    let mut app = loaded();
+    app.update(Action::Help);
+    check("help-80x24", &screen(&mut app, 80, 24));
+}
+
+#[test]
+fn window_picker_80x24() {
+    let mut app = loaded();
+    app.update(Action::Window);
+    for c in "2026-09-01 2026-10".chars() {
+        app.update(Action::Input(c));
+    }
+    check("window-80x24", &screen(&mut app, 80, 24));
+}
