@@ -63,7 +63,8 @@ impl Report {
 }
 
 /// Runs every check on an open source. `now` fixes the window of the
-/// access-events check: the 30 days before it.
+/// access-events check: the default window, from the local midnight 30 days
+/// before `now`.
 pub async fn run(
     src: &mut Source,
     set: &QuerySet,
@@ -105,9 +106,17 @@ pub async fn run(
         Ok(v) => r.push(Status::Ok, format!("subjects.sql: {} rows", v.len())),
         Err(e) => r.push(Status::Fail, e.to_string()),
     }
+    // The same default window as every report and the dashboard.
+    let w = crate::audit::window::resolve(
+        &crate::audit::WindowFlags::default(),
+        crate::audit::DefaultStart::Last30Days,
+        tz,
+        now,
+    )
+    .expect("the default window is never empty");
     let window = Window {
-        from: now - chrono::Duration::days(30),
-        to: now,
+        from: w.from,
+        to: w.to,
     };
     let mut ids: HashSet<Box<str>> = HashSet::new();
     let mut dups = 0u64;

@@ -1,9 +1,24 @@
 //! keyhole: a read-only need-to-know audit of staff access to personal data.
 //!
-//! The crate is organised as the contract describes: [`source`] reads a
-//! production database read-only through query files into the [`model`];
-//! [`config`] resolves settings; [`demo`] builds the demo database;
-//! [`check`] proves a source is safe to audit.
+//! The layers, from the inside out (each imports only those above it):
+//!
+//! - [`vocab`], [`model`], [`time`]: the rules' names, kinds and severities,
+//!   plain data, and calendar arithmetic. No I/O.
+//! - [`policy`], [`config`]: the policy and config files, with
+//!   file:line:column errors.
+//! - [`rules`]: the need-to-know engine, pure functions from the model to
+//!   verdicts and flags.
+//! - [`source`]: the read-only database side: connect, guard, run query
+//!   files, decode rows. It knows nothing above it.
+//! - [`audit`]: the one pipeline: a window, read a local day, judge it, push
+//!   it into a [`audit::Sink`].
+//! - [`report`]: the sinks and writers behind every report (JSON, CSV,
+//!   Markdown, tables); no database, command line or terminal.
+//! - [`tui`]: the dashboard; [`check`] and [`demo`]: proving a source safe,
+//!   and building the demo database.
+//!
+//! The binary (`src/main.rs`, `src/cmd`) owns the command line, output
+//! files, the progress line, exit statuses and the log.
 
 /// Declares an error type whose value is one finished line for the user
 /// (what failed and where), for the parts whose failures are messages.

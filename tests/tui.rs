@@ -151,6 +151,8 @@ async fn reveal_needs_a_reason_and_is_logged() {
     let dir = tempfile::tempdir().unwrap();
     let d = dataset(dir.path()).await;
     let mut app = app_with(d.clone(), dir.path());
+    let log = dir.path().join("data/reveals.log");
+    app.reveals.log_path = Some(log.clone());
     app.show_subject("15000".into());
     let real = d.subject_name("15000").unwrap().to_string();
     let b = keys::defaults();
@@ -168,8 +170,17 @@ async fn reveal_needs_a_reason_and_is_logged() {
     app.update(Action::Submit);
     assert!(render_to_string(&app, &b, 100, 30).contains(&real));
     assert_eq!(
-        app.reveal_log,
+        app.reveals.log,
         vec![("subject:15000".to_string(), "DSAR 2026-114".to_string())]
+    );
+    // Appended to the reveal log at once, one line, with the reason.
+    let written = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(written.lines().count(), 1, "{written}");
+    assert!(
+        written
+            .trim_end()
+            .ends_with("\treveal\tsubject:15000\tDSAR 2026-114"),
+        "{written}"
     );
     app.update(Action::Reveal);
     assert!(
@@ -323,10 +334,15 @@ fn the_real_binary_runs_in_tmux_and_leaves_the_shell_usable() {
     let db = dir.path().join("demo.sqlite");
     let session = format!("kh-e2e-{}", std::process::id());
     let bin = env!("CARGO_BIN_EXE_keyhole");
+    // A window of fixed dates, then another one picked with `w`.
+    let today = chrono::Utc::now().date_naive();
+    let day = |n: i64| (today - chrono::Duration::days(n)).to_string();
     let cmd = format!(
-        "XDG_DATA_HOME={d} {bin} demo --events 3000 --path {db}; echo SHELL-OK $?; sleep 30",
+        "XDG_DATA_HOME={d} XDG_STATE_HOME={d} {bin} demo --events 3000 --path {db} --from {from} --to {to}; echo SHELL-OK $?; sleep 30",
         d = dir.path().display(),
-        db = db.display()
+        db = db.display(),
+        from = day(20),
+        to = day(5),
     );
     tmux(&[
         "new-session",
@@ -341,6 +357,19 @@ fn the_real_binary_runs_in_tmux_and_leaves_the_shell_usable() {
     ]);
     let guard = scopeguard(&session);
     wait_for(&session, "loaded");
+    wait_for(&session, &format!("Window {}T", day(20)));
+    tmux(&["send-keys", "-t", &session, "w"]);
+    wait_for(&session, "last quarter");
+    tmux(&[
+        "send-keys",
+        "-t",
+        &session,
+        "-l",
+        &format!("{} {}", day(40), day(30)),
+    ]);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    let screen = wait_for(&session, &format!("Window {}T", day(40)));
+    assert!(screen.contains(&format!("→ {}T", day(30))), "{screen}");
     tmux(&["send-keys", "-t", &session, "2"]);
     wait_for(&session, "sorted by time");
     tmux(&["send-keys", "-t", &session, "/"]);
@@ -508,5 +537,58 @@ fn no_color_turns_colour_off_and_a_hangup_restores_the_terminal() {
     assert!(
         !after.contains("Overview"),
         "the alternate screen is gone: {after}"
+    );
+}
+
+#[tokio::test]
+async fn the_window_picker_asks_for_a_new_window_and_keeps_the_old_one_on_screen() {
+    use keyhole::audit::{Preset, WindowChoice};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dataset(dir.path()).await;
+    let mut app = app_with(d.clone(), dir.path());
+    let b = keys::defaults();
+    app.update(
+        keys::lookup(
+            &b,
+            &crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('w')),
+        )
+        .unwrap(),
+    );
+    assert_eq!(app.mode, Mode::Window);
+    // Nonsense is refused where it was typed; nothing is asked of the loader.
+    for c in "March".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::Submit);
+    assert_eq!(app.mode, Mode::Window);
+    assert!(app.status.contains("FROM"), "{}", app.status);
+    assert!(app.reload_requested.is_none());
+    for _ in 0.."March".len() {
+        app.update(Action::Backspace);
+    }
+    for c in "2026-10-10 2026-10-01".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::Submit);
+    assert!(app.status.contains("window is empty"), "{}", app.status);
+    assert!(app.reload_requested.is_none());
+    // A preset: the loader is asked for it, the loaded window stays on screen.
+    app.update(Action::Back);
+    app.update(Action::Window);
+    for _ in 0..4 {
+        app.update(Action::Down);
+    }
+    app.update(Action::Submit);
+    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(
+        app.reload_requested,
+        Some(Some(WindowChoice::Preset(Preset::LastQuarter)))
+    );
+    assert!(app.data.is_some());
+    let screen = render_to_string(&app, &b, 100, 30);
+    assert!(screen.contains("Window 2026-10-02T04:00:00Z"), "{screen}");
+    assert!(
+        screen.contains("⟳"),
+        "a load is shown as under way:\n{screen}"
     );
 }

@@ -3,7 +3,6 @@
 //! changes it. Nothing here knows a terminal exists, so tests drive it with
 //! actions alone.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use std::cell::Cell;
@@ -11,6 +10,7 @@ use std::cell::Cell;
 use super::data::{Dataset, LoadEvent};
 use super::overlays::search::{SearchState, build_corpus, rank};
 use super::overlays::window::WindowPicker;
+use super::reveal::Reveals;
 use super::screen::ScreenMap;
 use super::tabs::access::AccessTab;
 use super::tabs::disclosures::DisclosuresTab;
@@ -95,11 +95,7 @@ pub struct App {
     pub requests: RequestsTab,
     pub search: SearchState,
     pub window: WindowPicker,
-    pub reveal_text: String,
-    pending_reveal: Option<String>,
-    pub revealed: HashSet<String>,
-    /// Reveals with their reasons, for the log (and the ledger later).
-    pub reveal_log: Vec<(String, String)>,
+    pub reveals: Reveals,
     /// Where `e` writes exports.
     pub export_dir: std::path::PathBuf,
     /// Where times are shown (the config's `display_timezone`); None: the policy's zone.
@@ -135,10 +131,7 @@ impl App {
             requests: RequestsTab::default(),
             search: SearchState::default(),
             window: WindowPicker::default(),
-            reveal_text: String::new(),
-            pending_reveal: None,
-            revealed: HashSet::new(),
-            reveal_log: Vec::new(),
+            reveals: Reveals::default(),
             export_dir: std::path::PathBuf::from("."),
             reload_requested: None,
             breach: None,
@@ -157,7 +150,7 @@ impl App {
     }
 
     pub fn is_revealed(&self, key: &str) -> bool {
-        self.revealed.contains(key)
+        self.reveals.is_revealed(key)
     }
 
     /// The person under the cursor, as `staff:ID` or `subject:ID`.
@@ -303,12 +296,12 @@ impl App {
             }
             Action::Reveal => {
                 if let Some(p) = self.selected_person() {
-                    if self.revealed.contains(&p) {
-                        self.revealed.remove(&p);
+                    if self.reveals.revealed.contains(&p) {
+                        self.reveals.revealed.remove(&p);
                         self.status = format!("{p} masked again");
                     } else {
-                        self.pending_reveal = Some(p);
-                        self.reveal_text.clear();
+                        self.reveals.pending = Some(p);
+                        self.reveals.text.clear();
                         self.mode = Mode::RevealReason;
                     }
                 } else {
@@ -585,23 +578,24 @@ impl App {
         match action {
             Action::Back | Action::Quit => {
                 self.mode = Mode::Normal;
-                self.pending_reveal = None;
+                self.reveals.pending = None;
                 self.status = "reveal cancelled".into();
             }
-            Action::Input(c) => self.reveal_text.push(c),
+            Action::Input(c) => self.reveals.text.push(c),
             Action::Backspace => {
-                self.reveal_text.pop();
+                self.reveals.text.pop();
             }
             Action::Submit => {
-                let reason = self.reveal_text.trim().to_string();
+                let reason = self.reveals.text.trim().to_string();
                 if reason.is_empty() {
                     self.status = "a reason is required to reveal personal data".into();
                     return;
                 }
-                if let Some(p) = self.pending_reveal.take() {
-                    self.revealed.insert(p.clone());
-                    self.reveal_log.push((p.clone(), reason));
-                    self.status = format!("{p} revealed");
+                if let Some(p) = self.reveals.pending.take() {
+                    self.status = match self.reveals.record(p.clone(), reason) {
+                        Ok(()) => format!("{p} revealed"),
+                        Err(e) => format!("{p} revealed; the reveal log could not be written: {e}"),
+                    };
                 }
                 self.mode = Mode::Normal;
             }

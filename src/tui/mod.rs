@@ -8,12 +8,12 @@ pub mod app;
 pub mod data;
 pub mod keys;
 pub mod overlays;
+pub mod reveal;
 pub mod screen;
 pub mod tabs;
 pub mod theme;
 pub mod view;
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -81,8 +81,8 @@ fn spawn_load(
     policy: Policy,
     window: AuditWindow,
     now: Instant,
+    stop: Arc<AtomicBool>,
 ) -> LoadJob {
-    let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let task = tokio::spawn(async move {
         let t2 = tx.clone();
@@ -140,32 +140,6 @@ pub fn action_for(app: &App, bindings: &[keys::Binding], ev: Event) -> Option<Ac
     }
 }
 
-fn log_reveals(path: &PathBuf, app: &mut App) {
-    if app.reveal_log.is_empty() {
-        return;
-    }
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        for (who, why) in app.reveal_log.drain(..) {
-            let why: String = why
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
-            let _ = writeln!(
-                f,
-                "{}\treveal\t{who}\t{why}",
-                crate::time::rfc3339(chrono::Utc::now())
-            );
-        }
-    }
-}
-
 /// Runs the dashboard until the user quits.
 pub async fn run(launch: Launch) -> Result<(), TuiError> {
     crossterm::terminal::enable_raw_mode()
@@ -217,6 +191,7 @@ async fn event_loop<B: Backend>(
     app.spawner = Some(tx.clone());
     app.export_dir = export_dir;
     app.display_timezone = display_timezone;
+    app.reveals.log_path = Some(reveal_log);
     if let Ok(size) = terminal.size() {
         app.size = (size.width, size.height);
     }
@@ -253,6 +228,7 @@ async fn event_loop<B: Backend>(
         policy.clone(),
         first,
         now,
+        Arc::new(AtomicBool::new(false)),
     ));
     // The source rests here between loads; a load waits here for it.
     let mut parked: Option<Source> = None;
@@ -283,7 +259,6 @@ async fn event_loop<B: Backend>(
                 app.update(a);
             }
         }
-        log_reveals(&reveal_log, &mut app);
         if app.quit {
             break;
         }
@@ -326,6 +301,7 @@ async fn event_loop<B: Backend>(
                         policy.clone(),
                         w,
                         chrono::Utc::now(),
+                        Arc::new(AtomicBool::new(false)),
                     ))
                 }
                 None => tracing::warn!("no source to reload from"),
@@ -409,6 +385,57 @@ mod tests {
         );
         app.update(Action::Click(0, 0));
         assert_eq!(app.tab, app::Tab::Overview);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stopped_load_says_cancelled_and_hands_the_source_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo.sqlite");
+        let s = crate::demo::DemoSettings {
+            events: 2000,
+            seed: 2,
+            anchor: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+        };
+        crate::demo::ensure_sqlite(&path, &s, false, |_| {})
+            .await
+            .unwrap();
+        let opts = crate::source::SourceOptions {
+            url: format!("sqlite://{}", path.display()),
+            password: None,
+            statement_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+        };
+        let policy = Policy::demo();
+        let now = chrono::Utc::now();
+        let window = WindowChoice::default()
+            .resolve(policy.timezone, now)
+            .unwrap();
+        for stopped in [true, false] {
+            let src = Source::connect(&opts).await.unwrap();
+            let (tx, mut rx) = unbounded_channel();
+            let job = spawn_load(
+                tx,
+                src,
+                QuerySet::builtin(crate::source::Dialect::Sqlite),
+                policy.clone(),
+                window,
+                now,
+                Arc::new(AtomicBool::new(stopped)),
+            );
+            // The source comes back either way, ready for the next load.
+            let src = job.task.await.unwrap();
+            let mut last = None;
+            while let Ok(a) = rx.try_recv() {
+                if let Action::Load(e) = a {
+                    last = Some(e);
+                }
+            }
+            match (stopped, last) {
+                (true, Some(LoadEvent::Cancelled)) | (false, Some(LoadEvent::Done(_))) => {}
+                (_, other) => panic!("stopped {stopped}: {other:?}"),
+            }
+            src.close().await;
+        }
     }
 
     #[test]

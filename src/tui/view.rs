@@ -112,7 +112,7 @@ fn draw_status(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
         ]),
         Mode::RevealReason => Line::from(vec![
             Span::styled("reason for revealing: ", theme.accent()),
-            Span::raw(app.reveal_text.clone()),
+            Span::raw(app.reveals.text.clone()),
             Span::raw("▏"),
         ]),
         _ => {

@@ -34,7 +34,9 @@ pub enum PickerOutcome {
 const TYPED: usize = Preset::ALL.len();
 
 impl WindowPicker {
+    /// Opens on the first preset with nothing typed.
     pub fn open(&mut self) {
+        self.sel = 0;
         self.typed.clear();
     }
 
