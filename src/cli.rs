@@ -42,16 +42,16 @@ pub struct GlobalOpts {
     pub no_color: bool,
 }
 
-/// The window of the dashboard: the same flags and defaults as `report`.
+/// The audit window, for `report` and the dashboard alike.
 #[derive(Debug, Args, Clone, Default)]
 pub struct WindowArgs {
-    /// Window start: RFC 3339 or a local date (default: 30 days before --to)
+    /// Window start: RFC 3339 or a local date (default: the local midnight 30 days before --to; all time for `report subject` and --transparency)
     #[arg(long, value_name = "T")]
     pub from: Option<String>,
     /// Window end, exclusive (default: now)
     #[arg(long, value_name = "T")]
     pub to: Option<String>,
-    /// Judge as of this time (default: now)
+    /// Judge deadlines and requests as of this time (default: now)
     #[arg(long, value_name = "T")]
     pub as_of: Option<String>,
 }
@@ -137,16 +137,9 @@ pub struct ReportArgs {
     /// The subject, for `report subject`
     #[arg(long, value_name = "ID")]
     pub id: Option<String>,
-    /// Window start: RFC 3339 or a local date (default: 30 days before --to, at a local midnight)
-    #[arg(long, value_name = "T")]
-    pub from: Option<String>,
-    /// Window end, exclusive (default: now)
-    #[arg(long, value_name = "T")]
-    pub to: Option<String>,
-    /// Judge deadlines and requests as of this time (default: now)
-    #[arg(long, value_name = "T")]
-    pub as_of: Option<String>,
-    /// Output format (default: table on a terminal, else json)
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Output format (default: table)
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
     /// Write the report to FILE instead of standard output

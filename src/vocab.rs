@@ -118,6 +118,17 @@ impl Severity {
     }
 }
 
+/// The kinds of legal process among them: compelled or requested by an
+/// authority, as opposed to shares and transfers.
+pub const LEGAL_KINDS: [&str; 6] = [
+    "subpoena",
+    "court_order",
+    "search_warrant",
+    "emergency_request",
+    "preservation_request",
+    "national_security",
+];
+
 /// The disclosure kinds of CONTRACT section 3; any other reads as `other`.
 pub const DISCLOSURE_KINDS: &[&str] = &[
     "subpoena",
@@ -172,6 +183,11 @@ mod tests {
                 RuleKind::Request
             ]
         );
+    }
+
+    #[test]
+    fn legal_process_kinds_are_disclosure_kinds() {
+        assert!(LEGAL_KINDS.iter().all(|k| DISCLOSURE_KINDS.contains(k)));
     }
 
     #[test]

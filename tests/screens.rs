@@ -8,16 +8,9 @@ mod common;
 
 use std::sync::{Arc, OnceLock};
 
-use keyhole::policy::Policy;
-use keyhole::source::Source;
-use keyhole::source::queries::QuerySet;
 use keyhole::tui::app::{Action, App, Tab};
 use keyhole::tui::data::{Dataset, LoadEvent};
 use keyhole::tui::{keys, render_to_string};
-
-fn t(s: &str) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339(s).unwrap().into()
-}
 
 /// The demo (5,000 events, seed 5) judged over October 2026, built once.
 fn dataset() -> Arc<Dataset> {
@@ -31,39 +24,7 @@ fn dataset() -> Arc<Dataset> {
                 .unwrap();
             rt.block_on(async {
                 let dir = tempfile::tempdir().unwrap().keep();
-                let path = dir.join("demo.sqlite");
-                let s = keyhole::demo::DemoSettings {
-                    events: 5000,
-                    seed: 5,
-                    anchor: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
-                };
-                keyhole::demo::ensure_sqlite(&path, &s, false, |_| {})
-                    .await
-                    .unwrap();
-                let src = Source::connect(&common::source_options(&format!(
-                    "sqlite://{}",
-                    path.display()
-                )))
-                .await
-                .unwrap();
-                let now = t("2026-11-01T12:00:00Z");
-                let window = keyhole::audit::AuditWindow {
-                    from: t("2026-10-02T04:00:00Z"),
-                    to: t("2026-11-01T04:00:00Z"),
-                    as_of: now,
-                };
-                let (src, d) = keyhole::tui::data::load(
-                    src,
-                    QuerySet::builtin(keyhole::source::Dialect::Sqlite),
-                    Policy::demo(),
-                    window,
-                    now,
-                    &std::sync::atomic::AtomicBool::new(false),
-                    |_| {},
-                )
-                .await;
-                src.close().await;
-                Arc::from(d.unwrap())
+                common::judged_demo(&dir).await
             })
         })
         .join()

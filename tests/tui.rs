@@ -7,52 +7,12 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use keyhole::policy::Policy;
-use keyhole::source::Source;
-use keyhole::source::queries::QuerySet;
 use keyhole::tui::app::{Action, App, Mode, Tab};
 use keyhole::tui::data::{Dataset, LoadEvent};
 use keyhole::tui::{keys, render_to_string};
 
-fn t(s: &str) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339(s).unwrap().into()
-}
-
 async fn dataset(dir: &Path) -> Arc<Dataset> {
-    let path = dir.join("demo.sqlite");
-    let s = keyhole::demo::DemoSettings {
-        events: 5000,
-        seed: 5,
-        anchor: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
-    };
-    keyhole::demo::ensure_sqlite(&path, &s, false, |_| {})
-        .await
-        .unwrap();
-    let src = Source::connect(&common::source_options(&format!(
-        "sqlite://{}",
-        path.display()
-    )))
-    .await
-    .unwrap();
-    let policy = Policy::demo();
-    let now = t("2026-11-01T12:00:00Z");
-    let window = keyhole::audit::AuditWindow {
-        from: t("2026-10-02T04:00:00Z"),
-        to: t("2026-11-01T04:00:00Z"),
-        as_of: now,
-    };
-    let (src, d) = keyhole::tui::data::load(
-        src,
-        QuerySet::builtin(keyhole::source::Dialect::Sqlite),
-        policy,
-        window,
-        now,
-        &std::sync::atomic::AtomicBool::new(false),
-        |_| {},
-    )
-    .await;
-    src.close().await;
-    Arc::from(d.unwrap())
+    common::judged_demo(dir).await
 }
 
 fn app_with(d: Arc<Dataset>, export: &Path) -> App {

@@ -40,11 +40,7 @@ impl ReportRequest {
         } else {
             DefaultStart::Last30Days
         };
-        let flags = audit::WindowFlags {
-            from: args.from.clone(),
-            to: args.to.clone(),
-            as_of: args.as_of.clone(),
-        };
+        let flags = super::window_flags(&args.window);
         let window = audit::window::resolve(&flags, default_start, policy.timezone, now)?;
         let rules = args
             .rules

@@ -9,14 +9,7 @@ use crate::model::{Disclosure, DisclosureItem, Instant};
 use crate::policy::norm;
 use crate::time::rfc3339;
 
-pub const LEGAL_KINDS: [&str; 6] = [
-    "subpoena",
-    "court_order",
-    "search_warrant",
-    "emergency_request",
-    "preservation_request",
-    "national_security",
-];
+pub use crate::vocab::LEGAL_KINDS;
 
 /// A disclosure as it stood at `as_of`.
 pub struct DisclosureAsOf<'a> {

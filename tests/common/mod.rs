@@ -230,3 +230,43 @@ pub fn source_options(url: &str) -> keyhole::source::SourceOptions {
         connect_timeout: std::time::Duration::from_secs(10),
     }
 }
+
+/// The demo (5,000 events, seed 5) judged over October 2026 as the
+/// dashboard loads it, as of 2026-11-01T12:00:00Z.
+pub async fn judged_demo(dir: &std::path::Path) -> std::sync::Arc<keyhole::tui::data::Dataset> {
+    let path = dir.join("demo.sqlite");
+    let s = keyhole::demo::DemoSettings {
+        events: 5000,
+        seed: 5,
+        anchor: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+    };
+    keyhole::demo::ensure_sqlite(&path, &s, false, |_| {})
+        .await
+        .unwrap();
+    let src =
+        keyhole::source::Source::connect(&source_options(&format!("sqlite://{}", path.display())))
+            .await
+            .unwrap();
+    let policy = keyhole::policy::Policy::demo();
+    let t = |s: &str| -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339(s).unwrap().into()
+    };
+    let now = t("2026-11-01T12:00:00Z");
+    let window = keyhole::audit::AuditWindow {
+        from: t("2026-10-02T04:00:00Z"),
+        to: t("2026-11-01T04:00:00Z"),
+        as_of: now,
+    };
+    let (src, d) = keyhole::tui::data::load(
+        src,
+        keyhole::source::queries::QuerySet::builtin(keyhole::source::Dialect::Sqlite),
+        policy,
+        window,
+        now,
+        &std::sync::atomic::AtomicBool::new(false),
+        |_| {},
+    )
+    .await;
+    src.close().await;
+    std::sync::Arc::from(d.unwrap())
+}
