@@ -700,3 +700,39 @@ fn a_window_flag_before_to_is_a_usage_error_for_the_dashboard_too() {
         );
     }
 }
+
+#[test]
+fn an_unwritable_output_names_the_target_and_leaves_nothing_behind() {
+    let home = tempfile::tempdir().unwrap();
+    let db = demo(home.path(), "demo.sqlite");
+    let url = format!("sqlite://{}", db.display());
+    let target = home.path().join("missing/dir/flags.json");
+    let t = target.to_str().unwrap();
+    let r = keyhole(
+        home.path(),
+        &["report", "flags", "--db", &url, "--output", t],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("--output {t}")), "{}", r.stderr);
+    // A report that fails after the file was opened leaves neither it nor its temporary.
+    let out = home.path().join("flags.json");
+    let o = out.to_str().unwrap();
+    let r = keyhole(
+        home.path(),
+        &[
+            "report",
+            "subject",
+            "--id",
+            "no-such-person",
+            "--db",
+            &url,
+            "--output",
+            o,
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(!out.exists() && !out.with_extension("partial").exists());
+}

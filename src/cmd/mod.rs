@@ -193,8 +193,9 @@ impl Output {
         let (tmp, sink): (Option<PathBuf>, Box<dyn Write + Send>) = match target {
             Some(path) => {
                 let tmp = path.with_extension("partial");
+                // The user named the target, so the message names it too.
                 let file = std::fs::File::create(&tmp)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", tmp.display()))?;
+                    .map_err(|e| anyhow::anyhow!("--output {}: {e}", path.display()))?;
                 (Some(tmp), Box::new(file))
             }
             None => (None, Box::new(std::io::stdout())),
