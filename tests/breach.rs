@@ -17,6 +17,7 @@ fn keyhole(home: &Path, args: &[&str]) -> (i32, String, String) {
         .env_remove("DATABASE_URL")
         .env_remove("KEYHOLE_CONFIG")
         .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
         .output()
         .unwrap();
     (

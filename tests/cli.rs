@@ -544,6 +544,46 @@ fn check_warns_about_duplicates_unknown_values_roles_and_an_empty_marketing_list
             .count(),
         2
     );
+    // Their flags share a key, so the second is numbered in the report's order.
+    let r = keyhole(
+        home.path(),
+        &[
+            "report",
+            "flags",
+            "--format",
+            "json",
+            "--db",
+            &db,
+            "--queries",
+            q.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-03",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let keys: Vec<&str> = doc["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["key"].as_str().unwrap())
+        .filter(|k| k.contains("/e:100"))
+        .collect();
+    assert!(!keys.is_empty());
+    for k in &keys {
+        let base = k.trim_end_matches("#2");
+        assert!(keys.contains(&base), "{k} without its first: {keys:?}");
+    }
+    assert_eq!(
+        keys.iter().filter(|k| k.ends_with("#2")).count() * 2,
+        keys.len(),
+        "{keys:?}"
+    );
 }
 
 #[test]

@@ -32,6 +32,7 @@ fn keyhole(home: &Path, args: &[&str]) -> Out {
         .env_remove("DATABASE_URL")
         .env_remove("KEYHOLE_CONFIG")
         .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("COLUMNS", "120")
         .output()
@@ -533,6 +534,7 @@ async fn tables_fit_the_terminal_width() {
                 .current_dir(home.path())
                 .env("COLUMNS", width)
                 .env("XDG_DATA_HOME", home.path().join("data"))
+                .env("XDG_STATE_HOME", home.path().join("state"))
                 .output()
                 .unwrap();
             assert!(o.status.success());
@@ -545,4 +547,31 @@ async fn tables_fit_the_terminal_width() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn every_flag_has_a_unique_key_built_from_its_kind() {
+    let home = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", demo(home.path()).await.display());
+    let doc = flags_json(home.path(), &db, &[]);
+    let mut seen = std::collections::HashSet::new();
+    for f in doc["flags"].as_array().unwrap() {
+        let key = f["key"].as_str().unwrap();
+        let rule = f["rule"].as_str().unwrap();
+        let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
+        let want = if !f["disclosure_id"].is_null() {
+            format!("{rule}/d:{}", s("disclosure_id"))
+        } else if !f["request_id"].is_null() {
+            format!("{rule}/r:{}", s("request_id"))
+        } else if !f["day"].is_null() {
+            format!("{rule}/s:{}@{}", s("staff_id"), s("day"))
+        } else {
+            format!("{rule}/e:{}", f["event_ids"][0].as_str().unwrap())
+        };
+        assert_eq!(key, want);
+        assert!(seen.insert(key.to_string()), "{key} twice");
+        // The key follows every other key of the flag.
+        assert_eq!(f.as_object().unwrap().keys().last().unwrap(), "key");
+    }
+    assert!(seen.len() > 100);
 }

@@ -70,6 +70,7 @@ pub struct FlagJson<'a> {
     staff_name: Option<&'a str>,
     subject_name: Option<&'a str>,
     detail: &'a str,
+    key: &'a str,
 }
 
 impl<'a> FlagJson<'a> {
@@ -87,6 +88,7 @@ impl<'a> FlagJson<'a> {
             staff_name: f.staff_name.as_deref(),
             subject_name: f.subject_name.as_deref(),
             detail: &f.detail,
+            key: &f.key,
         }
     }
 }
@@ -156,8 +158,29 @@ pub fn filter_flags(flags: Vec<Flag>, rules: &[Rule], min: Option<Severity>) -> 
         .collect()
 }
 
-/// Sorts flags in the contract's order, the JSON text breaking last ties.
+/// Sorts flags in the contract's order, the JSON text breaking last ties,
+/// then names each with its `key` in that order.
 pub fn sort_flags(flags: &mut [Flag]) {
+    for f in flags.iter_mut() {
+        f.key.clear();
+    }
+    sort_unkeyed(flags);
+    assign_keys(flags);
+}
+
+/// Gives each flag its key: the base key, and `#2`, `#3`, … for the second
+/// and later flags (in this order) that would share one.
+pub fn assign_keys(flags: &mut [Flag]) {
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    for f in flags.iter_mut() {
+        let base = f.base_key();
+        let n = seen.entry(base.clone()).or_insert(0);
+        *n += 1;
+        f.key = if *n == 1 { base } else { format!("{base}#{n}") };
+    }
+}
+
+fn sort_unkeyed(flags: &mut [Flag]) {
     flags.sort_by(|a, b| {
         flag_order(a, b).then_with(|| {
             let ja = serde_json::to_string(&FlagJson::of(a)).unwrap_or_default();
@@ -272,7 +295,7 @@ pub fn csv_row(cells: &[String]) -> String {
     line
 }
 
-pub const FLAG_COLUMNS: [&str; 12] = [
+pub const FLAG_COLUMNS: [&str; 13] = [
     "rule",
     "severity",
     "staff_id",
@@ -285,6 +308,7 @@ pub const FLAG_COLUMNS: [&str; 12] = [
     "staff_name",
     "subject_name",
     "detail",
+    "key",
 ];
 
 pub fn flags_csv(flags: &[Flag]) -> String {
@@ -308,6 +332,7 @@ pub fn flags_csv(flags: &[Flag]) -> String {
             f.staff_name.clone().unwrap_or_default(),
             f.subject_name.clone().unwrap_or_default(),
             f.detail.clone(),
+            f.key.clone(),
         ]));
     }
     out
@@ -429,7 +454,7 @@ pub fn flags_md(h: &Header, policy: &crate::policy::Policy, flags: &[Flag], even
     }
     let _ = writeln!(
         o,
-        "\n## Flags\n\n| # | when (UTC) | severity | rule | staff | subject | detail | verdict |\n|---|---|---|---|---|---|---|---|"
+        "\n## Flags\n\n| # | when (UTC) | severity | rule | staff | subject | detail | key | verdict |\n|---|---|---|---|---|---|---|---|---|"
     );
     for (i, f) in flags.iter().enumerate() {
         let who = |id: &Option<Id>, name: &Option<String>| {
@@ -446,14 +471,15 @@ pub fn flags_md(h: &Header, policy: &crate::policy::Policy, flags: &[Flag], even
         };
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} | {} | {} | |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | |",
             i + 1,
             rfc3339(f.occurred_at),
             f.severity.name(),
             f.rule.name(),
             who(&f.staff_id, &f.staff_name),
             target,
-            md(&f.detail)
+            md(&f.detail),
+            md(&f.key)
         );
     }
     o
@@ -470,9 +496,17 @@ pub fn flags_table(flags: &[Flag], width: usize) -> String {
     let narrow = width < 100;
     let tw = if narrow { 12 } else { 20 };
     let mut o = String::new();
+    // The key names the flag (its rule first) for a verdict, so it takes the
+    // rule's column.
+    let kw = flags
+        .iter()
+        .map(|f| f.key.chars().count())
+        .max()
+        .unwrap_or(3)
+        .clamp(24, 36);
     let head = format!(
-        "{:<tw$} {:<8} {:<24} {:<8} {:<10} ",
-        "when (UTC)", "severity", "rule", "staff", "subject"
+        "{:<tw$} {:<8} {:<8} {:<10} {:<kw$} ",
+        "when (UTC)", "severity", "staff", "subject", "key"
     );
     let detail_w = width.saturating_sub(head.chars().count()).max(10);
     let _ = writeln!(o, "{}", clip(&format!("{head}detail"), width));
@@ -495,12 +529,12 @@ pub fn flags_table(flags: &[Flag], width: usize) -> String {
             rfc3339(f.occurred_at)
         };
         let line = format!(
-            "{:<tw$} {:<8} {:<24} {:<8} {:<10} {}",
+            "{:<tw$} {:<8} {:<8} {:<10} {:<kw$} {}",
             clip(&t, tw),
             f.severity.name(),
-            f.rule.name(),
             clip(&terminal(&staff), 8),
             clip(&terminal(&target), 10),
+            clip(&terminal(&f.key), kw),
             clip(&terminal(&f.detail), detail_w)
         );
         let _ = writeln!(o, "{}", clip(&line, width));

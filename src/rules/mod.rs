@@ -33,9 +33,33 @@ pub struct Flag {
     pub staff_name: Option<String>,
     pub subject_name: Option<String>,
     pub detail: String,
+    /// The flag's name for ever (CONTRACT section 6), given once the
+    /// report's order is known ([`Flag::base_key`] plus `#2`, `#3`, … for a
+    /// repeat); empty until then.
+    pub key: String,
 }
 
 impl Flag {
+    /// `RULE/e:EVENT_ID`, `RULE/s:STAFF_ID@DAY`, `RULE/d:DISCLOSURE_ID` or
+    /// `RULE/r:REQUEST_ID`, by the rule's kind.
+    pub fn base_key(&self) -> String {
+        let id = |x: &Option<Id>| x.as_ref().map(Id::as_str).unwrap_or("").to_string();
+        let rule = self.rule.name();
+        match self.rule.kind() {
+            RuleKind::Event => format!(
+                "{rule}/e:{}",
+                self.event_ids.first().map(Id::as_str).unwrap_or("")
+            ),
+            RuleKind::StaffDay => format!(
+                "{rule}/s:{}@{}",
+                id(&self.staff_id),
+                self.day.map(|d| d.to_string()).unwrap_or_default()
+            ),
+            RuleKind::Disclosure => format!("{rule}/d:{}", id(&self.disclosure_id)),
+            RuleKind::Request => format!("{rule}/r:{}", id(&self.request_id)),
+        }
+    }
+
     fn bare(rule: Rule, severity: Severity, occurred_at: Instant, detail: String) -> Flag {
         Flag {
             rule,
@@ -50,6 +74,7 @@ impl Flag {
             staff_name: None,
             subject_name: None,
             detail,
+            key: String::new(),
         }
     }
 }

@@ -65,6 +65,7 @@ pub(super) fn judge(
                     staff_name: None,
                     subject_name: None,
                     detail,
+                    key: String::new(),
                 });
             };
         if facts.is_none() {

@@ -150,6 +150,7 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
                         parts.push(format!("subject {} {subj}", terminal(s.as_str())));
                     }
                     parts.push(format!("at {}", rfc3339(fl.occurred_at)));
+                    parts.push(format!("key {}", terminal(&fl.key)));
                     parts.join("  ")
                 },
                 theme.dim(),
