@@ -66,6 +66,94 @@ pub enum Command {
     Report(ReportArgs),
     /// Incident scoping: who was affected by these accounts or addresses, and by when to notify
     Breach(BreachArgs),
+    /// Review campaigns: freeze flags, record verdicts, export the evidence
+    Review(ReviewArgs),
+    /// The ledger itself
+    Ledger(LedgerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    #[command(subcommand)]
+    pub command: ReviewCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Freeze the flags of a window as a campaign's items; prints its id
+    Start(ReviewStartArgs),
+    /// Campaigns with their progress
+    List {
+        /// table or json
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+    },
+    /// Every item of a campaign with its flag and current verdict
+    Show {
+        #[arg(long, value_name = "ID")]
+        campaign: i64,
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+    },
+    /// Record a verdict on one item (a later one supersedes it)
+    Decide {
+        #[arg(long, value_name = "ID")]
+        campaign: i64,
+        /// The item's key, as `review show` prints it
+        #[arg(long, value_name = "KEY")]
+        item: String,
+        /// justified, false_positive, violation, needs_follow_up or escalated
+        #[arg(long, value_name = "V")]
+        verdict: String,
+        /// Why (required for justified, false_positive and violation)
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+        /// After a violation: training, warning, access_revoked or escalated
+        #[arg(long, value_name = "F")]
+        follow_up: Option<String>,
+    },
+    /// The evidence: scope, hashes, every item with its verdict, counts, the chain head
+    Export {
+        #[arg(long, value_name = "ID")]
+        campaign: i64,
+        /// md, csv or json (default: md)
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+        /// Write to FILE instead of standard output
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewStartArgs {
+    /// The campaign's name
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Only these rules (repeatable)
+    #[arg(long = "rule", value_name = "R")]
+    pub rules: Vec<String>,
+    /// Only flags of this severity or higher
+    #[arg(long, value_enum, value_name = "S")]
+    pub min_severity: Option<SeverityArg>,
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerArgs {
+    #[command(subcommand)]
+    pub command: LedgerCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Walk the whole chain; with --export, check an export against it
+    Verify {
+        /// A `review export` file (json or md) to check
+        #[arg(long, value_name = "FILE")]
+        export: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args, Clone)]
@@ -111,6 +199,8 @@ pub enum ReportKind {
     Disclosures,
     Requests,
     Subject,
+    /// Who used keyhole on which source and window, and every reveal
+    Auditor,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -157,6 +247,12 @@ pub struct ReportArgs {
     /// Show names of staff and subjects
     #[arg(long)]
     pub reveal: bool,
+    /// Why names are revealed (recorded in the ledger with --reveal)
+    #[arg(long, value_name = "TEXT", requires = "reveal")]
+    pub reason: Option<String>,
+    /// With `flags`: only flags whose key has no verdict in any campaign
+    #[arg(long)]
+    pub unreviewed: bool,
     /// With `disclosures`: the transparency report (window defaults to all time)
     #[arg(long)]
     pub transparency: bool,

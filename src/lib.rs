@@ -53,6 +53,7 @@ pub mod audit;
 pub mod check;
 pub mod config;
 pub mod demo;
+pub mod ledger;
 pub mod model;
 pub mod policy;
 pub mod report;

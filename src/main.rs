@@ -81,6 +81,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Check) => cmd::check::command(&cli.global).await,
         Some(Command::Report(args)) => cmd::report::command(&cli.global, &args).await,
         Some(Command::Breach(args)) => cmd::breach::command(&cli.global, &args).await,
+        Some(Command::Review(args)) => cmd::review::command(&cli.global, args.command).await,
+        Some(Command::Ledger(args)) => cmd::ledger::command(&cli.global, args.command).await,
         None => cmd::dashboard::command(&cli.global, &cli.window).await,
     }
 }
@@ -91,5 +93,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Check => "check",
         Command::Report(_) => "report",
         Command::Breach(_) => "breach",
+        Command::Review(_) => "review",
+        Command::Ledger(_) => "ledger",
     }
 }

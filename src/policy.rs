@@ -135,6 +135,8 @@ pub struct RolePolicy {
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub origin: String,
+    /// SHA-256 of the policy file's bytes (hex), frozen with a campaign.
+    pub sha256: String,
     pub timezone: chrono_tz::Tz,
     pub marketing_purposes: HashSet<String>,
     pub export_actions: HashSet<String>,
@@ -284,6 +286,10 @@ impl Policy {
         let thresholds = raw.thresholds.unwrap_or_default();
         Ok(Policy {
             origin: origin.to_string(),
+            sha256: sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(text))
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
             timezone,
             marketing_purposes: norm_set(raw.marketing_purposes, &[]),
             export_actions: norm_set(raw.export_actions, &["export"]),

@@ -7,8 +7,11 @@ pub mod breach;
 pub mod check;
 pub mod dashboard;
 pub mod demo;
+pub mod ledger;
 pub mod log;
 pub mod report;
+pub mod review;
+pub mod trail;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};

@@ -27,6 +27,8 @@ pub struct ReportRequest {
     pub fail_on: Option<Severity>,
     pub reveal: bool,
     pub transparency: Option<transparency::Period>,
+    /// With `--unreviewed`: the keys that have a verdict, to leave out.
+    pub unreviewed: Option<std::collections::HashSet<String>>,
     pub width: usize,
     pub progress: bool,
     pub now: Instant,
@@ -53,6 +55,9 @@ impl ReportRequest {
         if args.transparency && args.kind != ReportKind::Disclosures {
             return Err(Usage("--transparency goes with `report disclosures`".into()).into());
         }
+        if args.unreviewed && args.kind != ReportKind::Flags {
+            return Err(Usage("--unreviewed goes with `report flags`".into()).into());
+        }
         if args.kind == ReportKind::Subject && args.id.is_none() {
             return Err(Usage("report subject needs --id ID".into()).into());
         }
@@ -69,11 +74,45 @@ impl ReportRequest {
                 PeriodArg::HalfYear => transparency::Period::HalfYear,
                 PeriodArg::Year => transparency::Period::Year,
             }),
+            unreviewed: None,
             width: super::terminal_width(),
             progress: super::progress_enabled(),
             now,
         })
     }
+}
+
+/// The window's flags as `report flags` gives them: judged, filtered by
+/// `--rule` and `--min-severity`, sorted and keyed. Returns them with the
+/// number of accesses judged.
+pub async fn collect_flags(
+    src: &mut Source,
+    set: &QuerySet,
+    engine: &mut Engine<'_>,
+    plan: &Plan<'_>,
+    rules: &[Rule],
+    min: Option<Severity>,
+) -> anyhow::Result<(Vec<keyhole::rules::Flag>, u64)> {
+    let mut c = FlagCollector {
+        legal: true,
+        ..Default::default()
+    };
+    audit::run(src, set, engine, plan, &mut c)
+        .await
+        .map_err(audit_error)?;
+    let mut flags = report::filter_flags(c.flags, rules, min);
+    report::sort_flags(&mut flags);
+    Ok((flags, c.events))
+}
+
+/// Checks `--rule` names.
+pub fn parse_rules(names: &[String]) -> anyhow::Result<Vec<Rule>> {
+    Ok(names
+        .iter()
+        .map(|r| {
+            Rule::from_name(&norm(r)).ok_or_else(|| Usage(format!("--rule {r:?}: unknown rule")))
+        })
+        .collect::<Result<Vec<_>, _>>()?)
 }
 
 /// What every report says about itself.
@@ -88,6 +127,18 @@ pub fn header(src: &Source, policy: &Policy, w: &AuditWindow, now: Instant) -> H
         database: src.database.clone(),
         policy: policy.origin.clone(),
         timezone: policy.timezone,
+    }
+}
+
+fn kind_name(k: ReportKind) -> &'static str {
+    match k {
+        ReportKind::Flags => "flags",
+        ReportKind::Accesses => "accesses",
+        ReportKind::Staff => "staff",
+        ReportKind::Disclosures => "disclosures",
+        ReportKind::Requests => "requests",
+        ReportKind::Subject => "subject",
+        ReportKind::Auditor => "auditor",
     }
 }
 
@@ -125,27 +176,24 @@ pub async fn run(
     };
     match req.kind {
         ReportKind::Flags => {
-            let mut c = FlagCollector {
-                legal: true,
-                ..Default::default()
-            };
-            audit::run(src, set, &mut engine, &plan, &mut c)
-                .await
-                .map_err(audit_error)?;
-            let mut flags = report::filter_flags(c.flags, &req.rules, req.min_severity);
+            let (mut flags, events) =
+                collect_flags(src, set, &mut engine, &plan, &req.rules, req.min_severity).await?;
+            if let Some(decided) = &req.unreviewed {
+                flags.retain(|f| !decided.contains(&f.key));
+            }
             if req.reveal {
                 report::reveal(&mut flags, &dir);
             }
-            report::sort_flags(&mut flags);
             let text = match req.format {
-                Format::Json => report::flags_json(&header, &flags, c.events),
+                Format::Json => report::flags_json(&header, &flags, events),
                 Format::Csv => report::flags_csv(&flags),
-                Format::Md => report::flags_md(&header, policy, &flags, c.events),
+                Format::Md => report::flags_md(&header, policy, &flags, events),
                 Format::Table => report::flags_table(&flags, req.width),
             };
             write(out, text)?;
             Ok(exit_for(flags.iter().map(|f| f.severity), req.fail_on))
         }
+        ReportKind::Auditor => unreachable!("the auditor report reads the ledger only"),
         ReportKind::Accesses => {
             let mut sink =
                 AccessWriter::new(&mut *out, req.format, req.width, policy).map_err(write_error)?;
@@ -232,9 +280,31 @@ pub async fn run(
 
 /// `keyhole report`: opens the source, runs the report into its output.
 pub async fn command(g: &crate::cli::GlobalOpts, args: &ReportArgs) -> anyhow::Result<u8> {
+    if args.kind == ReportKind::Auditor {
+        return super::review::auditor(g, args).await;
+    }
     let (mut src, queries, policy) = super::open_source(g).await?;
-    let req = ReportRequest::from_args(args, &policy, chrono::Utc::now());
-    let req = match req {
+    let prepared = async {
+        let mut req = ReportRequest::from_args(args, &policy, chrono::Utc::now())?;
+        if args.unreviewed {
+            let mut ledger = super::trail::open(g).await?;
+            let decided = ledger.decided_keys().await;
+            ledger.close().await;
+            req.unreviewed = Some(decided?);
+        }
+        // A reveal is recorded before anything is revealed.
+        let reveal = args.reveal.then(|| args.reason.clone().unwrap_or_default());
+        let body = super::trail::session(
+            &format!("report {}", kind_name(args.kind)),
+            &src,
+            Some(&req.window),
+            reveal.as_deref(),
+        );
+        super::trail::record(g, body).await?;
+        Ok::<_, anyhow::Error>(req)
+    }
+    .await;
+    let req = match prepared {
         Ok(r) => r,
         Err(e) => {
             src.close().await;

@@ -7,6 +7,7 @@
 pub mod accesses;
 pub mod breach;
 pub mod legal;
+pub mod review;
 pub mod staff;
 pub mod subject;
 pub mod transparency;
@@ -191,6 +192,11 @@ fn sort_unkeyed(flags: &mut [Flag]) {
 }
 
 /// Fills `staff_name` and `subject_name` (for `--reveal`).
+/// A flag as its JSON object in the flags report (frozen into a campaign).
+pub fn flag_value(f: &Flag) -> serde_json::Value {
+    serde_json::to_value(FlagJson::of(f)).expect("a flag serialises")
+}
+
 pub fn reveal(flags: &mut [Flag], dir: &Directory) {
     let staff: HashMap<&str, &str> = dir
         .staff

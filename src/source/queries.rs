@@ -237,6 +237,13 @@ impl QuerySet {
         })
     }
 
+    /// Each present file's name and text, in the contract's order.
+    pub fn texts(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.files
+            .iter()
+            .filter_map(|(f, t)| t.as_ref().map(|t| (f.file_name(), t.sql.as_str())))
+    }
+
     pub fn get(&self, f: QueryFile) -> Option<&QueryText> {
         self.files
             .iter()

@@ -1,0 +1,382 @@
+//! `keyhole review …` and `keyhole report auditor`: campaigns frozen from
+//! the flags pipeline, verdicts, the evidence, and the auditor's view of the
+//! trail. Everything here reads or appends the ledger; only `start` and
+//! `show` also read the source.
+
+use std::collections::{BTreeMap, HashSet};
+
+use keyhole::audit::{self, AuditWindow, DefaultStart, Plan};
+use keyhole::ledger::review::NewCampaign;
+use keyhole::ledger::{CampaignState, Ledger, VerdictKind};
+use keyhole::report::{self, Format};
+use keyhole::rules::Engine;
+use keyhole::time::rfc3339;
+use serde_json::{Value, json};
+
+use super::{Usage, write_error};
+use crate::cli::{FormatArg, GlobalOpts, ReportArgs, ReviewCommand, ReviewStartArgs};
+
+pub async fn command(g: &GlobalOpts, cmd: ReviewCommand) -> anyhow::Result<u8> {
+    match cmd {
+        ReviewCommand::Start(args) => start(g, &args).await,
+        ReviewCommand::List { format } => {
+            let format = table_or_json(format)?;
+            let mut l = super::trail::open(g).await?;
+            let all = l.campaigns().await;
+            l.close().await;
+            print(&report::review::list(&all?, format))
+        }
+        ReviewCommand::Show { campaign, format } => show(g, campaign, format).await,
+        ReviewCommand::Decide {
+            campaign,
+            item,
+            verdict,
+            note,
+            follow_up,
+        } => {
+            let kind = VerdictKind::from_name(&verdict).ok_or_else(|| {
+                Usage(format!(
+                    "--verdict {verdict:?}: expected justified, false_positive, violation, needs_follow_up or escalated"
+                ))
+            })?;
+            keyhole::ledger::review::check_verdict(kind, note.as_deref(), follow_up.as_deref())
+                .map_err(Usage)?;
+            let mut l = super::trail::open(g).await?;
+            let r = l
+                .decide(
+                    campaign,
+                    item.trim(),
+                    kind,
+                    note.as_deref(),
+                    follow_up.as_deref(),
+                )
+                .await;
+            l.close().await;
+            r?;
+            Ok(0)
+        }
+        ReviewCommand::Export {
+            campaign,
+            format,
+            output,
+        } => {
+            let format = match format {
+                None | Some(FormatArg::Md) => Format::Md,
+                Some(FormatArg::Csv) => Format::Csv,
+                Some(FormatArg::Json) => Format::Json,
+                Some(FormatArg::Table) => {
+                    return Err(Usage("review export: --format md, csv or json".into()).into());
+                }
+            };
+            let mut l = super::trail::open(g).await?;
+            let r = async {
+                let state = l.campaign_state(campaign, None).await?;
+                // The export is itself an entry, so the head it carries covers it.
+                l.append(&[(
+                    "export",
+                    json!({"campaign": campaign, "format": format_name(format),
+                           "output": output.as_ref().map(|p| p.display().to_string())}),
+                )])
+                .await?;
+                let head = l.head().await?.expect("an entry was just written");
+                Ok::<_, anyhow::Error>((state, head))
+            }
+            .await;
+            l.close().await;
+            let (state, head) = r?;
+            let text = report::review::export(&state, format, (head.0, &head.1));
+            let mut out = super::Output::open(output.as_deref())?;
+            out.writer()
+                .write_all(text.as_bytes())
+                .map_err(write_error)?;
+            out.commit()?;
+            Ok(0)
+        }
+    }
+}
+
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Md => "md",
+        Format::Csv => "csv",
+        Format::Json => "json",
+        Format::Table => "table",
+    }
+}
+
+fn table_or_json(f: Option<FormatArg>) -> anyhow::Result<Format> {
+    match f {
+        None | Some(FormatArg::Table) => Ok(Format::Table),
+        Some(FormatArg::Json) => Ok(Format::Json),
+        _ => Err(Usage("--format table or json".into()).into()),
+    }
+}
+
+fn print(text: &str) -> anyhow::Result<u8> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(write_error)?;
+    Ok(0)
+}
+
+/// The flags of a window with their keys, as `report flags` reports them.
+async fn flags_now(
+    g: &GlobalOpts,
+    w: &AuditWindow,
+    rules: &[keyhole::rules::Rule],
+    min: Option<keyhole::rules::Severity>,
+) -> anyhow::Result<(
+    Vec<keyhole::rules::Flag>,
+    Value,
+    String,
+    BTreeMap<String, String>,
+)> {
+    let (mut src, set, policy) = super::open_source(g).await?;
+    let r = async {
+        let dir = audit::load_directory(&mut src, &set, policy.timezone).await?;
+        let mut engine = Engine::new(&policy, &dir, w.from, w.to, w.as_of);
+        let (flags, _) =
+            super::report::collect_flags(&mut src, &set, &mut engine, &Plan::default(), rules, min)
+                .await?;
+        Ok::<_, anyhow::Error>(flags)
+    }
+    .await;
+    let source = json!({"dialect": src.dialect.name(), "database": src.database});
+    src.close().await;
+    let queries = set
+        .texts()
+        .map(|(name, sql)| {
+            (
+                name.to_string(),
+                keyhole::ledger::sha256_hex(sql.as_bytes()),
+            )
+        })
+        .collect();
+    Ok((r?, source, policy.sha256.clone(), queries))
+}
+
+async fn start(g: &GlobalOpts, args: &ReviewStartArgs) -> anyhow::Result<u8> {
+    if args.name.trim().is_empty() {
+        return Err(Usage("--name must not be empty".into()).into());
+    }
+    let rules = super::report::parse_rules(&args.rules)?;
+    let min = args.min_severity.map(super::severity);
+    // The policy's zone decides local dates, so the source is opened first.
+    let (src, _, policy) = super::open_source(g).await?;
+    src.close().await;
+    let w = audit::window::resolve(
+        &super::window_flags(&args.window),
+        DefaultStart::Last30Days,
+        policy.timezone,
+        chrono::Utc::now(),
+    )?;
+    let (flags, source, policy_sha256, query_sha256) = flags_now(g, &w, &rules, min).await?;
+    let items = flags
+        .iter()
+        .map(|f| (f.key.clone(), report::flag_value(f)))
+        .collect();
+    let mut l = super::trail::open(g).await?;
+    let id = l
+        .start_campaign(NewCampaign {
+            name: args.name.trim().to_string(),
+            window: (rfc3339(w.from), rfc3339(w.to), rfc3339(w.as_of)),
+            filters: json!({
+                "rules": args.rules,
+                "min_severity": min.map(|s| s.name()),
+            }),
+            source,
+            policy_sha256,
+            query_sha256,
+            items,
+        })
+        .await;
+    l.close().await;
+    print(&format!("{}\n", id?))
+}
+
+fn instant(s: &str) -> anyhow::Result<keyhole::model::Instant> {
+    Ok(chrono::DateTime::parse_from_rfc3339(s)?.to_utc())
+}
+
+async fn show(g: &GlobalOpts, campaign: i64, format: Option<FormatArg>) -> anyhow::Result<u8> {
+    let format = super::format_of(format);
+    let mut l = super::trail::open(g).await?;
+    let state = l.campaign_state(campaign, None).await;
+    l.close().await;
+    let state = state?;
+    // Which items the source no longer reports for the frozen window.
+    let c = &state.campaign;
+    let checked = async {
+        let w = AuditWindow {
+            from: instant(&c.from)?,
+            to: instant(&c.to)?,
+            as_of: instant(&c.as_of)?,
+        };
+        let rules = super::report::parse_rules(
+            &c.filters["rules"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|r| r.as_str().map(str::to_string))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default(),
+        )?;
+        let min = c.filters["min_severity"]
+            .as_str()
+            .and_then(keyhole::rules::Severity::from_name);
+        let (flags, ..) = flags_now(g, &w, &rules, min).await?;
+        let now: HashSet<String> = flags.into_iter().map(|f| f.key).collect();
+        Ok::<_, anyhow::Error>(
+            state
+                .items
+                .iter()
+                .filter(|(i, _)| !now.contains(&i.key))
+                .map(|(i, _)| i.key.clone())
+                .collect::<HashSet<String>>(),
+        )
+    }
+    .await;
+    let gone = match checked {
+        Ok(g) => Some(g),
+        Err(e) => {
+            eprintln!("keyhole: the source was not checked for changes: {e}");
+            None
+        }
+    };
+    print(&report::review::show(
+        &state,
+        format,
+        gone.as_ref(),
+        super::terminal_width(),
+    ))
+}
+
+/// `report auditor`: sessions, reveals and exports in the window, from the ledger.
+pub async fn auditor(g: &GlobalOpts, args: &ReportArgs) -> anyhow::Result<u8> {
+    // The ledger keeps UTC instants; dates on the command line are UTC days here.
+    let w = audit::window::resolve(
+        &super::window_flags(&args.window),
+        DefaultStart::Last30Days,
+        chrono_tz::UTC,
+        chrono::Utc::now(),
+    )?;
+    let mut l = super::trail::open(g).await?;
+    let entries = l.entries().await;
+    l.close().await;
+    let rows: Vec<Value> = entries?
+        .into_iter()
+        .filter(|e| matches!(e.kind.as_str(), "session" | "reveal" | "export"))
+        .filter(|e| instant(&e.at).is_ok_and(|t| t >= w.from && t < w.to))
+        .map(|e| {
+            let b = e.body_json();
+            json!({"seq": e.seq, "at": e.at, "who": e.actor, "kind": e.kind, "what": b})
+        })
+        .collect();
+    let format = super::format_of(args.format);
+    let text = render_auditor(&rows, &w, format);
+    let mut out = super::Output::open(args.output.as_deref())?;
+    out.writer()
+        .write_all(text.as_bytes())
+        .map_err(write_error)?;
+    out.commit()?;
+    Ok(0)
+}
+
+fn summary(kind: &str, b: &Value) -> String {
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    match kind {
+        "session" => {
+            let mut t = format!(
+                "{} on {} {}",
+                s(&b["command"]),
+                s(&b["source"]["dialect"]),
+                s(&b["source"]["database"])
+            );
+            if b["window"].is_object() {
+                t.push_str(&format!(
+                    ", window {} to {}",
+                    s(&b["window"]["from"]),
+                    s(&b["window"]["to"])
+                ));
+            }
+            if b["reveal"].as_bool() == Some(true) {
+                t.push_str(&format!(", names revealed (reason: {})", s(&b["reason"])));
+            }
+            t
+        }
+        "reveal" => format!("revealed {} (reason: {})", s(&b["who"]), s(&b["reason"])),
+        _ => format!("exported campaign {} as {}", b["campaign"], s(&b["format"])),
+    }
+}
+
+fn render_auditor(rows: &[Value], w: &AuditWindow, format: Format) -> String {
+    use std::fmt::Write as _;
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    match format {
+        Format::Json => {
+            let mut t = serde_json::to_string_pretty(&json!({
+                "window": {"from": rfc3339(w.from), "to": rfc3339(w.to)},
+                "entries": rows,
+            }))
+            .expect("serialises");
+            t.push('\n');
+            t
+        }
+        Format::Csv => {
+            let mut o = report::csv_row(&["seq", "at", "who", "kind", "what"].map(String::from));
+            for r in rows {
+                o.push_str(&report::csv_row(&[
+                    r["seq"].to_string(),
+                    s(&r["at"]),
+                    s(&r["who"]),
+                    s(&r["kind"]),
+                    summary(r["kind"].as_str().unwrap_or(""), &r["what"]),
+                ]));
+            }
+            o
+        }
+        Format::Md | Format::Table => {
+            let md = format == Format::Md;
+            let mut o = String::new();
+            if md {
+                let _ = writeln!(
+                    o,
+                    "# Who used keyhole\n\nWindow {} to {}\n\n| entry | when (UTC) | who | what |\n|---|---|---|---|",
+                    rfc3339(w.from),
+                    rfc3339(w.to)
+                );
+            }
+            for r in rows {
+                let what = keyhole::sanitize::terminal(&summary(
+                    r["kind"].as_str().unwrap_or(""),
+                    &r["what"],
+                ));
+                let who = keyhole::sanitize::terminal(&s(&r["who"]));
+                if md {
+                    let _ = writeln!(
+                        o,
+                        "| {} | {} | {} | {} |",
+                        r["seq"],
+                        s(&r["at"]),
+                        who.replace('|', "\\|"),
+                        what.replace('|', "\\|")
+                    );
+                } else {
+                    let _ = writeln!(o, "{:>6} {:<24} {:<16} {what}", r["seq"], s(&r["at"]), who);
+                }
+            }
+            if !md {
+                let _ = writeln!(o, "{} entr(ies)", rows.len());
+            }
+            o
+        }
+    }
+}
+
+/// Replays a campaign as of an entry (for `ledger verify --export`).
+pub async fn state_at(l: &mut Ledger, campaign: i64, seq: i64) -> anyhow::Result<CampaignState> {
+    Ok(l.campaign_state(campaign, Some(seq)).await?)
+}

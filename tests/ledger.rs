@@ -1,0 +1,467 @@
+//! The review ledger from the command line: a whole campaign from `review
+//! start` to `ledger verify --export`, tampering found and named, verdicts
+//! that survive `kill -9`, and two processes deciding at once.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn keyhole(home: &Path, args: &[&str]) -> Run {
+    let o = Command::new(env!("CARGO_BIN_EXE_keyhole"))
+        .args(args)
+        .current_dir(home)
+        .env_remove("DATABASE_URL")
+        .env_remove("KEYHOLE_CONFIG")
+        .env("KEYHOLE_LOG", "off")
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .output()
+        .expect("run keyhole");
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into(),
+        stderr: String::from_utf8_lossy(&o.stderr).into(),
+    }
+}
+
+fn ledger(home: &Path) -> PathBuf {
+    home.join("data/keyhole/ledger.sqlite")
+}
+
+/// A demo database and a campaign over October 2026; returns the db URL.
+fn campaign(home: &Path, extra: &[&str]) -> String {
+    let path = home.join("demo.sqlite");
+    let r = keyhole(
+        home,
+        &[
+            "demo",
+            "--no-tui",
+            "--path",
+            path.to_str().unwrap(),
+            "--events",
+            "4000",
+            "--anchor",
+            "2026-11-01",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let db = format!("sqlite://{}", path.display());
+    let mut args = vec![
+        "review",
+        "start",
+        "--name",
+        "October review",
+        "--db",
+        &db,
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-11-01",
+        "--as-of",
+        "2026-11-01T12:00:00Z",
+    ];
+    args.extend_from_slice(extra);
+    let r = keyhole(home, &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "1\n", "the first campaign is 1");
+    db
+}
+
+fn items(home: &Path, db: &str) -> Vec<serde_json::Value> {
+    let r = keyhole(
+        home,
+        &[
+            "review",
+            "show",
+            "--campaign",
+            "1",
+            "--format",
+            "json",
+            "--db",
+            db,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    doc["items"].as_array().unwrap().clone()
+}
+
+#[test]
+fn a_whole_campaign_runs_from_start_to_a_verified_export() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let db = campaign(h, &[]);
+    // The items are exactly the flags of the same window, keys and all.
+    let r = keyhole(
+        h,
+        &[
+            "report",
+            "flags",
+            "--format",
+            "json",
+            "--db",
+            &db,
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-11-01",
+            "--as-of",
+            "2026-11-01T12:00:00Z",
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let all = items(h, &db);
+    assert_eq!(all.len(), report["flags"].as_array().unwrap().len());
+    for (item, flag) in all.iter().zip(report["flags"].as_array().unwrap()) {
+        assert_eq!(item["key"], flag["key"]);
+        assert_eq!(&item["flag"], flag);
+        assert!(item["verdict"].is_null());
+        assert_eq!(item["in_source"], true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(ledger(h)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    let key = |i: usize| all[i]["key"].as_str().unwrap().to_string();
+    let (k0, k1, k2) = (key(0), key(1), key(2));
+    let decide = |args: &[&str]| {
+        let mut a = vec!["review", "decide", "--campaign", "1"];
+        a.extend_from_slice(args);
+        keyhole(h, &a)
+    };
+    // Usage errors: a missing note or follow-up, an unknown verdict.
+    assert_eq!(decide(&["--item", &k0, "--verdict", "justified"]).code, 2);
+    assert_eq!(
+        decide(&["--item", &k0, "--verdict", "violation", "--note", "x"]).code,
+        2
+    );
+    assert_eq!(decide(&["--item", &k0, "--verdict", "fine"]).code, 2);
+    // Runtime errors: an item or campaign that does not exist.
+    let r = decide(&["--item", "no_purpose/e:none", "--verdict", "escalated"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("no item"), "{}", r.stderr);
+    assert_eq!(
+        keyhole(h, &["review", "show", "--campaign", "7", "--db", &db]).code,
+        1
+    );
+    // Verdicts; the later one on k0 supersedes the earlier.
+    for args in [
+        vec![
+            "--item",
+            k0.as_str(),
+            "--verdict",
+            "justified",
+            "--note",
+            "ticket CS-1 was open",
+        ],
+        vec![
+            "--item",
+            k1.as_str(),
+            "--verdict",
+            "violation",
+            "--note",
+            "no reason",
+            "--follow-up",
+            "training",
+        ],
+        vec!["--item", k2.as_str(), "--verdict", "needs_follow_up"],
+        vec![
+            "--item",
+            k0.as_str(),
+            "--verdict",
+            "false_positive",
+            "--note",
+            "test account",
+        ],
+    ] {
+        let r = decide(&args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+    }
+    let now = items(h, &db);
+    assert_eq!(now[0]["verdict"], "false_positive");
+    assert_eq!(now[0]["note"], "test account");
+    assert_eq!(now[1]["follow_up"], "training");
+    assert_eq!(now[2]["verdict"], "needs_follow_up");
+    assert!(now[0]["decided_by"].as_str().is_some_and(|s| !s.is_empty()));
+    let r = keyhole(h, &["review", "list", "--format", "json"]);
+    let list: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(list["campaigns"][0]["decided"], 3);
+    assert_eq!(list["campaigns"][0]["name"], "October review");
+    // --unreviewed leaves out the decided keys, and only those.
+    let r = keyhole(
+        h,
+        &[
+            "report",
+            "flags",
+            "--unreviewed",
+            "--format",
+            "json",
+            "--db",
+            &db,
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-11-01",
+            "--as-of",
+            "2026-11-01T12:00:00Z",
+        ],
+    );
+    let open: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let open_keys: Vec<&str> = open["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(open_keys.len(), all.len() - 3);
+    for k in [&k0, &k1, &k2] {
+        assert!(!open_keys.contains(&k.as_str()));
+    }
+    // Every export verifies; an edited export does not.
+    for format in ["md", "json", "csv"] {
+        let out = h.join(format!("evidence.{format}"));
+        let r = keyhole(
+            h,
+            &[
+                "review",
+                "export",
+                "--campaign",
+                "1",
+                "--format",
+                format,
+                "--output",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let text = std::fs::read_to_string(&out).unwrap();
+        let r = keyhole(h, &["ledger", "verify", "--export", out.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{format}: {}{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("matches campaign 1"), "{}", r.stdout);
+        std::fs::write(&out, text.replacen("test account", "test acc0unt", 1)).unwrap();
+        let r = keyhole(h, &["ledger", "verify", "--export", out.to_str().unwrap()]);
+        assert_eq!(r.code, 1, "{format}: an edited export verifies");
+        assert!(r.stderr.contains("does not match"), "{}", r.stderr);
+    }
+    let json: serde_json::Value = {
+        let out = h.join("e.json");
+        keyhole(
+            h,
+            &[
+                "review",
+                "export",
+                "--campaign",
+                "1",
+                "--format",
+                "json",
+                "--output",
+                out.to_str().unwrap(),
+            ],
+        );
+        serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap()
+    };
+    assert_eq!(json["counts"]["false_positive"], 1);
+    assert_eq!(json["counts"]["open"], all.len() as u64 - 3);
+    assert_eq!(json["campaign"]["window"]["as_of"], "2026-11-01T12:00:00Z");
+    assert_eq!(
+        json["campaign"]["query_sha256"].as_object().unwrap().len(),
+        7
+    );
+    assert_eq!(json["chain_head"].as_str().unwrap().len(), 64);
+    let md = keyhole(h, &["review", "export", "--campaign", "1"]).stdout;
+    assert!(
+        md.starts_with("# Access review: campaign 1, October review"),
+        "{md}"
+    );
+    assert!(md.contains("- Policy SHA-256: `") && md.contains("- Chain head: `"));
+}
+
+fn sqlite3(db: &Path, sql: &str) {
+    let o = Command::new("sqlite3")
+        .arg(db)
+        .arg(sql)
+        .output()
+        .expect("the sqlite3 CLI (installed by .ci/run)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn editing_any_cell_or_deleting_an_entry_breaks_the_chain_at_that_entry() {
+    if Command::new("sqlite3").arg("--version").output().is_err() {
+        assert!(!common::require_dbs(), "the sqlite3 CLI is needed");
+        eprintln!("skipping: no sqlite3 CLI");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let db = campaign(home.path(), &["--rule", "vip_access"]);
+    let key = items(home.path(), &db)[0]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = keyhole(
+        home.path(),
+        &[
+            "review",
+            "decide",
+            "--campaign",
+            "1",
+            "--item",
+            &key,
+            "--verdict",
+            "escalated",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let pristine = home.path().join("pristine.sqlite");
+    std::fs::copy(ledger(home.path()), &pristine).unwrap();
+    assert_eq!(keyhole(home.path(), &["ledger", "verify"]).code, 0);
+    // The triggers refuse a plain edit; someone who drops them is caught by the chain.
+    let o = Command::new("sqlite3")
+        .arg(ledger(home.path()))
+        .arg("UPDATE entries SET actor = 'mallory' WHERE seq = 2")
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "an edit went through the triggers");
+    for (column, value) in [
+        ("at", "'2020-01-01T00:00:00Z'"),
+        ("actor", "'mallory'"),
+        ("kind", "'note'"),
+        ("body", "replace(body, 'vip_access', 'off_hours')"),
+        ("prev_hash", "'00'"),
+        ("hash", "'ff'"),
+    ] {
+        std::fs::copy(&pristine, ledger(home.path())).unwrap();
+        let _ = std::fs::remove_file(ledger(home.path()).with_extension("sqlite-wal"));
+        sqlite3(
+            &ledger(home.path()),
+            &format!(
+                "DROP TRIGGER entries_no_update; UPDATE entries SET {column} = {value} WHERE seq = 2"
+            ),
+        );
+        let r = keyhole(home.path(), &["ledger", "verify"]);
+        assert_eq!(r.code, 1, "{column}: {}", r.stdout);
+        assert!(
+            r.stderr.contains("entry 2 is broken"),
+            "{column}: {}",
+            r.stderr
+        );
+    }
+    std::fs::copy(&pristine, ledger(home.path())).unwrap();
+    sqlite3(
+        &ledger(home.path()),
+        "DROP TRIGGER entries_no_delete; DELETE FROM entries WHERE seq = 3",
+    );
+    let r = keyhole(home.path(), &["ledger", "verify"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("entry 3 is broken: missing"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// A shell loop deciding `keys` one `decide` at a time, logging each key
+/// whose `decide` exited 0.
+fn decide_loop(home: &Path, keys: &[String], done: &Path) -> std::process::Child {
+    let bin = env!("CARGO_BIN_EXE_keyhole");
+    let mut script = String::new();
+    for k in keys {
+        script.push_str(&format!(
+            "'{bin}' review decide --campaign 1 --item '{k}' --verdict needs_follow_up && echo '{k}' >> '{}'\n",
+            done.display()
+        ));
+    }
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(script)
+        .current_dir(home)
+        .env("KEYHOLE_LOG", "off")
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c.spawn().unwrap()
+}
+
+fn decided(home: &Path, db: &str) -> std::collections::HashSet<String> {
+    items(home, db)
+        .iter()
+        .filter(|i| !i["verdict"].is_null())
+        .map(|i| i["key"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn kill_9_in_a_stream_of_decides_loses_no_acknowledged_verdict() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let db = campaign(h, &[]);
+    let keys: Vec<String> = items(h, &db)
+        .iter()
+        .map(|i| i["key"].as_str().unwrap().to_string())
+        .collect();
+    assert!(keys.len() > 100);
+    let done = h.join("done.txt");
+    let child = decide_loop(h, &keys, &done);
+    // Wait until some verdicts are acknowledged, then kill the whole group mid-stream.
+    for _ in 0..300 {
+        if std::fs::read_to_string(&done).is_ok_and(|d| d.lines().count() >= 20) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let st = Command::new("kill")
+        .args(["-9", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let _ = child.wait_with_output();
+    let acknowledged: Vec<String> = std::fs::read_to_string(&done)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(
+        acknowledged.len() >= 20 && acknowledged.len() < keys.len(),
+        "{}",
+        acknowledged.len()
+    );
+    let saved = decided(h, &db);
+    for k in &acknowledged {
+        assert!(saved.contains(k), "{k} was acknowledged but lost");
+    }
+    let r = keyhole(h, &["ledger", "verify"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn two_processes_deciding_at_once_both_succeed() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let db = campaign(h, &[]);
+    let keys: Vec<String> = items(h, &db)
+        .iter()
+        .map(|i| i["key"].as_str().unwrap().to_string())
+        .collect();
+    assert!(keys.len() >= 200, "{}", keys.len());
+    let (a, b) = (h.join("a.txt"), h.join("b.txt"));
+    let first = decide_loop(h, &keys[..100], &a);
+    let second = decide_loop(h, &keys[100..200], &b);
+    assert!(first.wait_with_output().unwrap().status.success());
+    assert!(second.wait_with_output().unwrap().status.success());
+    let lines = |p: &Path| std::fs::read_to_string(p).unwrap().lines().count();
+    assert_eq!((lines(&a), lines(&b)), (100, 100), "every decide exited 0");
+    assert_eq!(decided(h, &db).len(), 200);
+    let r = keyhole(h, &["ledger", "verify"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
