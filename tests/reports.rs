@@ -571,7 +571,7 @@ async fn every_flag_has_a_unique_key_built_from_its_kind() {
         assert_eq!(key, want);
         assert!(seen.insert(key.to_string()), "{key} twice");
         // The key follows every other key of the flag.
-        assert_eq!(f.as_object().unwrap().keys().last().unwrap(), "key");
+        assert_eq!(f.as_object().unwrap().keys().next_back().unwrap(), "key");
     }
     assert!(seen.len() > 100);
 }

@@ -111,8 +111,8 @@ async fn reveal_needs_a_reason_and_is_logged() {
     let dir = tempfile::tempdir().unwrap();
     let d = dataset(dir.path()).await;
     let mut app = app_with(d.clone(), dir.path());
-    let log = dir.path().join("data/reveals.log");
-    app.reveals.log_path = Some(log.clone());
+    let (ledger_tx, mut ledger_rx) = tokio::sync::mpsc::unbounded_channel();
+    app.ledger = Some(ledger_tx);
     app.show_subject("15000".into());
     let real = d.subject_name("15000").unwrap().to_string();
     let b = keys::defaults();
@@ -128,19 +128,36 @@ async fn reveal_needs_a_reason_and_is_logged() {
         app.update(Action::Input(c));
     }
     app.update(Action::Submit);
+    // Nothing is shown until the ledger has recorded the reveal.
+    assert!(!render_to_string(&app, &b, 100, 30).contains(&real));
+    let Ok(keyhole::tui::reveal::LedgerWrite::Reveal { who, reason }) = ledger_rx.try_recv() else {
+        panic!("the reveal was not sent to the ledger");
+    };
+    assert_eq!(
+        (who.as_str(), reason.as_str()),
+        ("subject:15000", "DSAR 2026-114")
+    );
+    // A ledger that cannot take it: still masked, and the status says why.
+    app.update(Action::RevealRecorded {
+        who: who.clone(),
+        reason: reason.clone(),
+        result: Err("ledger /x: read-only; a verdict cannot be saved here".into()),
+    });
+    assert!(!render_to_string(&app, &b, 100, 30).contains(&real));
+    assert!(
+        app.status.contains("not revealed") && app.status.contains("read-only"),
+        "{}",
+        app.status
+    );
+    app.update(Action::RevealRecorded {
+        who,
+        reason,
+        result: Ok(()),
+    });
     assert!(render_to_string(&app, &b, 100, 30).contains(&real));
     assert_eq!(
         app.reveals.log,
         vec![("subject:15000".to_string(), "DSAR 2026-114".to_string())]
-    );
-    // Appended to the reveal log at once, one line, with the reason.
-    let written = std::fs::read_to_string(&log).unwrap();
-    assert_eq!(written.lines().count(), 1, "{written}");
-    assert!(
-        written
-            .trim_end()
-            .ends_with("\treveal\tsubject:15000\tDSAR 2026-114"),
-        "{written}"
     );
     app.update(Action::Reveal);
     assert!(

@@ -37,6 +37,9 @@ pub async fn command(g: &GlobalOpts, args: &BreachArgs) -> anyhow::Result<u8> {
             Some(p) => DeadlineTable::load(p).map_err(|e| Usage(e.to_string()))?,
             None => DeadlineTable::builtin(),
         };
+        // A reveal is recorded before anything is revealed.
+        let reveal = args.reveal.then_some("");
+        super::trail::record(g, super::trail::session("breach", &src, Some(&w), reveal)).await?;
         let mut output = super::Output::open(args.output.as_deref())?;
         let dir = audit::load_directory(&mut src, &queries, tz).await?;
         let mut engine = Engine::new(&policy, &dir, w.from, w.to, w.as_of);

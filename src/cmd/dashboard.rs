@@ -29,6 +29,7 @@ pub async fn command(g: &GlobalOpts, window: &WindowArgs) -> anyhow::Result<u8> 
     let (source, queries, policy) = super::open_source(g).await?;
     let now = chrono::Utc::now();
     window.resolve(policy.timezone, now)?;
+    super::trail::import_reveals(g, &data_dir().join("reveals.log")).await;
     let color = !settings.no_color && crossterm::style::available_color_count() >= 8;
     let launch = keyhole::tui::Launch {
         source,
@@ -39,7 +40,7 @@ pub async fn command(g: &GlobalOpts, window: &WindowArgs) -> anyhow::Result<u8> 
         color,
         bindings,
         export_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-        reveal_log: data_dir().join("reveals.log"),
+        ledger: Some(super::trail::ledger_path(g)?),
         display_timezone: settings.display_timezone,
     };
     keyhole::tui::run(launch).await?;

@@ -63,3 +63,46 @@ pub async fn record(g: &GlobalOpts, body: Value) -> anyhow::Result<()> {
         }
     }
 }
+
+/// Moves the reveals that earlier versions appended to `reveals.log` into
+/// the ledger, once: an `import` entry names the file and its line count,
+/// and the file itself is left where it is.
+pub async fn import_reveals(g: &GlobalOpts, file: &std::path::Path) {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return;
+    };
+    let result = async {
+        let mut l = open(g).await?;
+        let done = l
+            .of_kind("import")
+            .await?
+            .iter()
+            .any(|e| e.body_json()["file"].as_str() == Some(&file.display().to_string()));
+        if !done {
+            let mut entries: Vec<(&str, Value)> = text
+                .lines()
+                .filter_map(|line| {
+                    let f: Vec<&str> = line.splitn(4, '\t').collect();
+                    (f.len() == 4 && f[1] == "reveal").then(|| {
+                        (
+                            "reveal",
+                            json!({"who": f[2], "reason": f[3], "where": "dashboard", "at": f[0]}),
+                        )
+                    })
+                })
+                .collect();
+            let n = entries.len();
+            entries.push((
+                "import",
+                json!({"file": file.display().to_string(), "reveals": n}),
+            ));
+            l.append(&entries).await?;
+        }
+        l.close().await;
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "reveals.log not imported");
+    }
+}

@@ -42,4 +42,10 @@ pub enum Action {
     ScrollUp,
     ScrollDown,
     Tick,
+    /// The ledger's answer to a reveal: recorded, or why not.
+    RevealRecorded {
+        who: String,
+        reason: String,
+        result: Result<(), String>,
+    },
 }

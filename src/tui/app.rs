@@ -10,7 +10,7 @@ use std::cell::Cell;
 use super::data::{Dataset, LoadEvent};
 use super::overlays::search::{SearchState, build_corpus, rank};
 use super::overlays::window::WindowPicker;
-use super::reveal::Reveals;
+use super::reveal::{LedgerWrite, Reveals};
 use super::screen::ScreenMap;
 use super::tabs::access::AccessTab;
 use super::tabs::disclosures::DisclosuresTab;
@@ -107,6 +107,8 @@ pub struct App {
     pub reload_requested: Option<Option<WindowChoice>>,
     /// Where search ranking results go; None ranks inline (tests).
     pub spawner: Option<tokio::sync::mpsc::UnboundedSender<Action>>,
+    /// The ledger writer; None keeps reveals in memory (tests, benchmarks).
+    pub ledger: Option<tokio::sync::mpsc::UnboundedSender<LedgerWrite>>,
     /// What the last frame drew where, written while drawing.
     pub screen: Cell<ScreenMap>,
 }
@@ -137,6 +139,7 @@ impl App {
             breach: None,
             display_timezone: None,
             spawner: None,
+            ledger: None,
             screen: Cell::new(ScreenMap::default()),
         }
     }
@@ -211,6 +214,10 @@ impl App {
     }
 
     pub fn update(&mut self, action: Action) {
+        // The ledger's answers count in every mode.
+        if matches!(action, Action::RevealRecorded { .. }) {
+            return self.on_reveal_recorded(action);
+        }
         match self.mode {
             Mode::Search => return self.update_search(action),
             Mode::Filter => return self.update_filter(action),
@@ -336,7 +343,25 @@ impl App {
                     self.search.hits = hits;
                 }
             }
+            Action::RevealRecorded { .. } => {}
             Action::Input(_) | Action::Backspace | Action::Submit | Action::Tick => {}
+        }
+    }
+
+    fn on_reveal_recorded(&mut self, action: Action) {
+        if let Action::RevealRecorded {
+            who,
+            reason,
+            result,
+        } = action
+        {
+            self.status = match result {
+                Ok(()) => {
+                    self.reveals.grant(who.clone(), reason);
+                    format!("{who} revealed (recorded in the ledger)")
+                }
+                Err(e) => format!("{who} not revealed: {e}"),
+            };
         }
     }
 
@@ -592,10 +617,23 @@ impl App {
                     return;
                 }
                 if let Some(p) = self.reveals.pending.take() {
-                    self.status = match self.reveals.record(p.clone(), reason) {
-                        Ok(()) => format!("{p} revealed"),
-                        Err(e) => format!("{p} revealed; the reveal log could not be written: {e}"),
-                    };
+                    match &self.ledger {
+                        // Shown once the ledger has it: no reveal without a record.
+                        Some(tx) => {
+                            let sent = tx.send(LedgerWrite::Reveal {
+                                who: p.clone(),
+                                reason,
+                            });
+                            self.status = match sent {
+                                Ok(()) => format!("recording the reveal of {p}…"),
+                                Err(_) => format!("{p} not revealed: the ledger writer stopped"),
+                            };
+                        }
+                        None => {
+                            self.reveals.grant(p.clone(), reason);
+                            self.status = format!("{p} revealed");
+                        }
+                    }
                 }
                 self.mode = Mode::Normal;
             }

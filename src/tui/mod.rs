@@ -51,8 +51,8 @@ pub struct Launch {
     pub color: bool,
     pub bindings: Vec<keys::Binding>,
     pub export_dir: PathBuf,
-    /// Where reveals and their reasons are appended.
-    pub reveal_log: PathBuf,
+    /// The ledger: sessions, window changes and reveals with their reasons.
+    pub ledger: Option<PathBuf>,
     /// The config's `display_timezone`, for the times on screen.
     pub display_timezone: Option<chrono_tz::Tz>,
 }
@@ -102,6 +102,62 @@ fn spawn_load(
         src
     });
     LoadJob { task, stop }
+}
+
+/// The dashboard's ledger writer: one task that owns the ledger, records
+/// sessions, and answers each reveal with whether it was recorded.
+fn spawn_ledger(
+    path: PathBuf,
+    actions: UnboundedSender<Action>,
+) -> UnboundedSender<reveal::LedgerWrite> {
+    let (tx, mut rx) = unbounded_channel::<reveal::LedgerWrite>();
+    tokio::spawn(async move {
+        let mut ledger: Option<crate::ledger::Ledger> = None;
+        while let Some(w) = rx.recv().await {
+            if ledger.is_none() {
+                match crate::ledger::Ledger::open(&path).await {
+                    Ok(l) => ledger = Some(l),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "ledger not opened");
+                        if let reveal::LedgerWrite::Reveal { who, reason } = w {
+                            let _ = actions.send(Action::RevealRecorded {
+                                who,
+                                reason,
+                                result: Err(e.to_string()),
+                            });
+                        }
+                        continue;
+                    }
+                }
+            }
+            let l = ledger.as_mut().expect("opened above");
+            match w {
+                reveal::LedgerWrite::Reveal { who, reason } => {
+                    let body =
+                        serde_json::json!({"who": who, "reason": reason, "where": "dashboard"});
+                    let result = l
+                        .append(&[("reveal", body)])
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string());
+                    let _ = actions.send(Action::RevealRecorded {
+                        who,
+                        reason,
+                        result,
+                    });
+                }
+                reveal::LedgerWrite::Session(body) => {
+                    if let Err(e) = l.append(&[("session", body)]).await {
+                        tracing::warn!(error = %e, "session not recorded");
+                    }
+                }
+            }
+        }
+        if let Some(l) = ledger {
+            l.close().await;
+        }
+    });
+    tx
 }
 
 /// Maps a terminal event to an action for the current mode.
@@ -183,7 +239,7 @@ async fn event_loop<B: Backend>(
         color,
         bindings,
         export_dir,
-        reveal_log,
+        ledger,
         display_timezone,
     } = launch;
     let (tx, mut rx) = unbounded_channel::<Action>();
@@ -191,7 +247,25 @@ async fn event_loop<B: Backend>(
     app.spawner = Some(tx.clone());
     app.export_dir = export_dir;
     app.display_timezone = display_timezone;
-    app.reveals.log_path = Some(reveal_log);
+    let source_json =
+        serde_json::json!({"dialect": source.dialect.name(), "database": source.database});
+    let ledger_tx = ledger.map(|p| spawn_ledger(p, tx.clone()));
+    app.ledger = ledger_tx.clone();
+    let record_window = |w: &AuditWindow| {
+        if let Some(l) = &ledger_tx {
+            let _ = l.send(reveal::LedgerWrite::Session(serde_json::json!({
+                "command": "dashboard",
+                "source": source_json,
+                "window": {
+                    "from": crate::time::rfc3339(w.from),
+                    "to": crate::time::rfc3339(w.to),
+                    "as_of": crate::time::rfc3339(w.as_of),
+                },
+                "reveal": false,
+                "reason": null,
+            })));
+        }
+    };
     if let Ok(size) = terminal.size() {
         app.size = (size.width, size.height);
     }
@@ -221,6 +295,7 @@ async fn event_loop<B: Backend>(
     let first = window
         .resolve(policy.timezone, now)
         .map_err(|e| TuiError(e.to_string()))?;
+    record_window(&first);
     let mut job = Some(spawn_load(
         tx.clone(),
         source,
@@ -294,6 +369,7 @@ async fn event_loop<B: Backend>(
         {
             match parked.take() {
                 Some(src) => {
+                    record_window(&w);
                     job = Some(spawn_load(
                         tx.clone(),
                         src,

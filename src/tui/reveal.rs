@@ -1,10 +1,9 @@
 //! Masking and reasoned reveals: names stay masked until a person is
-//! revealed with a reason, and every reveal is recorded with that reason
-//! (appended to the reveal log until the review ledger records it).
+//! revealed with a reason, and a reveal takes effect only once the ledger
+//! has recorded it with that reason (the auditor's trail). Without a ledger
+//! (tests, benchmarks) reveals are kept in memory only.
 
 use std::collections::HashSet;
-use std::io::Write;
-use std::path::PathBuf;
 
 /// Who is revealed, the reveal being asked for, and the record.
 #[derive(Debug, Clone, Default)]
@@ -16,8 +15,6 @@ pub struct Reveals {
     pub revealed: HashSet<String>,
     /// This session's reveals with their reasons, in order.
     pub log: Vec<(String, String)>,
-    /// Where each reveal is appended; None keeps them in memory (tests).
-    pub log_path: Option<PathBuf>,
 }
 
 impl Reveals {
@@ -25,29 +22,18 @@ impl Reveals {
         self.revealed.contains(key)
     }
 
-    /// Records a reveal with its reason; returns a failure to write the log.
-    pub fn record(&mut self, who: String, reason: String) -> std::io::Result<()> {
+    /// A reveal the ledger has recorded (or that needs no record).
+    pub fn grant(&mut self, who: String, reason: String) {
         self.revealed.insert(who.clone());
-        self.log.push((who.clone(), reason.clone()));
-        let Some(path) = &self.log_path else {
-            return Ok(());
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
-        // A reason is one line in the log, whatever was typed.
-        let reason: String = reason
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        writeln!(
-            f,
-            "{}\treveal\t{who}\t{reason}",
-            crate::time::rfc3339(chrono::Utc::now())
-        )
+        self.log.push((who, reason));
     }
+}
+
+/// What the dashboard asks its ledger writer to record.
+#[derive(Debug, Clone)]
+pub enum LedgerWrite {
+    /// A reveal with its reason; answered with [`crate::tui::action::Action::RevealRecorded`].
+    Reveal { who: String, reason: String },
+    /// A session or a window change.
+    Session(serde_json::Value),
 }
