@@ -35,7 +35,11 @@ async fn main() {
     let id = l
         .start_campaign(NewCampaign {
             name: "bench".into(),
-            window: ("2026-01-01T00:00:00Z".into(), "2026-04-01T00:00:00Z".into(), "2026-04-01T00:00:00Z".into()),
+            window: (
+                "2026-01-01T00:00:00Z".into(),
+                "2026-04-01T00:00:00Z".into(),
+                "2026-04-01T00:00:00Z".into(),
+            ),
             filters: json!({}),
             source: json!({"dialect": "sqlite", "database": "bench"}),
             policy_sha256: "0".repeat(64),
@@ -53,15 +57,25 @@ async fn main() {
         l.append(&v).await.unwrap();
     }
     l.close().await;
-    println!("built {} entries in {:.1} s", 2 * n + 1, started.elapsed().as_secs_f64());
+    println!(
+        "built {} entries in {:.1} s",
+        2 * n + 1,
+        started.elapsed().as_secs_f64()
+    );
 
     let mut times = Vec::new();
     for i in 0..200 {
         let t = Instant::now();
         let mut l = Ledger::open(&path).await.unwrap();
-        l.decide(id, &format!("no_relationship/e:{}", i * 97 % n), VerdictKind::Justified, Some("bench"), None)
-            .await
-            .unwrap();
+        l.decide(
+            id,
+            &format!("no_relationship/e:{}", i * 97 % n),
+            VerdictKind::Justified,
+            Some("bench"),
+            None,
+        )
+        .await
+        .unwrap();
         l.close().await;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
@@ -76,8 +90,18 @@ async fn main() {
         for i in 0..100 {
             let t = Instant::now();
             let st = std::process::Command::new(&bin)
-                .args(["--ledger", path.to_str().unwrap(), "review", "decide", "--campaign", &id.to_string(),
-                       "--item", &format!("no_relationship/e:{}", i * 31 % n), "--verdict", "escalated"])
+                .args([
+                    "--ledger",
+                    path.to_str().unwrap(),
+                    "review",
+                    "decide",
+                    "--campaign",
+                    &id.to_string(),
+                    "--item",
+                    &format!("no_relationship/e:{}", i * 31 % n),
+                    "--verdict",
+                    "escalated",
+                ])
                 .env("KEYHOLE_LOG", "off")
                 .status()
                 .unwrap();

@@ -3,6 +3,7 @@
 //! the progress line on standard error and the exit statuses of CONTRACT
 //! section 1. Errors are `anyhow` here and typed below.
 
+pub mod auditor;
 pub mod breach;
 pub mod check;
 pub mod dashboard;
@@ -82,6 +83,11 @@ pub fn severity(s: SeverityArg) -> Severity {
         SeverityArg::High => Severity::High,
         SeverityArg::Critical => Severity::Critical,
     }
+}
+
+/// An RFC 3339 time as the ledger stores it.
+pub fn instant(s: &str) -> anyhow::Result<keyhole::model::Instant> {
+    Ok(chrono::DateTime::parse_from_rfc3339(s)?.to_utc())
 }
 
 pub fn default_demo_path() -> PathBuf {

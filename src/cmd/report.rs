@@ -281,7 +281,7 @@ pub async fn run(
 /// `keyhole report`: opens the source, runs the report into its output.
 pub async fn command(g: &crate::cli::GlobalOpts, args: &ReportArgs) -> anyhow::Result<u8> {
     if args.kind == ReportKind::Auditor {
-        return super::review::auditor(g, args).await;
+        return super::auditor::command(g, args).await;
     }
     let (mut src, queries, policy) = super::open_source(g).await?;
     let prepared = async {

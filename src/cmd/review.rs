@@ -14,7 +14,7 @@ use keyhole::time::rfc3339;
 use serde_json::{Value, json};
 
 use super::{Usage, write_error};
-use crate::cli::{FormatArg, GlobalOpts, ReportArgs, ReviewCommand, ReviewStartArgs};
+use crate::cli::{FormatArg, GlobalOpts, ReviewCommand, ReviewStartArgs};
 
 pub async fn command(g: &GlobalOpts, cmd: ReviewCommand) -> anyhow::Result<u8> {
     match cmd {
@@ -196,10 +196,6 @@ async fn start(g: &GlobalOpts, args: &ReviewStartArgs) -> anyhow::Result<u8> {
     print(&format!("{}\n", id?))
 }
 
-fn instant(s: &str) -> anyhow::Result<keyhole::model::Instant> {
-    Ok(chrono::DateTime::parse_from_rfc3339(s)?.to_utc())
-}
-
 async fn show(g: &GlobalOpts, campaign: i64, format: Option<FormatArg>) -> anyhow::Result<u8> {
     let format = super::format_of(format);
     let mut l = super::trail::open(g).await?;
@@ -210,9 +206,9 @@ async fn show(g: &GlobalOpts, campaign: i64, format: Option<FormatArg>) -> anyho
     let c = &state.campaign;
     let checked = async {
         let w = AuditWindow {
-            from: instant(&c.from)?,
-            to: instant(&c.to)?,
-            as_of: instant(&c.as_of)?,
+            from: super::instant(&c.from)?,
+            to: super::instant(&c.to)?,
+            as_of: super::instant(&c.as_of)?,
         };
         let rules = super::report::parse_rules(
             &c.filters["rules"]
@@ -252,128 +248,6 @@ async fn show(g: &GlobalOpts, campaign: i64, format: Option<FormatArg>) -> anyho
         gone.as_ref(),
         super::terminal_width(),
     ))
-}
-
-/// `report auditor`: sessions, reveals and exports in the window, from the ledger.
-pub async fn auditor(g: &GlobalOpts, args: &ReportArgs) -> anyhow::Result<u8> {
-    // The ledger keeps UTC instants; dates on the command line are UTC days here.
-    let w = audit::window::resolve(
-        &super::window_flags(&args.window),
-        DefaultStart::Last30Days,
-        chrono_tz::UTC,
-        chrono::Utc::now(),
-    )?;
-    let mut l = super::trail::open(g).await?;
-    let entries = l.entries().await;
-    l.close().await;
-    let rows: Vec<Value> = entries?
-        .into_iter()
-        .filter(|e| matches!(e.kind.as_str(), "session" | "reveal" | "export"))
-        .filter(|e| instant(&e.at).is_ok_and(|t| t >= w.from && t < w.to))
-        .map(|e| {
-            let b = e.body_json();
-            json!({"seq": e.seq, "at": e.at, "who": e.actor, "kind": e.kind, "what": b})
-        })
-        .collect();
-    let format = super::format_of(args.format);
-    let text = render_auditor(&rows, &w, format);
-    let mut out = super::Output::open(args.output.as_deref())?;
-    out.writer()
-        .write_all(text.as_bytes())
-        .map_err(write_error)?;
-    out.commit()?;
-    Ok(0)
-}
-
-fn summary(kind: &str, b: &Value) -> String {
-    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
-    match kind {
-        "session" => {
-            let mut t = format!(
-                "{} on {} {}",
-                s(&b["command"]),
-                s(&b["source"]["dialect"]),
-                s(&b["source"]["database"])
-            );
-            if b["window"].is_object() {
-                t.push_str(&format!(
-                    ", window {} to {}",
-                    s(&b["window"]["from"]),
-                    s(&b["window"]["to"])
-                ));
-            }
-            if b["reveal"].as_bool() == Some(true) {
-                t.push_str(&format!(", names revealed (reason: {})", s(&b["reason"])));
-            }
-            t
-        }
-        "reveal" => format!("revealed {} (reason: {})", s(&b["who"]), s(&b["reason"])),
-        _ => format!("exported campaign {} as {}", b["campaign"], s(&b["format"])),
-    }
-}
-
-fn render_auditor(rows: &[Value], w: &AuditWindow, format: Format) -> String {
-    use std::fmt::Write as _;
-    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
-    match format {
-        Format::Json => {
-            let mut t = serde_json::to_string_pretty(&json!({
-                "window": {"from": rfc3339(w.from), "to": rfc3339(w.to)},
-                "entries": rows,
-            }))
-            .expect("serialises");
-            t.push('\n');
-            t
-        }
-        Format::Csv => {
-            let mut o = report::csv_row(&["seq", "at", "who", "kind", "what"].map(String::from));
-            for r in rows {
-                o.push_str(&report::csv_row(&[
-                    r["seq"].to_string(),
-                    s(&r["at"]),
-                    s(&r["who"]),
-                    s(&r["kind"]),
-                    summary(r["kind"].as_str().unwrap_or(""), &r["what"]),
-                ]));
-            }
-            o
-        }
-        Format::Md | Format::Table => {
-            let md = format == Format::Md;
-            let mut o = String::new();
-            if md {
-                let _ = writeln!(
-                    o,
-                    "# Who used keyhole\n\nWindow {} to {}\n\n| entry | when (UTC) | who | what |\n|---|---|---|---|",
-                    rfc3339(w.from),
-                    rfc3339(w.to)
-                );
-            }
-            for r in rows {
-                let what = keyhole::sanitize::terminal(&summary(
-                    r["kind"].as_str().unwrap_or(""),
-                    &r["what"],
-                ));
-                let who = keyhole::sanitize::terminal(&s(&r["who"]));
-                if md {
-                    let _ = writeln!(
-                        o,
-                        "| {} | {} | {} | {} |",
-                        r["seq"],
-                        s(&r["at"]),
-                        who.replace('|', "\\|"),
-                        what.replace('|', "\\|")
-                    );
-                } else {
-                    let _ = writeln!(o, "{:>6} {:<24} {:<16} {what}", r["seq"], s(&r["at"]), who);
-                }
-            }
-            if !md {
-                let _ = writeln!(o, "{} entr(ies)", rows.len());
-            }
-            o
-        }
-    }
 }
 
 /// Replays a campaign as of an entry (for `ledger verify --export`).
