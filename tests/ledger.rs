@@ -476,3 +476,170 @@ fn two_processes_deciding_at_once_both_succeed() {
     let r = keyhole(h, &["ledger", "verify"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+#[test]
+fn a_ledger_that_cannot_be_written_gives_one_line_and_reveals_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let db = campaign(h, &[]);
+    // A place no file can be made (a read-only file system here).
+    let nowhere = "/proc/keyhole-test/ledger.sqlite";
+    let r = keyhole(h, &["--ledger", nowhere, "review", "list"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("ledger {nowhere}")),
+        "{}",
+        r.stderr
+    );
+    // A report that would reveal names does not run unrecorded ...
+    let r = keyhole(
+        h,
+        &[
+            "--ledger", nowhere, "report", "flags", "--db", &db, "--reveal", "--reason", "DSAR 7",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.is_empty(), "names went out unrecorded");
+    assert!(
+        r.stderr.contains("not revealed without a record"),
+        "{}",
+        r.stderr
+    );
+    // ... while one that reveals nothing warns and goes on.
+    let r = keyhole(
+        h,
+        &[
+            "--ledger", nowhere, "report", "flags", "--db", &db, "--format", "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not in the auditor's trail"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_locked_ledger_gives_one_line_naming_the_lock() {
+    if Command::new("sqlite3").arg("--version").output().is_err() {
+        assert!(!common::require_dbs(), "the sqlite3 CLI is needed");
+        eprintln!("skipping: no sqlite3 CLI");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let db = campaign(h, &[]);
+    let key = items(h, &db)[0]["key"].as_str().unwrap().to_string();
+    // Another process holds the write lock and keeps it.
+    let mut holder = Command::new("sqlite3")
+        .arg(ledger(h))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let stdin = holder.stdin.as_mut().unwrap();
+        writeln!(stdin, "BEGIN EXCLUSIVE; SELECT count(*) FROM entries;").unwrap();
+        stdin.flush().unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let r = keyhole(
+        h,
+        &[
+            "review",
+            "decide",
+            "--campaign",
+            "1",
+            "--item",
+            &key,
+            "--verdict",
+            "escalated",
+        ],
+    );
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("locked"), "{}", r.stderr);
+    // Once the lock is gone the same verdict is saved.
+    let r = keyhole(
+        h,
+        &[
+            "review",
+            "decide",
+            "--campaign",
+            "1",
+            "--item",
+            &key,
+            "--verdict",
+            "escalated",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn the_auditor_report_lists_sessions_reveals_and_exports() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let db = campaign(h, &[]);
+    for args in [
+        vec![
+            "report",
+            "staff",
+            "--db",
+            db.as_str(),
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-11-01",
+        ],
+        vec![
+            "report",
+            "flags",
+            "--db",
+            db.as_str(),
+            "--reveal",
+            "--reason",
+            "DSAR 2026-114",
+        ],
+        vec!["review", "export", "--campaign", "1", "--format", "json"],
+    ] {
+        let r = keyhole(h, &args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+    }
+    let r = keyhole(h, &["report", "auditor", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let entries = doc["entries"].as_array().unwrap();
+    let staff = entries
+        .iter()
+        .find(|e| e["what"]["command"] == "report staff")
+        .unwrap();
+    assert_eq!(staff["what"]["window"]["from"], "2026-10-01T04:00:00Z");
+    assert_eq!(staff["what"]["reveal"], false);
+    let revealed = entries
+        .iter()
+        .find(|e| e["what"]["command"] == "report flags")
+        .unwrap();
+    assert_eq!(revealed["what"]["reveal"], true);
+    assert_eq!(revealed["what"]["reason"], "DSAR 2026-114");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["kind"] == "export" && e["what"]["campaign"] == 1)
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["who"].as_str().is_some_and(|w| !w.is_empty()))
+    );
+    let table = keyhole(h, &["report", "auditor"]).stdout;
+    assert!(
+        table.contains("names revealed (reason: DSAR 2026-114)"),
+        "{table}"
+    );
+}

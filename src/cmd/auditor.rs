@@ -26,7 +26,11 @@ pub async fn command(g: &GlobalOpts, args: &ReportArgs) -> anyhow::Result<u8> {
     let rows: Vec<Value> = entries?
         .into_iter()
         .filter(|e| matches!(e.kind.as_str(), "session" | "reveal" | "export"))
-        .filter(|e| instant(&e.at).is_ok_and(|t| t >= w.from && t < w.to))
+        // Without --to, everything up to now, this second's entries included.
+        .filter(|e| {
+            instant(&e.at)
+                .is_ok_and(|t| t >= w.from && (args.window.to.is_none() || t < w.to))
+        })
         .map(|e| {
             let b = e.body_json();
             json!({"seq": e.seq, "at": e.at, "who": e.actor, "kind": e.kind, "what": b})
