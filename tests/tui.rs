@@ -569,3 +569,197 @@ async fn the_window_picker_asks_for_a_new_window_and_keeps_the_old_one_on_screen
         "a load is shown as under way:\n{screen}"
     );
 }
+
+/// Feeds the app what its background tasks send until `done` holds.
+async fn pump(
+    app: &mut App,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Action>,
+    done: impl Fn(&App) -> bool,
+) {
+    for _ in 0..200 {
+        if done(app) {
+            return;
+        }
+        if let Ok(Some(a)) =
+            tokio::time::timeout(std::time::Duration::from_millis(50), rx.recv()).await
+        {
+            app.update(a);
+        }
+    }
+    assert!(
+        done(app),
+        "the ledger never answered; status {:?}",
+        app.status
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_mode_records_verdicts_one_key_at_a_time() {
+    use keyhole::ledger::review::NewCampaign;
+    use keyhole::ledger::{Ledger, VerdictKind};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dataset(dir.path()).await;
+    let path = dir.path().join("ledger.sqlite");
+    let event_items: Vec<(String, serde_json::Value)> = d
+        .flags
+        .iter()
+        .filter(|f| f.staff_id.as_ref().is_some_and(|s| s.as_str() == "104"))
+        .take(6)
+        .map(|f| (f.key.clone(), keyhole::report::flag_value(f)))
+        .collect();
+    let new = |name: &str, items: Vec<(String, serde_json::Value)>| NewCampaign {
+        name: name.into(),
+        window: (
+            "2026-10-02T04:00:00Z".into(),
+            "2026-11-01T04:00:00Z".into(),
+            "2026-11-01T12:00:00Z".into(),
+        ),
+        filters: serde_json::json!({}),
+        source: serde_json::json!({"dialect": "sqlite", "database": "demo.sqlite"}),
+        policy_sha256: "0".repeat(64),
+        query_sha256: Default::default(),
+        items,
+    };
+    let mut l = Ledger::open(&path).await.unwrap();
+    // An earlier campaign where staff 104 was found in violation once.
+    l.start_campaign(new("September", event_items[..1].to_vec()))
+        .await
+        .unwrap();
+    l.decide(
+        1,
+        &event_items[0].0,
+        VerdictKind::Violation,
+        Some("no ticket"),
+        Some("warning"),
+    )
+    .await
+    .unwrap();
+    l.start_campaign(new("October", event_items.clone()))
+        .await
+        .unwrap();
+    l.close().await;
+
+    let mut app = app_with(d, dir.path());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    app.ledger = Some(keyhole::tui::spawn_ledger(path.clone(), tx));
+    let b = keys::defaults();
+    app.update(Action::Resize(100, 30));
+    let key = |c: char| {
+        keys::lookup(
+            &b,
+            &crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(c)),
+        )
+        .unwrap()
+    };
+    app.update(key('R'));
+    assert_eq!(app.mode, Mode::Review);
+    pump(&mut app, &mut rx, |a| a.review.picking).await;
+    // The newest campaign with open items is offered first.
+    assert_eq!(app.review.pick_sel, 1);
+    app.update(Action::Submit);
+    let screen = render_to_string(&app, &b, 100, 30);
+    assert!(screen.contains("campaign 2 · October"), "{screen}");
+    assert!(screen.contains("0 of 6 decided"), "{screen}");
+    assert!(screen.contains("1 earlier violation, last "), "{screen}");
+    assert!(screen.contains("campaign 1"), "{screen}");
+    // In review mode the digits are verdicts, through the binding table.
+    let review_key = |c: char| {
+        keys::lookup_review(
+            &b,
+            &crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(c)),
+        )
+    };
+    assert!(matches!(
+        review_key('1'),
+        Some(Action::Verdict(VerdictKind::Justified))
+    ));
+    // justified: a note is required.
+    app.update(review_key('1').unwrap());
+    app.update(Action::Submit);
+    assert!(app.status.contains("needs a note"), "{}", app.status);
+    for c in "ticket CS-1 open".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::Submit);
+    assert!(render_to_string(&app, &b, 100, 30).contains("UNSAVED"));
+    pump(&mut app, &mut rx, |a| a.review.unsaved.is_empty()).await;
+    let screen = render_to_string(&app, &b, 100, 30);
+    assert!(screen.contains("1 of 6 decided"), "{screen}");
+    assert!(screen.contains("saved, by"), "{screen}");
+    // n moves to the next undecided item; a violation asks for a note, then a follow-up.
+    app.update(review_key('n').unwrap());
+    assert_eq!(app.review.sel, 1);
+    app.update(review_key('3').unwrap());
+    for c in "no reason".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::Submit);
+    assert!(render_to_string(&app, &b, 100, 30).contains("1 training"));
+    app.update(Action::Input('1'));
+    pump(&mut app, &mut rx, |a| a.review.unsaved.is_empty()).await;
+    // The ledger has both, as the command line would show them.
+    let mut l = Ledger::open(&path).await.unwrap();
+    let state = l.campaign_state(2, None).await.unwrap();
+    l.close().await;
+    let v0 = state.items[0].1.as_ref().unwrap();
+    assert_eq!(
+        (v0.kind, v0.note.as_deref()),
+        (VerdictKind::Justified, Some("ticket CS-1 open"))
+    );
+    let v1 = state.items[1].1.as_ref().unwrap();
+    assert_eq!(v1.kind, VerdictKind::Violation);
+    assert_eq!(v1.follow_up.as_deref(), Some("training"));
+    assert!(state.items[2].1.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verdict_the_ledger_cannot_take_stays_on_screen_marked_unsaved() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dataset(dir.path()).await;
+    let mut app = app_with(d, dir.path());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    app.ledger = Some(keyhole::tui::spawn_ledger(
+        "/proc/keyhole-test/ledger.sqlite".into(),
+        tx,
+    ));
+    // A campaign as if loaded before the ledger went away.
+    let item = keyhole::ledger::Item {
+        key: "vip_access/e:1".into(),
+        flag: serde_json::json!({"severity": "high", "detail": "a VIP was viewed", "staff_id": "104"}),
+    };
+    let state = keyhole::ledger::CampaignState {
+        campaign: keyhole::ledger::Campaign {
+            id: 1,
+            name: "October".into(),
+            from: "2026-10-02T04:00:00Z".into(),
+            to: "2026-11-01T04:00:00Z".into(),
+            as_of: "2026-11-01T12:00:00Z".into(),
+            created_by: "reviewer".into(),
+            created_at: "2026-11-02T09:00:00Z".into(),
+            policy_sha256: String::new(),
+            query_sha256: Default::default(),
+            filters: serde_json::Value::Null,
+            source: serde_json::Value::Null,
+            seq: 1,
+        },
+        items: vec![(item, None)],
+    };
+    app.mode = Mode::Review;
+    app.update(Action::CampaignsLoaded(Ok(vec![state])));
+    app.update(Action::Submit);
+    app.update(Action::Verdict(keyhole::ledger::VerdictKind::Escalated));
+    app.update(Action::Submit);
+    pump(&mut app, &mut rx, |a| {
+        a.review.unsaved.values().any(|p| p.failed.is_some())
+    })
+    .await;
+    assert_eq!(app.mode, Mode::Review, "the dashboard keeps running");
+    let screen = render_to_string(&app, &keys::defaults(), 100, 30);
+    assert!(screen.contains("escalated · unsaved"), "{screen}");
+    assert!(screen.contains("UNSAVED"), "{screen}");
+    assert!(
+        app.status.contains("unsaved") && app.status.contains("/proc/keyhole-test"),
+        "{}",
+        app.status
+    );
+}

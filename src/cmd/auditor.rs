@@ -28,8 +28,7 @@ pub async fn command(g: &GlobalOpts, args: &ReportArgs) -> anyhow::Result<u8> {
         .filter(|e| matches!(e.kind.as_str(), "session" | "reveal" | "export"))
         // Without --to, everything up to now, this second's entries included.
         .filter(|e| {
-            instant(&e.at)
-                .is_ok_and(|t| t >= w.from && (args.window.to.is_none() || t < w.to))
+            instant(&e.at).is_ok_and(|t| t >= w.from && (args.window.to.is_none() || t < w.to))
         })
         .map(|e| {
             let b = e.body_json();

@@ -345,6 +345,28 @@ impl Ledger {
             .map_err(|e| self.err(e))
     }
 
+    /// One entry by its sequence number.
+    pub async fn entry(&mut self, seq: i64) -> Result<Option<Entry>, LedgerError> {
+        let row: Option<(i64, String, String, String, String, String, String)> = sqlx::query_as(
+            "SELECT seq, at, actor, kind, body, prev_hash, hash FROM entries WHERE seq = ?",
+        )
+        .bind(seq)
+        .fetch_optional(&mut self.conn)
+        .await
+        .map_err(|e| self.err(e))?;
+        Ok(
+            row.map(|(seq, at, actor, kind, body, prev_hash, hash)| Entry {
+                seq,
+                at,
+                actor,
+                kind,
+                body,
+                prev_hash,
+                hash,
+            }),
+        )
+    }
+
     /// Entries of one kind.
     pub async fn of_kind(&mut self, kind: &str) -> Result<Vec<Entry>, LedgerError> {
         self.select(

@@ -42,6 +42,20 @@ pub enum Action {
     ScrollUp,
     ScrollDown,
     Tick,
+    /// Open the review of a campaign (the campaign list first).
+    Review,
+    /// A verdict on the current review item.
+    Verdict(crate::ledger::VerdictKind),
+    NextUndecided,
+    PrevUndecided,
+    /// The ledger's campaigns, for review mode.
+    CampaignsLoaded(Result<Vec<crate::ledger::CampaignState>, String>),
+    /// The ledger's answer to a verdict: who and when, or why not.
+    VerdictRecorded {
+        campaign: i64,
+        key: String,
+        result: Result<(String, String), String>,
+    },
     /// The ledger's answer to a reveal: recorded, or why not.
     RevealRecorded {
         who: String,

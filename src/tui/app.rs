@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::cell::Cell;
 
 use super::data::{Dataset, LoadEvent};
+use super::overlays::review::{Outcome, ReviewState};
 use super::overlays::search::{SearchState, build_corpus, rank};
 use super::overlays::window::WindowPicker;
 use super::reveal::{LedgerWrite, Reveals};
@@ -73,6 +74,8 @@ pub enum Mode {
     Breach,
     /// The window picker (`w`).
     Window,
+    /// Review mode (`R`).
+    Review,
 }
 
 /// The dashboard's state: what every tab shares, and each tab's and
@@ -95,6 +98,7 @@ pub struct App {
     pub requests: RequestsTab,
     pub search: SearchState,
     pub window: WindowPicker,
+    pub review: ReviewState,
     pub reveals: Reveals,
     /// Where `e` writes exports.
     pub export_dir: std::path::PathBuf,
@@ -133,6 +137,7 @@ impl App {
             requests: RequestsTab::default(),
             search: SearchState::default(),
             window: WindowPicker::default(),
+            review: ReviewState::default(),
             reveals: Reveals::default(),
             export_dir: std::path::PathBuf::from("."),
             reload_requested: None,
@@ -215,8 +220,35 @@ impl App {
 
     pub fn update(&mut self, action: Action) {
         // The ledger's answers count in every mode.
-        if matches!(action, Action::RevealRecorded { .. }) {
-            return self.on_reveal_recorded(action);
+        match action {
+            Action::RevealRecorded { .. } => return self.on_reveal_recorded(action),
+            Action::CampaignsLoaded(result) => {
+                match result {
+                    Ok(c) => self.review.loaded(c),
+                    Err(e) => {
+                        self.status = format!("review: {e}");
+                        if self.mode == Mode::Review {
+                            self.mode = Mode::Normal;
+                        }
+                    }
+                }
+                return;
+            }
+            Action::VerdictRecorded {
+                campaign,
+                key,
+                result,
+            } => {
+                let o = self.review.recorded(campaign, &key, result);
+                return self.review_outcome(o);
+            }
+            Action::Tick if !self.review.unsaved.is_empty() => {
+                let campaign = self.review.state().map(|s| s.campaign.id);
+                for w in self.review.retries(campaign) {
+                    self.send_ledger(w);
+                }
+            }
+            _ => {}
         }
         match self.mode {
             Mode::Search => return self.update_search(action),
@@ -236,6 +268,17 @@ impl App {
                 return;
             }
             Mode::Window => return self.update_window(action),
+            Mode::Review => {
+                return match action {
+                    Action::Resize(w, h) => self.size = (w, h),
+                    Action::Load(ev) => self.on_load(ev),
+                    Action::Tick => {}
+                    a => {
+                        let o = self.review.update(a, self.page());
+                        self.review_outcome(o)
+                    }
+                };
+            }
             Mode::Help => {
                 if matches!(
                     action,
@@ -326,6 +369,15 @@ impl App {
                 self.window.open();
                 self.mode = Mode::Window;
             }
+            Action::Review => match &self.ledger {
+                Some(tx) => {
+                    self.review.loading = tx.send(LedgerWrite::LoadCampaigns).is_ok();
+                    self.mode = Mode::Review;
+                }
+                None => self.status = "review needs the ledger".into(),
+            },
+            Action::Verdict(_) | Action::NextUndecided | Action::PrevUndecided => {}
+            Action::CampaignsLoaded(_) | Action::VerdictRecorded { .. } => {}
             Action::Sort => {
                 self.flags.sort = match self.flags.sort {
                     FlagSort::Time => FlagSort::Severity,
@@ -345,6 +397,26 @@ impl App {
             }
             Action::RevealRecorded { .. } => {}
             Action::Input(_) | Action::Backspace | Action::Submit | Action::Tick => {}
+        }
+    }
+
+    fn send_ledger(&mut self, w: LedgerWrite) {
+        match &self.ledger {
+            Some(tx) if tx.send(w.clone()).is_ok() => {}
+            _ => self.status = "the ledger writer stopped; the verdict stays unsaved".into(),
+        }
+    }
+
+    fn review_outcome(&mut self, o: Outcome) {
+        match o {
+            Outcome::Stay => {}
+            Outcome::Close => self.mode = Mode::Normal,
+            Outcome::Status(s) => self.status = s,
+            Outcome::Send(w) => {
+                self.review.sent(&w);
+                self.status = "saving the verdict…".into();
+                self.send_ledger(w);
+            }
         }
     }
 

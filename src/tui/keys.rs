@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
+use crate::ledger::VerdictKind;
 
 message_error!(
     /// A `[keys]` entry of the config that names no action or no key.
@@ -29,7 +30,11 @@ pub fn defaults() -> Vec<Binding> {
     vec![
         b("back", &["q", "esc"], "back out (quit from the overview)"),
         b("quit", &["ctrl-c"], "quit"),
-        b("next_tab", &["tab", "right", "l"], "next tab"),
+        b(
+            "next_tab",
+            &["tab", "right", "l"],
+            "next tab (1 … 7 jump to one)",
+        ),
         b("prev_tab", &["backtab", "left", "h"], "previous tab"),
         b("up", &["up", "k"], "move up"),
         b("down", &["down", "j"], "move down"),
@@ -74,8 +79,61 @@ pub fn defaults() -> Vec<Binding> {
             "window: today, 7 or 30 days, this or last quarter, dates",
         ),
         b("reload", &["r"], "reload (restarts a load that is running)"),
+        b("review", &["R"], "review a campaign: one verdict per item"),
         b("help", &["?"], "this help"),
+        // In review mode only (shown on the review screen, not in help).
+        b("justified", &["1"], "justified"),
+        b("false_positive", &["2"], "false positive"),
+        b("violation", &["3"], "violation"),
+        b("needs_follow_up", &["4"], "needs follow-up"),
+        b("escalated", &["5"], "escalated"),
+        b("next_undecided", &["n"], "next undecided"),
+        b("prev_undecided", &["p"], "previous undecided"),
     ]
+}
+
+/// The bindings that act only in review mode.
+pub const REVIEW_ONLY: [&str; 7] = [
+    "justified",
+    "false_positive",
+    "violation",
+    "needs_follow_up",
+    "escalated",
+    "next_undecided",
+    "prev_undecided",
+];
+
+/// What review mode answers to: its own bindings, and moving and backing out.
+const REVIEW_MODE: [&str; 13] = [
+    "justified",
+    "false_positive",
+    "violation",
+    "needs_follow_up",
+    "escalated",
+    "next_undecided",
+    "prev_undecided",
+    "up",
+    "down",
+    "page_up",
+    "page_down",
+    "back",
+    "quit",
+];
+
+/// Looks a key up among review mode's bindings (digits are verdicts here,
+/// not tabs).
+pub fn lookup_review(table: &[Binding], key: &KeyEvent) -> Option<Action> {
+    let mods = key.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT);
+    table
+        .iter()
+        .filter(|b| REVIEW_MODE.contains(&b.name))
+        .find(|b| {
+            b.keys
+                .iter()
+                .filter_map(|k| parse_key(k))
+                .any(|(code, m)| code == key.code && m == mods)
+        })
+        .and_then(|b| action_of(b.name))
 }
 
 fn action_of(name: &str) -> Option<Action> {
@@ -100,6 +158,14 @@ fn action_of(name: &str) -> Option<Action> {
         "window" => Action::Window,
         "reload" => Action::Reload,
         "help" => Action::Help,
+        "review" => Action::Review,
+        "justified" => Action::Verdict(VerdictKind::Justified),
+        "false_positive" => Action::Verdict(VerdictKind::FalsePositive),
+        "violation" => Action::Verdict(VerdictKind::Violation),
+        "needs_follow_up" => Action::Verdict(VerdictKind::NeedsFollowUp),
+        "escalated" => Action::Verdict(VerdictKind::Escalated),
+        "next_undecided" => Action::NextUndecided,
+        "prev_undecided" => Action::PrevUndecided,
         _ => return None,
     })
 }

@@ -104,9 +104,41 @@ fn spawn_load(
     LoadJob { task, stop }
 }
 
+/// Keys in review mode: text while a note is typed, a digit for the
+/// follow-up, arrows in the campaign list, else review's bindings.
+fn review_key(
+    app: &App,
+    bindings: &[keys::Binding],
+    k: &crossterm::event::KeyEvent,
+) -> Option<Action> {
+    use overlays::review::Step;
+    match (&app.review.step, app.review.picking) {
+        (_, true) => match k.code {
+            KeyCode::Esc | KeyCode::Char('q') => Some(Action::Back),
+            KeyCode::Enter => Some(Action::Submit),
+            KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
+            KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
+            _ => None,
+        },
+        (Some(Step::Note { .. }), _) => match k.code {
+            KeyCode::Esc => Some(Action::Back),
+            KeyCode::Enter => Some(Action::Submit),
+            KeyCode::Backspace => Some(Action::Backspace),
+            KeyCode::Char(c) => Some(Action::Input(c)),
+            _ => None,
+        },
+        (Some(Step::FollowUp { .. }), _) => match k.code {
+            KeyCode::Esc => Some(Action::Back),
+            KeyCode::Char(c) => Some(Action::Input(c)),
+            _ => None,
+        },
+        _ => keys::lookup_review(bindings, k),
+    }
+}
+
 /// The dashboard's ledger writer: one task that owns the ledger, records
 /// sessions, and answers each reveal with whether it was recorded.
-fn spawn_ledger(
+pub fn spawn_ledger(
     path: PathBuf,
     actions: UnboundedSender<Action>,
 ) -> UnboundedSender<reveal::LedgerWrite> {
@@ -119,12 +151,29 @@ fn spawn_ledger(
                     Ok(l) => ledger = Some(l),
                     Err(e) => {
                         tracing::warn!(error = %e, "ledger not opened");
-                        if let reveal::LedgerWrite::Reveal { who, reason } = w {
-                            let _ = actions.send(Action::RevealRecorded {
-                                who,
-                                reason,
-                                result: Err(e.to_string()),
-                            });
+                        let why = e.to_string();
+                        let answer = match w {
+                            reveal::LedgerWrite::Reveal { who, reason } => {
+                                Some(Action::RevealRecorded {
+                                    who,
+                                    reason,
+                                    result: Err(why),
+                                })
+                            }
+                            reveal::LedgerWrite::LoadCampaigns => {
+                                Some(Action::CampaignsLoaded(Err(why)))
+                            }
+                            reveal::LedgerWrite::Verdict { campaign, key, .. } => {
+                                Some(Action::VerdictRecorded {
+                                    campaign,
+                                    key,
+                                    result: Err(why),
+                                })
+                            }
+                            reveal::LedgerWrite::Session(_) => None,
+                        };
+                        if let Some(a) = answer {
+                            let _ = actions.send(a);
                         }
                         continue;
                     }
@@ -151,6 +200,34 @@ fn spawn_ledger(
                         tracing::warn!(error = %e, "session not recorded");
                     }
                 }
+                reveal::LedgerWrite::LoadCampaigns => {
+                    let r = l.campaigns().await.map_err(|e| e.to_string());
+                    let _ = actions.send(Action::CampaignsLoaded(r));
+                }
+                reveal::LedgerWrite::Verdict {
+                    campaign,
+                    key,
+                    kind,
+                    note,
+                    follow_up,
+                } => {
+                    let r = async {
+                        let seq = l
+                            .decide(campaign, &key, kind, note.as_deref(), follow_up.as_deref())
+                            .await?;
+                        let e = l.entry(seq).await?;
+                        Ok::<_, crate::ledger::LedgerError>(
+                            e.map(|e| (e.actor, e.at)).unwrap_or_default(),
+                        )
+                    }
+                    .await
+                    .map_err(|e| e.to_string());
+                    let _ = actions.send(Action::VerdictRecorded {
+                        campaign,
+                        key,
+                        result: r,
+                    });
+                }
             }
         }
         if let Some(l) = ledger {
@@ -174,6 +251,7 @@ pub fn action_for(app: &App, bindings: &[keys::Binding], ev: Event) -> Option<Ac
                     KeyCode::Char('e') => Some(Action::Export),
                     _ => Some(Action::Back),
                 },
+                Mode::Review => review_key(app, bindings, &k),
                 Mode::Search | Mode::Filter | Mode::RevealReason | Mode::Window => match k.code {
                     KeyCode::Esc => Some(Action::Back),
                     KeyCode::Enter => Some(Action::Submit),

@@ -36,4 +36,14 @@ pub enum LedgerWrite {
     Reveal { who: String, reason: String },
     /// A session or a window change.
     Session(serde_json::Value),
+    /// Every campaign, for review mode; answered with `CampaignsLoaded`.
+    LoadCampaigns,
+    /// A verdict; answered with `VerdictRecorded`.
+    Verdict {
+        campaign: i64,
+        key: String,
+        kind: crate::ledger::VerdictKind,
+        note: Option<String>,
+        follow_up: Option<String>,
+    },
 }

@@ -69,6 +69,7 @@ pub fn draw(app: &App, bindings: &[Binding], f: &mut Frame) {
         Mode::Search => overlays::search::draw(app, &theme, f, area),
         Mode::Breach => overlays::breach::draw(app, &theme, f, area),
         Mode::Window => overlays::window::draw(app, &theme, f, area),
+        Mode::Review => overlays::review::draw(app, bindings, &theme, f, body),
         _ => {}
     }
 }

@@ -9,9 +9,9 @@ use crate::tui::keys::Binding;
 use crate::tui::theme::{Theme, centered};
 
 pub fn draw(bindings: &[Binding], theme: &Theme, f: &mut Frame, area: Rect) {
-    let mut lines: Vec<Line> = bindings
+    let lines: Vec<Line> = bindings
         .iter()
-        .filter(|b| !b.keys.is_empty())
+        .filter(|b| !b.keys.is_empty() && !crate::tui::keys::REVIEW_ONLY.contains(&b.name))
         .map(|b| {
             Line::from(vec![
                 Span::styled(format!("{:<22}", b.keys.join(" ")), theme.accent()),
@@ -19,10 +19,6 @@ pub fn draw(bindings: &[Binding], theme: &Theme, f: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    lines.push(Line::from(vec![
-        Span::styled(format!("{:<22}", "1 … 7"), theme.accent()),
-        Span::raw("jump to a tab"),
-    ]));
     let r = centered(area, 78, lines.len() as u16 + 2);
     f.render_widget(Clear, r);
     f.render_widget(

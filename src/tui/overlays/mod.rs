@@ -3,5 +3,6 @@
 
 pub mod breach;
 pub mod help;
+pub mod review;
 pub mod search;
 pub mod window;
