@@ -85,6 +85,37 @@ async fn main() {
         pct(&mut times, 0.95)
     );
 
+    // The dashboard's verdict key: from the key's request to the saved answer,
+    // through the same ledger writer task the dashboard runs.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let writer = keyhole::tui::spawn_ledger(path.clone(), tx);
+    let mut times = Vec::new();
+    for i in 0..200 {
+        let t = Instant::now();
+        writer
+            .send(keyhole::tui::reveal::LedgerWrite::Verdict {
+                campaign: id,
+                key: format!("no_relationship/e:{}", i * 53 % n),
+                kind: VerdictKind::Escalated,
+                note: None,
+                follow_up: None,
+            })
+            .unwrap();
+        match rx.recv().await {
+            Some(keyhole::tui::action::Action::VerdictRecorded { result, .. }) => {
+                result.unwrap();
+            }
+            other => panic!("{other:?}"),
+        }
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    drop(writer);
+    println!(
+        "dashboard verdict key to saved: median {:.2} ms, p95 {:.2} ms",
+        pct(&mut times, 0.5),
+        pct(&mut times, 0.95)
+    );
+
     if let Some(bin) = std::env::args().nth(1) {
         let mut times = Vec::new();
         for i in 0..100 {

@@ -643,3 +643,36 @@ fn the_auditor_report_lists_sessions_reveals_and_exports() {
         "{table}"
     );
 }
+
+#[test]
+fn show_marks_an_item_whose_flag_the_source_no_longer_reports() {
+    if Command::new("sqlite3").arg("--version").output().is_err() {
+        assert!(!common::require_dbs(), "the sqlite3 CLI is needed");
+        eprintln!("skipping: no sqlite3 CLI");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let db = campaign(h, &["--rule", "vip_access"]);
+    let before = items(h, &db);
+    assert!(before.len() >= 2 && before.iter().all(|i| i["in_source"] == true));
+    // The access behind the first item disappears from the source's log.
+    let event = before[0]["flag"]["event_ids"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sqlite3(
+        &h.join("demo.sqlite"),
+        &format!("DELETE FROM access_audit WHERE log_id = {event}"),
+    );
+    let after = items(h, &db);
+    assert_eq!(
+        after.len(),
+        before.len(),
+        "the campaign's items stay frozen"
+    );
+    assert_eq!(after[0]["in_source"], false);
+    assert!(after[1..].iter().all(|i| i["in_source"] == true));
+    let table = keyhole(h, &["review", "show", "--campaign", "1", "--db", &db]).stdout;
+    assert!(table.contains("(no longer in the source)"), "{table}");
+}

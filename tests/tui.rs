@@ -763,3 +763,142 @@ async fn a_verdict_the_ledger_cannot_take_stays_on_screen_marked_unsaved() {
         app.status
     );
 }
+
+#[test]
+fn a_campaign_runs_from_the_command_line_through_the_dashboard_to_a_verified_export() {
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        assert!(
+            !common::require_dbs(),
+            "tmux is needed for the end-to-end test"
+        );
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let bin = env!("CARGO_BIN_EXE_keyhole");
+    let db = dir.path().join("demo.sqlite");
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(bin)
+            .args(args)
+            .env("XDG_DATA_HOME", dir.path())
+            .env("XDG_STATE_HOME", dir.path())
+            .env("KEYHOLE_LOG", "off")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let url = format!("sqlite://{}", db.display());
+    run(&[
+        "demo",
+        "--no-tui",
+        "--events",
+        "3000",
+        "--anchor",
+        "2026-11-01",
+        "--path",
+        db.to_str().unwrap(),
+    ]);
+    let window = [
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-11-01",
+        "--as-of",
+        "2026-11-01T12:00:00Z",
+    ];
+    let mut start = vec![
+        "review",
+        "start",
+        "--name",
+        "tmux review",
+        "--db",
+        &url,
+        "--rule",
+        "vip_access",
+    ];
+    start.extend_from_slice(&window);
+    assert_eq!(run(&start), "1\n");
+    // A reveals.log from an earlier version is imported when the dashboard starts.
+    std::fs::create_dir_all(dir.path().join("keyhole")).unwrap();
+    std::fs::write(
+        dir.path().join("keyhole/reveals.log"),
+        "2026-11-20T10:00:00Z\treveal\tsubject:10050\tDSAR 2026-099\n",
+    )
+    .unwrap();
+    let session = format!("kh-review-{}", std::process::id());
+    let cmd = format!(
+        "XDG_DATA_HOME={d} XDG_STATE_HOME={d} {bin} --db {url} --from 2026-10-01 --to 2026-11-01; echo SHELL-OK $?; sleep 30"
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &cmd,
+    ]);
+    let guard = scopeguard(&session);
+    wait_for(&session, "loaded");
+    tmux(&["send-keys", "-t", &session, "R"]);
+    wait_for(&session, "tmux review");
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    wait_for(&session, "0 of ");
+    // needs_follow_up: no note needed, Enter records it.
+    tmux(&["send-keys", "-t", &session, "4"]);
+    wait_for(&session, "note for needs_follow_up");
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    wait_for(&session, "saved, by");
+    wait_for(&session, "1 of ");
+    tmux(&["send-keys", "-t", &session, "Escape"]);
+    tmux(&["send-keys", "-t", &session, "Escape"]);
+    tmux(&["send-keys", "-t", &session, "q"]);
+    wait_for(&session, "SHELL-OK 0");
+    drop(guard);
+    let show = run(&[
+        "review",
+        "show",
+        "--campaign",
+        "1",
+        "--format",
+        "json",
+        "--db",
+        &url,
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&show).unwrap();
+    assert_eq!(doc["items"][0]["verdict"], "needs_follow_up");
+    let out = dir.path().join("evidence.md");
+    run(&[
+        "review",
+        "export",
+        "--campaign",
+        "1",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    let verified = run(&["ledger", "verify", "--export", out.to_str().unwrap()]);
+    assert!(verified.contains("matches campaign 1"), "{verified}");
+    // The trail: the dashboard's session, and the imported reveal (once, the file left as it was).
+    let trail = run(&["report", "auditor"]);
+    assert!(trail.contains("dashboard on sqlite demo.sqlite"), "{trail}");
+    assert_eq!(
+        trail
+            .matches("revealed subject:10050 (reason: DSAR 2026-099)")
+            .count(),
+        1,
+        "{trail}"
+    );
+    assert!(dir.path().join("keyhole/reveals.log").exists());
+}
