@@ -286,6 +286,32 @@ fn a_whole_campaign_runs_from_start_to_a_verified_export() {
     assert!(md.contains("- Policy SHA-256: `") && md.contains("- Chain head: `"));
 }
 
+/// Whether the sqlite3 CLI is here (.ci/run installs it).
+fn sqlite3_available() -> bool {
+    if Command::new("sqlite3").arg("--version").output().is_ok() {
+        return true;
+    }
+    assert!(!common::require_dbs(), "the sqlite3 CLI is needed");
+    eprintln!("skipping: no sqlite3 CLI");
+    false
+}
+
+fn escalate(home: &Path, key: &str) -> Run {
+    keyhole(
+        home,
+        &[
+            "review",
+            "decide",
+            "--campaign",
+            "1",
+            "--item",
+            key,
+            "--verdict",
+            "escalated",
+        ],
+    )
+}
+
 fn sqlite3(db: &Path, sql: &str) {
     let o = Command::new("sqlite3")
         .arg(db)
@@ -297,9 +323,7 @@ fn sqlite3(db: &Path, sql: &str) {
 
 #[test]
 fn editing_any_cell_or_deleting_an_entry_breaks_the_chain_at_that_entry() {
-    if Command::new("sqlite3").arg("--version").output().is_err() {
-        assert!(!common::require_dbs(), "the sqlite3 CLI is needed");
-        eprintln!("skipping: no sqlite3 CLI");
+    if !sqlite3_available() {
         return;
     }
     let home = tempfile::tempdir().unwrap();
@@ -308,19 +332,7 @@ fn editing_any_cell_or_deleting_an_entry_breaks_the_chain_at_that_entry() {
         .as_str()
         .unwrap()
         .to_string();
-    let r = keyhole(
-        home.path(),
-        &[
-            "review",
-            "decide",
-            "--campaign",
-            "1",
-            "--item",
-            &key,
-            "--verdict",
-            "escalated",
-        ],
-    );
+    let r = escalate(home.path(), &key);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let pristine = home.path().join("pristine.sqlite");
     std::fs::copy(ledger(home.path()), &pristine).unwrap();
@@ -523,9 +535,7 @@ fn a_ledger_that_cannot_be_written_gives_one_line_and_reveals_nothing() {
 
 #[test]
 fn a_locked_ledger_gives_one_line_naming_the_lock() {
-    if Command::new("sqlite3").arg("--version").output().is_err() {
-        assert!(!common::require_dbs(), "the sqlite3 CLI is needed");
-        eprintln!("skipping: no sqlite3 CLI");
+    if !sqlite3_available() {
         return;
     }
     let home = tempfile::tempdir().unwrap();
@@ -546,38 +556,14 @@ fn a_locked_ledger_gives_one_line_naming_the_lock() {
         stdin.flush().unwrap();
     }
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let r = keyhole(
-        h,
-        &[
-            "review",
-            "decide",
-            "--campaign",
-            "1",
-            "--item",
-            &key,
-            "--verdict",
-            "escalated",
-        ],
-    );
+    let r = escalate(h, &key);
     let _ = holder.kill();
     let _ = holder.wait();
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert!(r.stderr.contains("locked"), "{}", r.stderr);
     // Once the lock is gone the same verdict is saved.
-    let r = keyhole(
-        h,
-        &[
-            "review",
-            "decide",
-            "--campaign",
-            "1",
-            "--item",
-            &key,
-            "--verdict",
-            "escalated",
-        ],
-    );
+    let r = escalate(h, &key);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
@@ -646,9 +632,7 @@ fn the_auditor_report_lists_sessions_reveals_and_exports() {
 
 #[test]
 fn show_marks_an_item_whose_flag_the_source_no_longer_reports() {
-    if Command::new("sqlite3").arg("--version").output().is_err() {
-        assert!(!common::require_dbs(), "the sqlite3 CLI is needed");
-        eprintln!("skipping: no sqlite3 CLI");
+    if !sqlite3_available() {
         return;
     }
     let home = tempfile::tempdir().unwrap();
