@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, Row};
@@ -61,16 +61,21 @@ impl Entry {
     }
 }
 
-/// The canonical bytes an entry's hash is taken over.
+/// The canonical bytes an entry's hash is taken over: the JSON array
+/// `[seq, at, actor, kind, body, prev]` (a tuple serialises as one).
 pub fn canonical(seq: i64, at: &str, actor: &str, kind: &str, body: &str, prev: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!([seq, at, actor, kind, body, prev])).expect("an array serialises")
+    serde_json::to_vec(&(seq, at, actor, kind, body, prev)).expect("a tuple serialises")
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
+    }
+    out
 }
 
 /// Who is acting: the operating system's user, and the SSH client's address
@@ -472,4 +477,33 @@ pub fn verify_chain(path: &Path, entries: &[Entry]) -> Result<Verified, LedgerEr
         entries: entries.len() as i64,
         head: entries.last().map(|e| (e.seq, e.hash.clone())),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_canonical_bytes_are_the_documented_json_array() {
+        let bytes = canonical(
+            7,
+            "2026-11-01T12:00:00Z",
+            "ana",
+            "verdict",
+            "{\"a\":\"b\"}",
+            GENESIS,
+        );
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            format!(
+                "[7,\"2026-11-01T12:00:00Z\",\"ana\",\"verdict\",\"{{\\\"a\\\":\\\"b\\\"}}\",\"{GENESIS}\"]"
+            )
+        );
+        // The hex SHA-256 an outside tool computes over the same bytes.
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(sha256_hex(&bytes).len(), 64);
+    }
 }
