@@ -117,3 +117,75 @@ fn window_picker_80x24() {
     }
     check("window-80x24", &screen(&mut app, 80, 24));
 }
+
+/// A campaign of the first five flags of staff 104: one decided, one unsaved.
+fn in_review() -> App {
+    use keyhole::ledger::{Campaign, CampaignState, Item, Verdict, VerdictKind};
+    let d = dataset();
+    let mut app = loaded();
+    let items: Vec<(Item, Option<Verdict>)> = d
+        .flags
+        .iter()
+        .filter(|f| f.staff_id.as_ref().is_some_and(|s| s.as_str() == "104"))
+        .take(5)
+        .map(|f| {
+            (
+                Item {
+                    key: f.key.clone(),
+                    flag: keyhole::report::flag_value(f),
+                },
+                None,
+            )
+        })
+        .collect();
+    let mut state = CampaignState {
+        campaign: Campaign {
+            id: 2,
+            name: "October access review".into(),
+            from: "2026-10-02T04:00:00Z".into(),
+            to: "2026-11-01T04:00:00Z".into(),
+            as_of: "2026-11-01T12:00:00Z".into(),
+            created_by: "reviewer".into(),
+            created_at: "2026-11-02T09:00:00Z".into(),
+            policy_sha256: String::new(),
+            query_sha256: Default::default(),
+            filters: serde_json::Value::Null,
+            source: serde_json::Value::Null,
+            seq: 1,
+        },
+        items,
+    };
+    state.items[0].1 = Some(Verdict {
+        kind: VerdictKind::Justified,
+        note: Some("ticket CS-70255 was open".into()),
+        follow_up: None,
+        decided_by: "reviewer".into(),
+        decided_at: "2026-11-02T09:05:00Z".into(),
+        seq: 9,
+    });
+    app.mode = keyhole::tui::app::Mode::Review;
+    app.update(Action::CampaignsLoaded(Ok(vec![state])));
+    app.update(Action::Submit);
+    app.review.unsaved.insert(
+        app.review.state().unwrap().items[2].0.key.clone(),
+        keyhole::tui::overlays::review::Pending {
+            kind: VerdictKind::Escalated,
+            note: None,
+            follow_up: None,
+            failed: Some("ledger /srv/ledger.sqlite: read-only".into()),
+        },
+    );
+    app
+}
+
+#[test]
+fn review_80x24() {
+    check("review-80x24", &screen(&mut in_review(), 80, 24));
+}
+
+#[test]
+fn review_160x48() {
+    let mut app = in_review();
+    app.update(Action::Down);
+    check("review-160x48", &screen(&mut app, 160, 48));
+}

@@ -498,6 +498,8 @@ pub fn draw(app: &App, bindings: &[Binding], theme: &Theme, f: &mut Frame, area:
         head,
     );
     let range = visible_rows(app, list, r.sel, s.items.len());
+    // A wide screen has room for each flag's detail beside its key.
+    let wide = list.width >= 120;
     let rows: Vec<Row> = s.items[range.clone()]
         .iter()
         .enumerate()
@@ -508,34 +510,40 @@ pub fn draw(app: &App, bindings: &[Binding], theme: &Theme, f: &mut Frame, area:
                 (None, None) => "open".into(),
             };
             let sev = i.flag["severity"].as_str().unwrap_or("");
-            selected(
-                Row::new(vec![
-                    Cell::from((range.start + k + 1).to_string()),
-                    Cell::from(Span::styled(
-                        sev.to_string(),
-                        crate::rules::Severity::from_name(sev)
-                            .map_or(theme.dim(), |x| theme.sev(x)),
-                    )),
-                    Cell::from(terminal(&i.key)),
-                    Cell::from(verdict),
-                ]),
-                range.start + k == r.sel,
-                theme,
-            )
+            let mut cells = vec![
+                Cell::from((range.start + k + 1).to_string()),
+                Cell::from(Span::styled(
+                    sev.to_string(),
+                    crate::rules::Severity::from_name(sev).map_or(theme.dim(), |x| theme.sev(x)),
+                )),
+                Cell::from(terminal(&i.key)),
+                Cell::from(verdict),
+            ];
+            if wide {
+                cells.push(Cell::from(terminal(
+                    i.flag["detail"].as_str().unwrap_or(""),
+                )));
+            }
+            selected(Row::new(cells), range.start + k == r.sel, theme)
         })
         .collect();
+    let mut widths = vec![
+        Constraint::Length(5),
+        Constraint::Length(8),
+        Constraint::Length(36),
+        Constraint::Length(24),
+    ];
+    let mut header = vec!["#", "severity", "key", "verdict"];
+    if wide {
+        widths.push(Constraint::Min(20));
+        header.push("detail");
+    } else {
+        widths[2] = Constraint::Min(24);
+    }
     f.render_widget(
-        Table::new(
-            rows,
-            [
-                Constraint::Length(5),
-                Constraint::Length(8),
-                Constraint::Min(24),
-                Constraint::Length(28),
-            ],
-        )
-        .header(Row::new(vec!["#", "severity", "key", "verdict"]).style(theme.accent()))
-        .block(Block::bordered().title(format!("items {}/{}", r.sel + 1, s.items.len()))),
+        Table::new(rows, widths)
+            .header(Row::new(header).style(theme.accent()))
+            .block(Block::bordered().title(format!("items {}/{}", r.sel + 1, s.items.len()))),
         list,
     );
     let mut lines: Vec<Line> = Vec::new();
