@@ -121,19 +121,32 @@ fn print(text: &str) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// The flags of a window with their keys, as `report flags` reports them.
-async fn flags_now(
-    g: &GlobalOpts,
-    w: &AuditWindow,
-    rules: &[keyhole::rules::Rule],
-    min: Option<keyhole::rules::Severity>,
-) -> anyhow::Result<(
+/// What the source reports now for a campaign: the flags with their keys,
+/// the window, the source, and the policy's and query files' hashes.
+type FlagsNow = (
     Vec<keyhole::rules::Flag>,
+    AuditWindow,
     Value,
     String,
     BTreeMap<String, String>,
-)> {
+);
+
+/// The flags of a window with their keys, as `report flags` reports them;
+/// `window` resolves the window once the policy (and its zone) is known.
+async fn flags_now(
+    g: &GlobalOpts,
+    window: impl FnOnce(&keyhole::policy::Policy) -> anyhow::Result<AuditWindow>,
+    rules: &[keyhole::rules::Rule],
+    min: Option<keyhole::rules::Severity>,
+) -> anyhow::Result<FlagsNow> {
     let (mut src, set, policy) = super::open_source(g).await?;
+    let w = match window(&policy) {
+        Ok(w) => w,
+        Err(e) => {
+            src.close().await;
+            return Err(e);
+        }
+    };
     let r = async {
         let dir = audit::load_directory(&mut src, &set, policy.timezone).await?;
         let mut engine = Engine::new(&policy, &dir, w.from, w.to, w.as_of);
@@ -154,7 +167,7 @@ async fn flags_now(
             )
         })
         .collect();
-    Ok((r?, source, policy.sha256.clone(), queries))
+    Ok((r?, w, source, policy.sha256.clone(), queries))
 }
 
 async fn start(g: &GlobalOpts, args: &ReviewStartArgs) -> anyhow::Result<u8> {
@@ -163,16 +176,21 @@ async fn start(g: &GlobalOpts, args: &ReviewStartArgs) -> anyhow::Result<u8> {
     }
     let rules = super::report::parse_rules(&args.rules)?;
     let min = args.min_severity.map(super::severity);
-    // The policy's zone decides local dates, so the source is opened first.
-    let (src, _, policy) = super::open_source(g).await?;
-    src.close().await;
-    let w = audit::window::resolve(
-        &super::window_flags(&args.window),
-        DefaultStart::Last30Days,
-        policy.timezone,
-        chrono::Utc::now(),
-    )?;
-    let (flags, source, policy_sha256, query_sha256) = flags_now(g, &w, &rules, min).await?;
+    let flags_given = super::window_flags(&args.window);
+    let (flags, w, source, policy_sha256, query_sha256) = flags_now(
+        g,
+        |policy| {
+            Ok(audit::window::resolve(
+                &flags_given,
+                DefaultStart::Last30Days,
+                policy.timezone,
+                chrono::Utc::now(),
+            )?)
+        },
+        &rules,
+        min,
+    )
+    .await?;
     let items = flags
         .iter()
         .map(|f| (f.key.clone(), report::flag_value(f)))
@@ -223,7 +241,7 @@ async fn show(g: &GlobalOpts, campaign: i64, format: Option<FormatArg>) -> anyho
         let min = c.filters["min_severity"]
             .as_str()
             .and_then(keyhole::rules::Severity::from_name);
-        let (flags, ..) = flags_now(g, &w, &rules, min).await?;
+        let (flags, ..) = flags_now(g, |_| Ok(w), &rules, min).await?;
         let now: HashSet<String> = flags.into_iter().map(|f| f.key).collect();
         Ok::<_, anyhow::Error>(
             state

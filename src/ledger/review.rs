@@ -372,30 +372,6 @@ impl Ledger {
         });
         Ok(self.append(&[("verdict", body)]).await?[0])
     }
-
-    /// Earlier verdicts about one staff member's items in other campaigns:
-    /// (campaign, verdict, decided_at), newest first.
-    pub async fn staff_history(
-        &mut self,
-        staff_id: &str,
-        except_campaign: i64,
-    ) -> Result<Vec<(i64, VerdictKind, String)>, LedgerError> {
-        let mut out = Vec::new();
-        for c in self.campaigns().await? {
-            if c.campaign.id == except_campaign {
-                continue;
-            }
-            for (i, v) in &c.items {
-                if let Some(v) = v
-                    && i.flag["staff_id"].as_str() == Some(staff_id)
-                {
-                    out.push((c.campaign.id, v.kind, v.decided_at.clone()));
-                }
-            }
-        }
-        out.sort_by(|a, b| b.2.cmp(&a.2));
-        Ok(out)
-    }
 }
 
 #[cfg(test)]
