@@ -103,22 +103,8 @@ pub const REVIEW_ONLY: [&str; 7] = [
     "prev_undecided",
 ];
 
-/// What review mode answers to: its own bindings, and moving and backing out.
-const REVIEW_MODE: [&str; 13] = [
-    "justified",
-    "false_positive",
-    "violation",
-    "needs_follow_up",
-    "escalated",
-    "next_undecided",
-    "prev_undecided",
-    "up",
-    "down",
-    "page_up",
-    "page_down",
-    "back",
-    "quit",
-];
+/// What review mode answers to besides its own bindings.
+const REVIEW_MOVES: [&str; 6] = ["up", "down", "page_up", "page_down", "back", "quit"];
 
 /// Looks a key up among review mode's bindings (digits are verdicts here,
 /// not tabs).
@@ -126,7 +112,7 @@ pub fn lookup_review(table: &[Binding], key: &KeyEvent) -> Option<Action> {
     let mods = key.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT);
     table
         .iter()
-        .filter(|b| REVIEW_MODE.contains(&b.name))
+        .filter(|b| REVIEW_ONLY.contains(&b.name) || REVIEW_MOVES.contains(&b.name))
         .find(|b| {
             b.keys
                 .iter()
@@ -327,5 +313,30 @@ mod tests {
         );
         o.insert("launch".to_string(), vec![]);
         assert!(with_overrides(defaults(), &o).is_err());
+    }
+
+    #[test]
+    fn in_review_mode_digits_are_verdicts_and_can_be_rebound() {
+        let d = |c| key(KeyCode::Char(c), KeyModifiers::NONE);
+        assert!(matches!(
+            lookup(&defaults(), &d('3')),
+            Some(Action::GoTab(2))
+        ));
+        assert!(matches!(
+            lookup_review(&defaults(), &d('3')),
+            Some(Action::Verdict(VerdictKind::Violation))
+        ));
+        assert!(
+            lookup_review(&defaults(), &d('s')).is_none(),
+            "sort is not a review key"
+        );
+        let mut o = BTreeMap::new();
+        o.insert("justified".to_string(), vec!["J".to_string()]);
+        let t = with_overrides(defaults(), &o).unwrap();
+        assert!(lookup_review(&t, &d('1')).is_none());
+        assert!(matches!(
+            lookup_review(&t, &key(KeyCode::Char('J'), KeyModifiers::SHIFT)),
+            Some(Action::Verdict(VerdictKind::Justified))
+        ));
     }
 }
