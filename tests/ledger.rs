@@ -660,3 +660,72 @@ fn show_marks_an_item_whose_flag_the_source_no_longer_reports() {
     let table = keyhole(h, &["review", "show", "--campaign", "1", "--db", &db]).stdout;
     assert!(table.contains("(no longer in the source)"), "{table}");
 }
+
+#[tokio::test]
+async fn a_campaign_on_postgres_freezes_the_same_items_as_on_sqlite() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path().to_path_buf();
+    let lite = campaign(&h, &["--rule", "no_relationship"]);
+    let Some(pg) = common::scratch(common::Server::Postgres).await else {
+        return;
+    };
+    let settings = keyhole::demo::DemoSettings {
+        events: 4000,
+        seed: 1,
+        anchor: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+    };
+    keyhole::demo::load_into(&pg.url(), None, &settings, |_| {})
+        .await
+        .unwrap();
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml");
+    let url = pg.url();
+    let r = keyhole(
+        &h,
+        &[
+            "review",
+            "start",
+            "--name",
+            "on postgres",
+            "--db",
+            &url,
+            "--policy",
+            policy,
+            "--rule",
+            "no_relationship",
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-11-01",
+            "--as-of",
+            "2026-11-01T12:00:00Z",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "2\n");
+    let show = |campaign: &str, db: &str, extra: &[&str]| {
+        let mut args = vec![
+            "review",
+            "show",
+            "--campaign",
+            campaign,
+            "--format",
+            "json",
+            "--db",
+            db,
+        ];
+        args.extend_from_slice(extra);
+        let r = keyhole(&h, &args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        v["items"].as_array().unwrap().clone()
+    };
+    let on_pg = show("2", &url, &["--policy", policy]);
+    let on_lite = show("1", &lite, &[]);
+    let keys = |v: &[serde_json::Value]| v.iter().map(|i| i["key"].clone()).collect::<Vec<_>>();
+    assert!(!on_pg.is_empty());
+    assert_eq!(keys(&on_pg), keys(&on_lite));
+    assert!(
+        on_pg.iter().all(|i| i["in_source"] == true),
+        "re-read from PostgreSQL"
+    );
+}
