@@ -75,6 +75,28 @@ fn campaign(home: &Path, extra: &[&str]) -> String {
     db
 }
 
+/// `report flags --format json` over the campaign's window.
+fn october_flags(home: &Path, db: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "report",
+        "flags",
+        "--format",
+        "json",
+        "--db",
+        db,
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-11-01",
+        "--as-of",
+        "2026-11-01T12:00:00Z",
+    ];
+    args.extend_from_slice(extra);
+    let r = keyhole(home, &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    serde_json::from_str(&r.stdout).unwrap()
+}
+
 fn items(home: &Path, db: &str) -> Vec<serde_json::Value> {
     let r = keyhole(
         home,
@@ -100,24 +122,7 @@ fn a_whole_campaign_runs_from_start_to_a_verified_export() {
     let h = home.path();
     let db = campaign(h, &[]);
     // The items are exactly the flags of the same window, keys and all.
-    let r = keyhole(
-        h,
-        &[
-            "report",
-            "flags",
-            "--format",
-            "json",
-            "--db",
-            &db,
-            "--from",
-            "2026-10-01",
-            "--to",
-            "2026-11-01",
-            "--as-of",
-            "2026-11-01T12:00:00Z",
-        ],
-    );
-    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let report = october_flags(h, &db, &[]);
     let all = items(h, &db);
     assert_eq!(all.len(), report["flags"].as_array().unwrap().len());
     for (item, flag) in all.iter().zip(report["flags"].as_array().unwrap()) {
@@ -198,25 +203,7 @@ fn a_whole_campaign_runs_from_start_to_a_verified_export() {
     assert_eq!(list["campaigns"][0]["decided"], 3);
     assert_eq!(list["campaigns"][0]["name"], "October review");
     // --unreviewed leaves out the decided keys, and only those.
-    let r = keyhole(
-        h,
-        &[
-            "report",
-            "flags",
-            "--unreviewed",
-            "--format",
-            "json",
-            "--db",
-            &db,
-            "--from",
-            "2026-10-01",
-            "--to",
-            "2026-11-01",
-            "--as-of",
-            "2026-11-01T12:00:00Z",
-        ],
-    );
-    let open: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let open = october_flags(h, &db, &["--unreviewed"]);
     let open_keys: Vec<&str> = open["flags"]
         .as_array()
         .unwrap()

@@ -120,7 +120,7 @@ fn window_picker_80x24() {
 
 /// A campaign of the first five flags of staff 104: one decided, one unsaved.
 fn in_review() -> App {
-    use keyhole::ledger::{Campaign, CampaignState, Item, Verdict, VerdictKind};
+    use keyhole::ledger::{Item, Verdict, VerdictKind};
     let d = dataset();
     let mut app = loaded();
     let items: Vec<(Item, Option<Verdict>)> = d
@@ -138,23 +138,7 @@ fn in_review() -> App {
             )
         })
         .collect();
-    let mut state = CampaignState {
-        campaign: Campaign {
-            id: 2,
-            name: "October access review".into(),
-            from: "2026-10-02T04:00:00Z".into(),
-            to: "2026-11-01T04:00:00Z".into(),
-            as_of: "2026-11-01T12:00:00Z".into(),
-            created_by: "reviewer".into(),
-            created_at: "2026-11-02T09:00:00Z".into(),
-            policy_sha256: String::new(),
-            query_sha256: Default::default(),
-            filters: serde_json::Value::Null,
-            source: serde_json::Value::Null,
-            seq: 1,
-        },
-        items,
-    };
+    let mut state = common::october_campaign(2, "October access review", items);
     state.items[0].1 = Some(Verdict {
         kind: VerdictKind::Justified,
         note: Some("ticket CS-70255 was open".into()),

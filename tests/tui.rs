@@ -736,23 +736,7 @@ async fn a_verdict_the_ledger_cannot_take_stays_on_screen_marked_unsaved() {
         key: "vip_access/e:1".into(),
         flag: serde_json::json!({"severity": "high", "detail": "a VIP was viewed", "staff_id": "104"}),
     };
-    let state = keyhole::ledger::CampaignState {
-        campaign: keyhole::ledger::Campaign {
-            id: 1,
-            name: "October".into(),
-            from: "2026-10-02T04:00:00Z".into(),
-            to: "2026-11-01T04:00:00Z".into(),
-            as_of: "2026-11-01T12:00:00Z".into(),
-            created_by: "reviewer".into(),
-            created_at: "2026-11-02T09:00:00Z".into(),
-            policy_sha256: String::new(),
-            query_sha256: Default::default(),
-            filters: serde_json::Value::Null,
-            source: serde_json::Value::Null,
-            seq: 1,
-        },
-        items: vec![(item, None)],
-    };
+    let state = common::october_campaign(1, "October", vec![(item, None)]);
     app.mode = Mode::Review;
     app.update(Action::CampaignsLoaded(Ok(vec![state])));
     app.update(Action::Submit);

@@ -270,3 +270,29 @@ pub async fn judged_demo(dir: &std::path::Path) -> std::sync::Arc<keyhole::tui::
     src.close().await;
     std::sync::Arc::from(d.unwrap())
 }
+
+/// A campaign over October 2026 as the ledger would replay it, for screens
+/// and headless tests that need one without a ledger.
+pub fn october_campaign(
+    id: i64,
+    name: &str,
+    items: Vec<(keyhole::ledger::Item, Option<keyhole::ledger::Verdict>)>,
+) -> keyhole::ledger::CampaignState {
+    keyhole::ledger::CampaignState {
+        campaign: keyhole::ledger::Campaign {
+            id,
+            name: name.into(),
+            from: "2026-10-02T04:00:00Z".into(),
+            to: "2026-11-01T04:00:00Z".into(),
+            as_of: "2026-11-01T12:00:00Z".into(),
+            created_by: "reviewer".into(),
+            created_at: "2026-11-02T09:00:00Z".into(),
+            policy_sha256: String::new(),
+            query_sha256: Default::default(),
+            filters: serde_json::Value::Null,
+            source: serde_json::Value::Null,
+            seq: 1,
+        },
+        items,
+    }
+}
