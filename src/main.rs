@@ -16,6 +16,10 @@ fn main() -> ExitCode {
     install_panic_hook();
     let cli = Cli::parse();
     cmd::log::init();
+    // A test-only way to prove the panic path: one line on stderr, the report in the log.
+    if std::env::var_os("KEYHOLE_TEST_PANIC").is_some() {
+        panic!("forced for a test");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

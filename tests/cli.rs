@@ -776,3 +776,24 @@ fn an_unwritable_output_names_the_target_and_leaves_nothing_behind() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(!out.exists() && !out.with_extension("partial").exists());
 }
+
+#[test]
+fn a_panic_is_one_line_on_stderr_and_a_full_report_in_the_log() {
+    let home = tempfile::tempdir().unwrap();
+    let r = keyhole(home.path(), &["check"], &[("KEYHOLE_TEST_PANIC", "1")]);
+    assert_eq!(r.code, 101, "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("keyhole: internal error: forced for a test"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("keyhole.log"), "{}", r.stderr);
+    let log = std::fs::read_to_string(home.path().join("state/keyhole/keyhole.log")).unwrap();
+    assert!(
+        log.contains("internal error") && log.contains("forced for a test"),
+        "{log}"
+    );
+    assert!(log.contains("backtrace="), "{log}");
+}

@@ -21,11 +21,19 @@ pub async fn command(g: &GlobalOpts, args: &ReportArgs) -> anyhow::Result<u8> {
         chrono::Utc::now(),
     )?;
     let mut l = super::trail::open(g).await?;
-    let entries = l.entries().await;
+    // Only the trail's kinds, read through the index (not every frozen item).
+    let entries = async {
+        let mut all = Vec::new();
+        for kind in ["session", "reveal", "export"] {
+            all.extend(l.of_kind(kind).await?);
+        }
+        all.sort_by_key(|e| e.seq);
+        Ok::<_, keyhole::ledger::LedgerError>(all)
+    }
+    .await;
     l.close().await;
     let rows: Vec<Value> = entries?
         .into_iter()
-        .filter(|e| matches!(e.kind.as_str(), "session" | "reveal" | "export"))
         // Without --to, everything up to now, this second's entries included.
         .filter(|e| {
             instant(&e.at).is_ok_and(|t| t >= w.from && (args.window.to.is_none() || t < w.to))
