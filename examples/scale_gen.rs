@@ -71,7 +71,13 @@ impl Role {
         }
     }
     /// (actions, categories, purposes) the demo policy permits.
-    fn allowed(self) -> (&'static [&'static str], &'static [&'static str], &'static [&'static str]) {
+    fn allowed(
+        self,
+    ) -> (
+        &'static [&'static str],
+        &'static [&'static str],
+        &'static [&'static str],
+    ) {
         match self {
             Role::Support => (
                 &["view", "view", "search", "update"],
@@ -83,12 +89,36 @@ impl Role {
                 &["contact", "order_history", "preferences", "payment"],
                 &["client_service", "order_issue"],
             ),
-            Role::Warehouse => (&["view", "print"], &["contact", "order_history"], &["fulfilment"]),
-            Role::Marketing => (&["view", "search"], &["contact", "preferences"], &["marketing", "campaign"]),
-            Role::Finance => (&["view", "search"], &["payment", "order_history"], &["billing", "refund", "fraud_review"]),
-            Role::Legal => (&["view"], &["contact", "order_history", "payment"], &["legal_request", "legal_hold"]),
-            Role::Privacy => (&["view"], &["contact", "identity"], &["deletion_processing", "access_request"]),
-            Role::Engineering => (&["view", "search"], &["order_history"], &["incident_response"]),
+            Role::Warehouse => (
+                &["view", "print"],
+                &["contact", "order_history"],
+                &["fulfilment"],
+            ),
+            Role::Marketing => (
+                &["view", "search"],
+                &["contact", "preferences"],
+                &["marketing", "campaign"],
+            ),
+            Role::Finance => (
+                &["view", "search"],
+                &["payment", "order_history"],
+                &["billing", "refund", "fraud_review"],
+            ),
+            Role::Legal => (
+                &["view"],
+                &["contact", "order_history", "payment"],
+                &["legal_request", "legal_hold"],
+            ),
+            Role::Privacy => (
+                &["view"],
+                &["contact", "identity"],
+                &["deletion_processing", "access_request"],
+            ),
+            Role::Engineering => (
+                &["view", "search"],
+                &["order_history"],
+                &["incident_response"],
+            ),
         }
     }
 }
@@ -98,11 +128,43 @@ const FIRST: &[&str] = &[
     "Zara", "Ines", "Omar", "Priya", "Chen", "Yusuf", "Elena", "Tomas", "Freya", "Nadia", "Ravi",
 ];
 const LAST: &[&str] = &[
-    "Smith", "Garcia", "Nguyen", "Okafor", "Kowalski", "Haddad", "Silva", "Tanaka", "Muller",
-    "Rossi", "Dubois", "Ivanova", "Kim", "Patel", "Hughes", "Larsen", "Moreau", "Costa", "Novak",
-    "Schmidt", "Brennan", "Aziz", "Fischer", "Romero", "Walsh", "Sato", "Lindqvist", "Mensah",
+    "Smith",
+    "Garcia",
+    "Nguyen",
+    "Okafor",
+    "Kowalski",
+    "Haddad",
+    "Silva",
+    "Tanaka",
+    "Muller",
+    "Rossi",
+    "Dubois",
+    "Ivanova",
+    "Kim",
+    "Patel",
+    "Hughes",
+    "Larsen",
+    "Moreau",
+    "Costa",
+    "Novak",
+    "Schmidt",
+    "Brennan",
+    "Aziz",
+    "Fischer",
+    "Romero",
+    "Walsh",
+    "Sato",
+    "Lindqvist",
+    "Mensah",
 ];
-const STREETS: &[&str] = &["Harbor Lane", "Oak Street", "Maple Ave", "Elm Road", "Cedar Court", "Pine Way"];
+const STREETS: &[&str] = &[
+    "Harbor Lane",
+    "Oak Street",
+    "Maple Ave",
+    "Elm Road",
+    "Cedar Court",
+    "Pine Way",
+];
 const CITIES: &[(&str, &str)] = &[
     ("Albany", "NY"),
     ("Austin", "TX"),
@@ -193,7 +255,7 @@ fn main() {
     std::fs::create_dir_all(&out.dir).expect("create --out");
     let start = (anchor - Duration::days(90)).and_hms_opt(0, 0, 0).unwrap();
     let at = |secs: i64| start + Duration::seconds(secs);
-    let mut rng = Rng(0x6b65_7968_6f6c_65);
+    let mut rng = Rng(0x006b_6579_686f_6c65);
 
     // Staff.
     let roles: Vec<Role> = (0..staff_n)
@@ -239,7 +301,11 @@ fn main() {
         for i in 0..subjects {
             let (f, l) = (rng.pick(FIRST), rng.pick(LAST));
             let (city, region) = rng.pick(CITIES);
-            let tier = if rng.chance(1) && i % 2 == 0 { "vip" } else { "standard" };
+            let tier = if rng.chance(1) && i % 2 == 0 {
+                "vip"
+            } else {
+                "standard"
+            };
             let emp = if i % 50 == 0 && i / 50 < staff_n / 50 {
                 staff_id(i / 50 * 50).to_string()
             } else {
@@ -260,7 +326,8 @@ fn main() {
         }
     }
     // Relationships: one for every three events, all on one customer in ten.
-    let by_role = |r: Role| -> Vec<u32> { (0..staff_n).filter(|&i| roles[i as usize] == r).collect() };
+    let by_role =
+        |r: Role| -> Vec<u32> { (0..staff_n).filter(|&i| roles[i as usize] == r).collect() };
     let (support, managers, pickers) = (
         by_role(Role::Support),
         by_role(Role::ClientManager),
@@ -277,7 +344,12 @@ fn main() {
     let related = (subjects / 10).max(1);
     let rel_n = (events / 3).max(1) as u32;
     let weekdays: Vec<i64> = (0..90)
-        .filter(|d| (start.date() + Duration::days(*d)).weekday().num_days_from_monday() < 5)
+        .filter(|d| {
+            (start.date() + Duration::days(*d))
+                .weekday()
+                .num_days_from_monday()
+                < 5
+        })
         .collect();
     let mut rels: Vec<Rel> = Vec::with_capacity(rel_n as usize);
     for _ in 0..rel_n {

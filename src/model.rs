@@ -9,13 +9,19 @@ use std::fmt;
 pub type Instant = DateTime<Utc>;
 
 /// An identifier as text (CONTRACT section 3), ordered integers first by
-/// value, then every other id by its UTF-8 bytes.
+/// value, then every other id by its UTF-8 bytes. Up to 24 bytes are kept
+/// inline (every integer id and most others), so millions of events and
+/// relationships cost no allocation per id.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct Id(Box<str>);
+pub struct Id(compact_str::CompactString);
 
 impl Id {
-    pub fn new(s: impl Into<Box<str>>) -> Self {
+    pub fn new(s: impl Into<compact_str::CompactString>) -> Self {
         Id(s.into())
+    }
+    /// An integer id, formatted without an allocation.
+    pub fn from_int(i: i64) -> Self {
+        Id(compact_str::ToCompactString::to_compact_string(&i))
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -83,43 +89,87 @@ impl PartialOrd for Id {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Sym(pub u32);
 
+/// Interned strings, each stored once in one growing buffer: a new string
+/// costs no allocation of its own, and a symbol is its number.
 #[derive(Default, Debug, Clone)]
 pub struct Interner {
-    map: rustc_hash::FxHashMap<Box<str>, Sym>,
-    strings: Vec<Box<str>>,
+    table: hashbrown::HashTable<u32>,
+    buf: String,
+    /// Where each string ends in `buf`; it starts where the one before ends.
+    ends: Vec<u32>,
+}
+
+/// The strings an interner added after a point, to mirror it elsewhere.
+#[derive(Debug, Default)]
+pub struct Added {
+    buf: String,
+    lens: Vec<u32>,
+}
+
+fn str_hash(s: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(s)
 }
 
 impl Interner {
+    fn at<'b>(buf: &'b str, ends: &[u32], i: u32) -> &'b str {
+        let i = i as usize;
+        let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+        &buf[start..ends[i] as usize]
+    }
+
     pub fn intern(&mut self, s: &str) -> Sym {
-        if let Some(&sym) = self.map.get(s) {
-            return sym;
+        let hash = str_hash(s);
+        let Interner { table, buf, ends } = self;
+        if let Some(&i) = table.find(hash, |&i| Self::at(buf, ends, i) == s) {
+            return Sym(i);
         }
-        let sym = Sym(self.strings.len() as u32);
-        let boxed: Box<str> = s.into();
-        self.strings.push(boxed.clone());
-        self.map.insert(boxed, sym);
-        sym
+        let i = ends.len() as u32;
+        buf.push_str(s);
+        let end = u32::try_from(buf.len()).expect("interned text stays under 4 GiB");
+        ends.push(end);
+        table.insert_unique(hash, i, |&j| str_hash(Self::at(buf, ends, j)));
+        Sym(i)
     }
     pub fn get(&self, s: &str) -> Option<Sym> {
-        self.map.get(s).copied()
+        self.table
+            .find(str_hash(s), |&i| self.resolve(Sym(i)) == s)
+            .map(|&i| Sym(i))
     }
     pub fn resolve(&self, sym: Sym) -> &str {
-        &self.strings[sym.0 as usize]
+        Self::at(&self.buf, &self.ends, sym.0)
     }
     pub fn len(&self) -> usize {
-        self.strings.len()
+        self.ends.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.strings.is_empty()
+        self.ends.is_empty()
     }
     /// The strings interned since the first `n`, to mirror this interner elsewhere.
-    pub fn strings_from(&self, n: usize) -> Vec<Box<str>> {
-        self.strings[n.min(self.strings.len())..].to_vec()
+    pub fn added_since(&self, n: usize) -> Added {
+        let n = n.min(self.ends.len());
+        let start = if n == 0 { 0 } else { self.ends[n - 1] as usize };
+        let mut prev = start as u32;
+        let lens = self.ends[n..]
+            .iter()
+            .map(|&e| {
+                let l = e - prev;
+                prev = e;
+                l
+            })
+            .collect();
+        Added {
+            buf: self.buf[start..].to_string(),
+            lens,
+        }
     }
     /// Appends strings another interner added, keeping the same numbering.
-    pub fn extend_mirror(&mut self, added: Vec<Box<str>>) {
-        for s in added {
-            self.intern(&s);
+    pub fn extend_mirror(&mut self, added: Added) {
+        let mut at = 0usize;
+        for l in added.lens {
+            let end = at + l as usize;
+            self.intern(&added.buf[at..end]);
+            at = end;
         }
     }
 }
@@ -303,5 +353,25 @@ mod tests {
         assert_eq!(i.intern("view"), a);
         assert_ne!(a, b);
         assert_eq!(i.resolve(b), "export");
+        assert_eq!(i.get("export"), Some(b));
+        assert_eq!(i.get("print"), None);
+    }
+
+    #[test]
+    fn a_mirror_numbers_added_strings_the_same_way() {
+        let mut a = Interner::default();
+        a.intern("view");
+        let mut m = Interner::default();
+        m.extend_mirror(a.added_since(0));
+        let n = a.len();
+        for s in ["export", "", "view", "T-1", "é"] {
+            a.intern(s);
+        }
+        m.extend_mirror(a.added_since(n));
+        assert_eq!(m.len(), a.len());
+        for i in 0..a.len() as u32 {
+            assert_eq!(m.resolve(Sym(i)), a.resolve(Sym(i)));
+        }
+        assert_eq!(m.get(""), a.get(""));
     }
 }

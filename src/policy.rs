@@ -2,7 +2,10 @@
 //! and validation. Every error names the file and the line (and column).
 //! Values are compared trimmed and lower-cased, so they are stored that way.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+/// The policy's sets of names, looked up for every access.
+pub type NameSet = rustc_hash::FxHashSet<String>;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -124,10 +127,10 @@ fn hhmm(secs: u32) -> String {
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RolePolicy {
-    pub categories: HashSet<String>,
-    pub purposes: HashSet<String>,
+    pub categories: NameSet,
+    pub purposes: NameSet,
     /// None: any action.
-    pub actions: Option<HashSet<String>>,
+    pub actions: Option<NameSet>,
     pub requires_relationship: bool,
     pub working_hours: Option<Hours>,
 }
@@ -138,9 +141,9 @@ pub struct Policy {
     /// SHA-256 of the policy file's bytes (hex), frozen with a campaign.
     pub sha256: String,
     pub timezone: chrono_tz::Tz,
-    pub marketing_purposes: HashSet<String>,
-    pub export_actions: HashSet<String>,
-    pub deletion_exempt_purposes: HashSet<String>,
+    pub marketing_purposes: NameSet,
+    pub export_actions: NameSet,
+    pub deletion_exempt_purposes: NameSet,
     pub notify_subjects_of_legal_process: bool,
     pub working_hours: Option<Hours>,
     pub thresholds: Thresholds,
@@ -149,7 +152,7 @@ pub struct Policy {
     pub severity: [Option<Severity>; Rule::COUNT],
 }
 
-fn norm_set(v: Option<Vec<String>>, default: &[&str]) -> HashSet<String> {
+fn norm_set(v: Option<Vec<String>>, default: &[&str]) -> NameSet {
     match v {
         Some(v) => v
             .iter()

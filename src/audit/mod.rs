@@ -201,6 +201,14 @@ fn plan_steps(engine: &Engine, plan: &Plan) -> Vec<Step> {
     steps
 }
 
+/// What the reader hands the judge with a step's events: its whole
+/// interner when symbols are forgotten after each step, else the strings
+/// added since the last step.
+enum Strings {
+    Whole(Interner),
+    Added(crate::model::Added),
+}
+
 /// Reads one step's events, filtered, bucketed by local day.
 async fn read_step(
     src: &mut Source,
@@ -325,20 +333,21 @@ where
         let only = plan.only;
         let (n, mirror) = tokio::task::block_in_place(|| {
             std::thread::scope(|scope| {
-                type Batch = (usize, Vec<Vec<AccessEvent>>, Vec<Box<str>>);
+                type Batch = (usize, Vec<Vec<AccessEvent>>, Strings);
                 let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
                 let engine = &mut *engine;
                 let sink = &mut *sink;
                 let judge = scope.spawn(move || -> Result<(u64, Interner), SinkError> {
                     let mut mirror = Interner::default();
                     let mut n = 0u64;
-                    for (k, days, added) in rx {
-                        mirror.extend_mirror(added);
+                    for (k, days, strings) in rx {
+                        match strings {
+                            // Forgotten after each step: the reader's own interner.
+                            Strings::Whole(i) => mirror = i,
+                            Strings::Added(a) => mirror.extend_mirror(a),
+                        }
                         let st = &steps[k];
                         let go_on = judge_step(engine, st, days, &mirror, sink, &mut n)?;
-                        if per_step {
-                            mirror = Interner::default();
-                        }
                         if !go_on {
                             break; // Dropping the receiver stops the reader.
                         }
@@ -354,14 +363,14 @@ where
                         }
                         progress(st);
                         let days = read_step(src, set, tz, st, only, &mut reader).await?;
-                        let added = reader.strings_from(sent);
-                        sent = reader.len();
-                        if per_step {
-                            // The judge forgets the same way after this step.
-                            reader = Interner::default();
-                            sent = 0;
-                        }
-                        if tx.send((k, days, added)).is_err() {
+                        let strings = if per_step {
+                            Strings::Whole(std::mem::take(&mut reader))
+                        } else {
+                            let added = reader.added_since(sent);
+                            sent = reader.len();
+                            Strings::Added(added)
+                        };
+                        if tx.send((k, days, strings)).is_err() {
                             break; // The judge stopped; its result says why.
                         }
                     }

@@ -203,11 +203,19 @@ pub fn reveal(flags: &mut [Flag], dir: &Directory) {
         .iter()
         .map(|s| (s.staff_id.as_str(), s.display_name.as_str()))
         .collect();
+    // Only the flagged subjects, not a map of every subject.
+    let wanted: rustc_hash::FxHashSet<&str> = flags
+        .iter()
+        .filter_map(|f| f.subject_id.as_ref())
+        .map(Id::as_str)
+        .collect();
     let subjects: HashMap<&str, &str> = dir
         .subjects
         .iter()
+        .filter(|s| wanted.contains(s.subject_id.as_str()))
         .map(|s| (s.subject_id.as_str(), s.display_name.as_str()))
         .collect();
+    drop(wanted);
     for f in flags {
         f.staff_name = f
             .staff_id

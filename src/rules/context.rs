@@ -21,12 +21,6 @@ pub struct StaffFacts<'a> {
     pub family: Option<String>,
 }
 
-pub struct SubjectFacts<'a> {
-    pub subject: &'a Subject,
-    pub postal: Option<String>,
-    pub family: Option<String>,
-}
-
 /// A request as it stood at `as_of`.
 #[derive(Debug, Clone)]
 pub struct RequestAsOf<'a> {
@@ -40,11 +34,46 @@ pub struct Context<'a> {
     pub dir: &'a Directory,
     pub as_of: Instant,
     pub staff: HashMap<&'a str, StaffFacts<'a>>,
-    pub subjects: HashMap<&'a str, SubjectFacts<'a>>,
-    rels: Option<HashMap<(&'a str, &'a str), Vec<&'a Relationship>>>,
+    pub subjects: HashMap<&'a str, &'a Subject>,
+    /// Relationships in (staff, subject) order, and where each pair's run
+    /// starts and ends in it.
+    rels: Option<Relationships<'a>>,
     /// Counting requests (not denied or withdrawn, received by `as_of`) by subject.
     pub requests: HashMap<&'a str, Vec<RequestAsOf<'a>>>,
+    /// Subjects per normalised family name, for the family names staff hold.
     family_counts: HashMap<String, u64>,
+}
+
+struct Relationships<'a> {
+    sorted: Vec<&'a Relationship>,
+    pairs: HashMap<(&'a str, &'a str), (u32, u32)>,
+}
+
+impl<'a> Relationships<'a> {
+    fn new(rs: &'a [Relationship]) -> Self {
+        let mut sorted: Vec<&Relationship> = rs.iter().collect();
+        sorted.sort_unstable_by(|a, b| {
+            (a.staff_id.as_str(), a.subject_id.as_str())
+                .cmp(&(b.staff_id.as_str(), b.subject_id.as_str()))
+        });
+        let mut pairs: HashMap<(&str, &str), (u32, u32)> = HashMap::default();
+        pairs.reserve(sorted.len());
+        let mut start = 0;
+        for i in 1..=sorted.len() {
+            let key = |r: &'a Relationship| (r.staff_id.as_str(), r.subject_id.as_str());
+            if i == sorted.len() || key(sorted[i]) != key(sorted[start]) {
+                pairs.insert(key(sorted[start]), (start as u32, i as u32));
+                start = i;
+            }
+        }
+        pairs.shrink_to_fit();
+        Relationships { sorted, pairs }
+    }
+
+    fn of(&self, staff: &str, subject: &str) -> Option<&[&'a Relationship]> {
+        let &(s, e) = self.pairs.get(&(staff, subject))?;
+        Some(&self.sorted[s as usize..e as usize])
+    }
 }
 
 /// A postal address compared on its letters and digits alone, lower-cased;
@@ -62,6 +91,20 @@ fn family_key(s: &Option<String>) -> Option<String> {
     s.as_deref().map(norm).filter(|x| !x.is_empty())
 }
 
+/// Does `addr`, by letters and digits lower-cased, equal `key` (a
+/// [`postal_key`])? Compared without building the address's own key.
+fn postal_matches(key: &str, addr: &str) -> bool {
+    addr.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .eq(key.chars())
+}
+
+/// Does `name`, trimmed and lower-cased, equal `key` (a family key)?
+fn family_matches(key: &str, name: &str) -> bool {
+    norm_cow(name) == key
+}
+
 /// Does this request count? Not when denied or withdrawn.
 pub fn request_counts(r: &SubjectRequest) -> bool {
     !matches!(
@@ -72,7 +115,7 @@ pub fn request_counts(r: &SubjectRequest) -> bool {
 
 impl<'a> Context<'a> {
     pub fn new(policy: &'a Policy, dir: &'a Directory, as_of: Instant) -> Self {
-        let staff = dir
+        let staff: HashMap<&str, StaffFacts> = dir
             .staff
             .iter()
             .map(|s| {
@@ -89,35 +132,25 @@ impl<'a> Context<'a> {
                 )
             })
             .collect();
-        let mut family_counts: HashMap<String, u64> = HashMap::default();
-        for s in &dir.subjects {
-            if let Some(f) = family_key(&s.family_name) {
-                *family_counts.entry(f).or_default() += 1;
+        // Only the family names some staff member holds can ever be compared.
+        let mut family_counts: HashMap<String, u64> = staff
+            .values()
+            .filter_map(|f: &StaffFacts| f.family.clone())
+            .map(|f| (f, 0))
+            .collect();
+        if !family_counts.is_empty() {
+            for s in &dir.subjects {
+                if let Some(name) = s.family_name.as_deref()
+                    && let Some(n) = family_counts.get_mut(norm_cow(name).as_ref())
+                {
+                    *n += 1;
+                }
             }
         }
-        let subjects = dir
-            .subjects
-            .iter()
-            .map(|s| {
-                (
-                    s.subject_id.as_str(),
-                    SubjectFacts {
-                        subject: s,
-                        postal: s.postal_address.as_deref().and_then(postal_key),
-                        family: family_key(&s.family_name),
-                    },
-                )
-            })
-            .collect();
-        let rels = dir.relationships.as_ref().map(|rs| {
-            let mut m: HashMap<(&str, &str), Vec<&Relationship>> = HashMap::default();
-            for r in rs {
-                m.entry((r.staff_id.as_str(), r.subject_id.as_str()))
-                    .or_default()
-                    .push(r);
-            }
-            m
-        });
+        let mut subjects: HashMap<&str, &Subject> = HashMap::default();
+        subjects.reserve(dir.subjects.len());
+        subjects.extend(dir.subjects.iter().map(|s| (s.subject_id.as_str(), s)));
+        let rels = dir.relationships.as_deref().map(Relationships::new);
         let mut requests: HashMap<&str, Vec<RequestAsOf>> = HashMap::default();
         for r in dir.requests.iter().flatten() {
             if r.received_at > as_of || !request_counts(r) {
@@ -161,7 +194,7 @@ impl<'a> Context<'a> {
         let th = &self.policy.thresholds;
         let lead = Duration::minutes(th.relationship_lead_minutes);
         let grace = Duration::minutes(th.relationship_grace_minutes);
-        let list = self.rels.as_ref()?.get(&(staff, subject))?;
+        let list = self.rels.as_ref()?.of(staff, subject)?;
         list.iter()
             .copied()
             .filter(|r| r.valid_from - lead <= t && r.valid_to.is_none_or(|to| t < to + grace))
@@ -187,7 +220,7 @@ impl<'a> Context<'a> {
 
     /// For a detail: the nearest relationship of the pair that did not cover `t`.
     fn nearest_relationship(&self, staff: &str, subject: &str, t: Instant) -> String {
-        let Some(list) = self.rels.as_ref().and_then(|m| m.get(&(staff, subject))) else {
+        let Some(list) = self.rels.as_ref().and_then(|m| m.of(staff, subject)) else {
             return "no relationship on record".into();
         };
         let ended = list
@@ -331,7 +364,6 @@ impl<'a> Context<'a> {
         }
         if let (Some(sid), Some(sub)) = (ev.subject, subject) {
             let own = sub
-                .subject
                 .staff_id
                 .as_ref()
                 .is_some_and(|x| x.as_str() == ev.staff);
@@ -342,7 +374,7 @@ impl<'a> Context<'a> {
                     format!("{what}: staff {} looked up their own record", ev.staff),
                 ));
             }
-            if let Some(other) = &sub.subject.staff_id
+            if let Some(other) = &sub.staff_id
                 && !own
                 && unexplained
                 && self.on(Rule::CoworkerAccess)
@@ -357,10 +389,9 @@ impl<'a> Context<'a> {
                 && self.on(Rule::FamilyAccess)
                 && let Some(sf) = staff
             {
-                let same_address =
-                    matches!((&sf.postal, &sub.postal), (Some(a), Some(b)) if a == b);
-                let same_family = match (&sf.family, &sub.family) {
-                    (Some(a), Some(b)) if a == b => {
+                let same_address = matches!((&sf.postal, &sub.postal_address), (Some(a), Some(b)) if postal_matches(a, b));
+                let same_family = match (&sf.family, &sub.family_name) {
+                    (Some(a), Some(b)) if family_matches(a, b) => {
                         let n = self.family_counts.get(a).copied().unwrap_or(0);
                         (n <= th.family_name_max_subjects).then_some(n)
                     }
@@ -381,7 +412,7 @@ impl<'a> Context<'a> {
                     ));
                 }
             }
-            if sub.subject.is_vip && unexplained && self.on(Rule::VipAccess) {
+            if sub.is_vip && unexplained && self.on(Rule::VipAccess) {
                 fired.push((
                     Rule::VipAccess,
                     format!("{what}, a VIP, with no relationship in force"),
@@ -547,6 +578,10 @@ mod tests {
             postal_key("12 HARBOR LANE APT 3B")
         );
         assert_eq!(postal_key(" ,- "), None);
+        let key = postal_key("12 Harbor Lane, Apt. 3B").unwrap();
+        assert!(postal_matches(&key, "12 HARBOR LANE APT 3B"));
+        assert!(!postal_matches(&key, "12 HARBOR LANE APT 3"));
+        assert!(!postal_matches(&key, ""));
         assert_eq!(postal_key("Straße 5").as_deref(), Some("straße5"));
     }
 }

@@ -368,7 +368,7 @@ pub fn local_clock(t: Instant, tz: chrono_tz::Tz) -> String {
     )
 }
 
-pub fn list(set: &std::collections::HashSet<String>) -> String {
+pub fn list(set: &crate::policy::NameSet) -> String {
     if set.is_empty() {
         return "none".into();
     }

@@ -61,7 +61,8 @@ struct RowReader<'a> {
     file: QueryFile,
     map: &'a ColumnMap,
     row: &'a [Value],
-    row_id: String,
+    /// The row's number in the result, for errors.
+    n: usize,
     tz: Tz,
 }
 
@@ -70,7 +71,22 @@ impl RowReader<'_> {
         self.file.columns()[i].0
     }
     fn fail(&self, i: usize, msg: impl std::fmt::Display) -> ValueError {
-        ValueError(format!("column `{}`, {}: {msg}", self.name(i), self.row_id))
+        let row = row_label(self.file, self.map, self.row, self.n);
+        ValueError(format!("column `{}`, {row}: {msg}", self.name(i)))
+    }
+    /// Interns an id column (staff, subject) without building an [`Id`]
+    /// when the value is an integer or text already.
+    fn id_sym(&self, i: usize, symbols: &mut Interner) -> Result<Option<Sym>, ValueError> {
+        match self.map.get(self.row, i) {
+            Value::Int(v) => {
+                let mut buf = itoa_buf();
+                Ok(Some(symbols.intern(format_int(&mut buf, *v))))
+            }
+            Value::Text(t) => Ok(Some(t.trim())
+                .filter(|t| !t.is_empty())
+                .map(|t| symbols.intern(t))),
+            _ => Ok(self.id(i)?.map(|id| symbols.intern(id.as_str()))),
+        }
     }
     fn id(&self, i: usize) -> Result<Option<Id>, ValueError> {
         value::to_id(self.map.get(self.row, i)).map_err(|e| self.fail(i, e))
@@ -152,7 +168,7 @@ async fn load_rows<T>(
                 file,
                 map: m,
                 row,
-                row_id: row_label(file, m, row, n),
+                n,
                 tz,
             };
             out.push(f(&reader)?);
@@ -172,8 +188,33 @@ fn strip_label(label: &str, e: ValueError) -> ValueError {
     }
 }
 
+/// Room for an i64 in decimal.
+fn itoa_buf() -> [u8; 20] {
+    [0; 20]
+}
+
+/// Writes `v` in decimal into `buf` and returns the text.
+fn format_int(buf: &mut [u8; 20], v: i64) -> &str {
+    let mut n = v.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        // i64::MIN has 19 digits, so there is always room for the sign.
+        i -= 1;
+        buf[i] = b'-';
+    }
+    std::str::from_utf8(&buf[i..]).expect("ASCII digits")
+}
+
 fn dup_check<'a>(label: &str, ids: impl Iterator<Item = &'a Id>) -> Result<(), SourceError> {
-    let mut seen = HashSet::new();
+    let mut seen = rustc_hash::FxHashSet::default();
     for id in ids {
         if !seen.insert(id) {
             return Err(SourceError::new(format!(
@@ -368,7 +409,7 @@ pub async fn stream_events(
                 file,
                 map: m,
                 row,
-                row_id: row_label(file, m, row, n as usize),
+                n: n as usize,
                 tz,
             };
             let occurred_at = r.req_time(1)?;
@@ -378,12 +419,14 @@ pub async fn stream_events(
             if occurred_at < window.from || occurred_at >= window.to {
                 return Ok(());
             }
-            let staff = r.req_id(2)?;
+            let staff = r
+                .id_sym(2, symbols)?
+                .ok_or_else(|| r.fail(2, "NULL in a required column"))?;
             let ev = AccessEvent {
                 event_id: r.req_id(0)?,
                 occurred_at,
-                staff: symbols.intern(staff.as_str()),
-                subject: r.id(3)?.map(|s| symbols.intern(s.as_str())),
+                staff,
+                subject: r.id_sym(3, symbols)?,
                 action: r.sym(4, symbols),
                 data_category: r.sym(5, symbols),
                 purpose: r.sym(6, symbols),
@@ -487,3 +530,16 @@ impl Directory {
 }
 
 pub use crate::vocab::DISCLOSURE_KINDS;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_format_as_their_canonical_text() {
+        for v in [0, 7, -7, 10, 1_000_000, i64::MAX, i64::MIN] {
+            let mut buf = itoa_buf();
+            assert_eq!(format_int(&mut buf, v), v.to_string());
+        }
+    }
+}

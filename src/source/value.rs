@@ -46,8 +46,8 @@ message_error!(
 pub fn to_id(v: &Value) -> Result<Option<Id>, ValueError> {
     Ok(match v {
         Value::Null => None,
-        Value::Int(i) => Some(Id::new(i.to_string())),
-        Value::UInt(u) => Some(Id::new(u.to_string())),
+        Value::Int(i) => Some(Id::from_int(*i)),
+        Value::UInt(u) => Some(Id::new(compact_str::ToCompactString::to_compact_string(u))),
         Value::Float(f) => {
             if !f.is_finite() {
                 return Err(format!("cannot use {f} as an id").into());
