@@ -163,7 +163,7 @@ pub async fn run(
         }
         let res = match f {
             QueryFile::Relationships => load::load_relationships(src, set, tz).await.map(|v| {
-                let n = v.as_ref().map_or(0, Vec::len);
+                let n = v.as_ref().map_or(0, |t| t.len());
                 dir.relationships = v;
                 n
             }),

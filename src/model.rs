@@ -84,6 +84,41 @@ impl PartialOrd for Id {
     }
 }
 
+/// An id as a hash key: the integer itself when the id is an integer's
+/// canonical text (most production ids), so a lookup compares numbers, not
+/// bytes behind a pointer; the text otherwise. Two ids have equal keys
+/// exactly when their texts are equal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IdKey<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+impl<'a> IdKey<'a> {
+    pub fn of(s: &'a str) -> Self {
+        match canonical_int(s) {
+            Some(i) => IdKey::Int(i),
+            None => IdKey::Text(s),
+        }
+    }
+}
+
+/// The integer whose canonical decimal text `s` is: no sign but `-`, no
+/// leading zero, not `-0`, within i64.
+fn canonical_int(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let digits = b.strip_prefix(b"-").unwrap_or(b);
+    let canonical = !digits.is_empty()
+        && digits.len() <= 19
+        && digits.iter().all(u8::is_ascii_digit)
+        && (digits == b"0" || digits[0] != b'0')
+        && !(digits.len() < b.len() && digits == b"0");
+    if !canonical {
+        return None;
+    }
+    s.parse().ok()
+}
+
 /// A small interned string: staff ids, actions, categories, purposes and
 /// other values that repeat across millions of access events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -188,17 +223,149 @@ pub struct Staff {
     pub terminated_at: Option<Instant>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// A person whose data the staff see. Its six text fields live in one
+/// allocation (a million subjects stay compact); read them through the
+/// accessors, set them with the `set_` methods.
+#[derive(Clone, PartialEq)]
 pub struct Subject {
     pub subject_id: Id,
-    pub display_name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub postal_address: Option<String>,
-    pub family_name: Option<String>,
-    pub jurisdiction: Option<String>,
     pub is_vip: bool,
     pub staff_id: Option<Id>,
+    text: Packed<6>,
+}
+
+/// The text fields of a [`Subject`], borrowed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SubjectText<'a> {
+    pub display_name: &'a str,
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub postal_address: Option<&'a str>,
+    pub family_name: Option<&'a str>,
+    pub jurisdiction: Option<&'a str>,
+}
+
+const DISPLAY_NAME: usize = 0;
+const EMAIL: usize = 1;
+const PHONE: usize = 2;
+const POSTAL_ADDRESS: usize = 3;
+const FAMILY_NAME: usize = 4;
+const JURISDICTION: usize = 5;
+
+impl Subject {
+    pub fn new(subject_id: Id, text: SubjectText<'_>, is_vip: bool, staff_id: Option<Id>) -> Self {
+        Subject {
+            subject_id,
+            is_vip,
+            staff_id,
+            text: Packed::new([
+                Some(text.display_name),
+                text.email,
+                text.phone,
+                text.postal_address,
+                text.family_name,
+                text.jurisdiction,
+            ]),
+        }
+    }
+    pub fn text(&self) -> SubjectText<'_> {
+        SubjectText {
+            display_name: self.display_name(),
+            email: self.email(),
+            phone: self.phone(),
+            postal_address: self.postal_address(),
+            family_name: self.family_name(),
+            jurisdiction: self.jurisdiction(),
+        }
+    }
+    pub fn display_name(&self) -> &str {
+        self.text.get(DISPLAY_NAME).unwrap_or("")
+    }
+    pub fn email(&self) -> Option<&str> {
+        self.text.get(EMAIL)
+    }
+    pub fn phone(&self) -> Option<&str> {
+        self.text.get(PHONE)
+    }
+    pub fn postal_address(&self) -> Option<&str> {
+        self.text.get(POSTAL_ADDRESS)
+    }
+    pub fn family_name(&self) -> Option<&str> {
+        self.text.get(FAMILY_NAME)
+    }
+    pub fn jurisdiction(&self) -> Option<&str> {
+        self.text.get(JURISDICTION)
+    }
+    pub fn set_display_name(&mut self, v: &str) {
+        self.text.set(DISPLAY_NAME, Some(v));
+    }
+    pub fn set_email(&mut self, v: Option<&str>) {
+        self.text.set(EMAIL, v);
+    }
+    pub fn set_postal_address(&mut self, v: Option<&str>) {
+        self.text.set(POSTAL_ADDRESS, v);
+    }
+    pub fn set_family_name(&mut self, v: Option<&str>) {
+        self.text.set(FAMILY_NAME, v);
+    }
+    pub fn set_jurisdiction(&mut self, v: Option<&str>) {
+        self.text.set(JURISDICTION, v);
+    }
+}
+
+impl fmt::Debug for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subject")
+            .field("subject_id", &self.subject_id)
+            .field("text", &self.text())
+            .field("is_vip", &self.is_vip)
+            .field("staff_id", &self.staff_id)
+            .finish()
+    }
+}
+
+/// `N` optional strings in one allocation: their bytes one after another,
+/// where each ends, and which are present.
+#[derive(Clone, PartialEq)]
+struct Packed<const N: usize> {
+    buf: Box<str>,
+    ends: [u32; N],
+    present: u16,
+}
+
+impl<const N: usize> Packed<N> {
+    fn new(fields: [Option<&str>; N]) -> Self {
+        let len = fields.iter().flatten().map(|s| s.len()).sum();
+        let mut buf = String::with_capacity(len);
+        let mut ends = [0u32; N];
+        let mut present = 0u16;
+        for (i, f) in fields.iter().enumerate() {
+            if let Some(s) = f {
+                buf.push_str(s);
+                present |= 1 << i;
+            }
+            ends[i] = u32::try_from(buf.len()).expect("a record's text stays under 4 GiB");
+        }
+        Packed {
+            buf: buf.into_boxed_str(),
+            ends,
+            present,
+        }
+    }
+    fn get(&self, i: usize) -> Option<&str> {
+        if self.present & (1 << i) == 0 {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        Some(&self.buf[start..self.ends[i] as usize])
+    }
+    fn set(&mut self, i: usize, v: Option<&str>) {
+        let mut fields: [Option<&str>; N] = [None; N];
+        for (k, f) in fields.iter_mut().enumerate() {
+            *f = if k == i { v } else { self.get(k) };
+        }
+        *self = Packed::new(fields);
+    }
 }
 
 /// One access to personal data. Repeating values are interned in the
@@ -230,6 +397,8 @@ impl EventLog {
     }
 }
 
+/// A relationship as `relationships.sql` returns it: what a
+/// [`Relationships`] table is built from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Relationship {
     pub staff_id: Id,
@@ -238,6 +407,197 @@ pub struct Relationship {
     pub reference: Option<String>,
     pub valid_from: Instant,
     pub valid_to: Option<Instant>,
+}
+
+/// One relationship of a [`Relationships`] table, borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RelRef<'a> {
+    /// Its place in the table, stable while the table lives.
+    pub index: u32,
+    pub staff_id: &'a Id,
+    pub subject_id: &'a Id,
+    pub kind: &'a str,
+    pub reference: Option<&'a str>,
+    pub valid_from: Instant,
+    pub valid_to: Option<Instant>,
+}
+
+/// Every relationship, packed by column: ids and kinds stored once and
+/// named by number, references in one buffer. Rows are kept grouped by
+/// staff member and then subject, so one pair's rows are found by a lookup
+/// and a binary search, with no map of pairs. Millions of rows take about
+/// fifty bytes each.
+#[derive(Debug, Clone, Default)]
+pub struct Relationships {
+    ids: Vec<Id>,
+    by_id: IdNumbers,
+    kinds: Vec<Box<str>>,
+    refs: String,
+    rows: Vec<RelRow>,
+    /// For each id (as staff), where its rows start and end.
+    staff_rows: rustc_hash::FxHashMap<u32, (u32, u32)>,
+}
+
+/// Ids to their numbers: integers by value, other ids by text.
+#[derive(Debug, Clone, Default)]
+struct IdNumbers {
+    ints: rustc_hash::FxHashMap<i64, u32>,
+    texts: rustc_hash::FxHashMap<Box<str>, u32>,
+}
+
+impl IdNumbers {
+    fn get(&self, s: &str) -> Option<u32> {
+        match IdKey::of(s) {
+            IdKey::Int(i) => self.ints.get(&i).copied(),
+            IdKey::Text(t) => self.texts.get(t).copied(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RelRow {
+    staff: u32,
+    subject: u32,
+    kind: u32,
+    /// `refs[ref_start..ref_end]`; `ref_start == u32::MAX` when there is none.
+    ref_start: u32,
+    ref_end: u32,
+    valid_from: Instant,
+    valid_to: Option<Instant>,
+}
+
+impl Relationships {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+    fn view(&self, i: usize) -> RelRef<'_> {
+        let r = &self.rows[i];
+        RelRef {
+            index: i as u32,
+            staff_id: &self.ids[r.staff as usize],
+            subject_id: &self.ids[r.subject as usize],
+            kind: &self.kinds[r.kind as usize],
+            reference: (r.ref_start != u32::MAX)
+                .then(|| &self.refs[r.ref_start as usize..r.ref_end as usize]),
+            valid_from: r.valid_from,
+            valid_to: r.valid_to,
+        }
+    }
+    pub fn get(&self, i: usize) -> Option<RelRef<'_>> {
+        (i < self.rows.len()).then(|| self.view(i))
+    }
+    pub fn iter(&self) -> impl Iterator<Item = RelRef<'_>> + '_ {
+        (0..self.rows.len()).map(|i| self.view(i))
+    }
+    /// The relationships of one staff member with one subject.
+    pub fn of<'s>(&'s self, staff: &str, subject: &str) -> impl Iterator<Item = RelRef<'s>> + 's {
+        let found = (|| {
+            let st = self.by_id.get(staff)?;
+            let su = self.by_id.get(subject)?;
+            let &(a, b) = self.staff_rows.get(&st)?;
+            let run = &self.rows[a as usize..b as usize];
+            let lo = run.partition_point(|r| r.subject < su);
+            let hi = lo + run[lo..].partition_point(|r| r.subject == su);
+            Some(a as usize + lo..a as usize + hi)
+        })();
+        found.into_iter().flatten().map(|i| self.view(i))
+    }
+}
+
+/// Builds a [`Relationships`] table row by row.
+#[derive(Default)]
+pub struct RelationshipsBuilder {
+    t: Relationships,
+    kinds: rustc_hash::FxHashMap<Box<str>, u32>,
+}
+
+impl RelationshipsBuilder {
+    fn id(&mut self, id: Id) -> u32 {
+        if let Some(n) = self.t.by_id.get(id.as_str()) {
+            return n;
+        }
+        let n = self.t.ids.len() as u32;
+        match IdKey::of(id.as_str()) {
+            IdKey::Int(i) => self.t.by_id.ints.insert(i, n),
+            IdKey::Text(t) => self.t.by_id.texts.insert(t.into(), n),
+        };
+        self.t.ids.push(id);
+        n
+    }
+    pub fn push(
+        &mut self,
+        staff_id: Id,
+        subject_id: Id,
+        kind: &str,
+        reference: Option<&str>,
+        valid_from: Instant,
+        valid_to: Option<Instant>,
+    ) {
+        let staff = self.id(staff_id);
+        let subject = self.id(subject_id);
+        let next = self.t.kinds.len() as u32;
+        let kind = match self.kinds.get(kind) {
+            Some(&k) => k,
+            None => {
+                self.kinds.insert(kind.into(), next);
+                self.t.kinds.push(kind.into());
+                next
+            }
+        };
+        let (ref_start, ref_end) = match reference {
+            Some(r) => {
+                let start = self.t.refs.len();
+                self.t.refs.push_str(r);
+                let end = u32::try_from(self.t.refs.len()).expect("references stay under 4 GiB");
+                (start as u32, end)
+            }
+            None => (u32::MAX, 0),
+        };
+        self.t.rows.push(RelRow {
+            staff,
+            subject,
+            kind,
+            ref_start,
+            ref_end,
+            valid_from,
+            valid_to,
+        });
+    }
+    pub fn finish(self) -> Relationships {
+        let mut t = self.t;
+        t.rows.sort_by_key(|r| (r.staff, r.subject));
+        t.rows.shrink_to_fit();
+        t.refs.shrink_to_fit();
+        let mut start = 0;
+        for i in 1..=t.rows.len() {
+            if i == t.rows.len() || t.rows[i].staff != t.rows[start].staff {
+                t.staff_rows
+                    .insert(t.rows[start].staff, (start as u32, i as u32));
+                start = i;
+            }
+        }
+        t
+    }
+}
+
+impl From<Vec<Relationship>> for Relationships {
+    fn from(v: Vec<Relationship>) -> Self {
+        let mut b = RelationshipsBuilder::default();
+        for r in v {
+            b.push(
+                r.staff_id,
+                r.subject_id,
+                &r.kind,
+                r.reference.as_deref(),
+                r.valid_from,
+                r.valid_to,
+            );
+        }
+        b.finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -281,7 +641,7 @@ pub struct SubjectRequest {
 pub struct Directory {
     pub staff: Vec<Staff>,
     pub subjects: Vec<Subject>,
-    pub relationships: Option<Vec<Relationship>>,
+    pub relationships: Option<Relationships>,
     pub disclosures: Option<Vec<Disclosure>>,
     pub disclosure_items: Option<Vec<DisclosureItem>>,
     pub requests: Option<Vec<SubjectRequest>>,
@@ -333,6 +693,29 @@ mod tests {
     }
 
     #[test]
+    fn id_keys_are_numbers_only_for_canonical_integers() {
+        assert_eq!(IdKey::of("1042"), IdKey::Int(1042));
+        assert_eq!(IdKey::of("-7"), IdKey::Int(-7));
+        assert_eq!(IdKey::of("0"), IdKey::Int(0));
+        for text in [
+            "007",
+            "-0",
+            "+7",
+            "1.0",
+            "",
+            "-",
+            "9223372036854775808",
+            " 7",
+            "a1",
+        ] {
+            assert_eq!(IdKey::of(text), IdKey::Text(text), "{text:?}");
+        }
+        assert_eq!(IdKey::of("9223372036854775807"), IdKey::Int(i64::MAX));
+        assert_eq!(IdKey::of("-9223372036854775808"), IdKey::Int(i64::MIN));
+        assert_ne!(IdKey::of("07"), IdKey::of("7"));
+    }
+
+    #[test]
     fn leading_zero_ids_are_text_and_keep_their_form() {
         assert_eq!(sorted(&["07", "7"]), vec!["7", "07"]);
     }
@@ -343,6 +726,71 @@ mod tests {
             split_categories(" Contact, ,PAYMENT ,,"),
             vec!["contact", "payment"]
         );
+    }
+
+    #[test]
+    fn a_subject_keeps_each_text_field_apart_and_absent_ones_absent() {
+        let mut s = Subject::new(
+            Id::new("1"),
+            SubjectText {
+                display_name: "Ava Okafor",
+                email: Some(""),
+                phone: None,
+                postal_address: Some("12 Harbor Lane"),
+                family_name: Some("Okafor"),
+                jurisdiction: None,
+            },
+            true,
+            None,
+        );
+        assert_eq!(s.display_name(), "Ava Okafor");
+        assert_eq!(s.email(), Some(""));
+        assert_eq!(s.phone(), None);
+        assert_eq!(s.postal_address(), Some("12 Harbor Lane"));
+        assert_eq!(s.family_name(), Some("Okafor"));
+        assert_eq!(s.jurisdiction(), None);
+        s.set_jurisdiction(Some("US-NY"));
+        s.set_postal_address(None);
+        assert_eq!(s.jurisdiction(), Some("US-NY"));
+        assert_eq!(s.postal_address(), None);
+        assert_eq!(s.family_name(), Some("Okafor"));
+        assert_eq!(s.display_name(), "Ava Okafor");
+    }
+
+    #[test]
+    fn a_relationship_table_finds_each_pair_and_nothing_else() {
+        let t0: Instant = "2026-03-01T00:00:00Z".parse().unwrap();
+        let row = |st: &str, su: &str, kind: &str, r: Option<&str>| Relationship {
+            staff_id: Id::new(st),
+            subject_id: Id::new(su),
+            kind: kind.into(),
+            reference: r.map(Into::into),
+            valid_from: t0,
+            valid_to: None,
+        };
+        let t: Relationships = vec![
+            row("7", "100", "ticket", Some("T-1")),
+            row("agent-x", "100", "order", None),
+            row("7", "007", "ticket", Some("T-2")),
+            row("7", "100", "order", Some("O-1")),
+            row("8", "100", "ticket", None),
+        ]
+        .into();
+        assert_eq!(t.len(), 5);
+        let mut found: Vec<(&str, Option<&str>)> =
+            t.of("7", "100").map(|r| (r.kind, r.reference)).collect();
+        found.sort();
+        assert_eq!(found, vec![("order", Some("O-1")), ("ticket", Some("T-1"))]);
+        let leading_zero: Vec<_> = t.of("7", "007").map(|r| r.reference).collect();
+        assert_eq!(leading_zero, vec![Some("T-2")]);
+        assert_eq!(t.of("7", "7").count(), 0);
+        assert_eq!(t.of("agent-x", "100").count(), 1);
+        assert_eq!(t.of("9", "100").count(), 0);
+        assert_eq!(t.of("100", "7").count(), 0);
+        for r in t.iter() {
+            assert_eq!(t.get(r.index as usize), Some(r));
+        }
+        assert_eq!(t.get(5), None);
     }
 
     #[test]

@@ -138,7 +138,7 @@ pub async fn load_directory(
     tracing::info!(
         staff = dir.staff.len(),
         subjects = dir.subjects.len(),
-        relationships = dir.relationships.as_ref().map_or(0, Vec::len),
+        relationships = dir.relationships.as_ref().map_or(0, |t| t.len()),
         disclosures = dir.disclosures.as_ref().map_or(0, Vec::len),
         requests = dir.requests.as_ref().map_or(0, Vec::len),
         ms = started.elapsed().as_millis() as u64,
@@ -340,7 +340,9 @@ where
                 let judge = scope.spawn(move || -> Result<(u64, Interner), SinkError> {
                     let mut mirror = Interner::default();
                     let mut n = 0u64;
+                    let mut busy = std::time::Duration::ZERO;
                     for (k, days, strings) in rx {
+                        let t = Clock::now();
                         match strings {
                             // Forgotten after each step: the reader's own interner.
                             Strings::Whole(i) => mirror = i,
@@ -348,10 +350,13 @@ where
                         }
                         let st = &steps[k];
                         let go_on = judge_step(engine, st, days, &mirror, sink, &mut n)?;
+                        busy += t.elapsed();
                         if !go_on {
                             break; // Dropping the receiver stops the reader.
                         }
                     }
+                    // Against the whole run's time, whether judging or reading is the bottleneck.
+                    tracing::info!(ms = busy.as_millis() as u64, "judging and sinks busy");
                     Ok((n, mirror))
                 });
                 let read: Result<(), AuditError> = handle.block_on(async {

@@ -266,7 +266,7 @@ pub fn build(
         .into_iter()
         .map(|(id, a)| {
             let s = subjects.get(id.as_str());
-            let jurisdiction = s.and_then(|s| s.jurisdiction.clone());
+            let jurisdiction = s.and_then(|s| s.jurisdiction().map(str::to_string));
             let rule = jurisdiction.as_deref().and_then(|j| table.rule_for(j));
             let d = deadline(rule, aware_at);
             AffectedRow {
@@ -282,11 +282,17 @@ pub fn build(
                     .map(|r| r.name.clone())
                     .unwrap_or_else(|| "(no rule)".into()),
                 source: rule.map(|r| r.source.clone()),
-                name: reveal.then(|| s.map(|s| s.display_name.clone())).flatten(),
-                email: reveal.then(|| s.and_then(|s| s.email.clone())).flatten(),
-                phone: reveal.then(|| s.and_then(|s| s.phone.clone())).flatten(),
+                name: reveal
+                    .then(|| s.map(|s| s.display_name().to_string()))
+                    .flatten(),
+                email: reveal
+                    .then(|| s.and_then(|s| s.email().map(str::to_string)))
+                    .flatten(),
+                phone: reveal
+                    .then(|| s.and_then(|s| s.phone().map(str::to_string)))
+                    .flatten(),
                 postal_address: reveal
-                    .then(|| s.and_then(|s| s.postal_address.clone()))
+                    .then(|| s.and_then(|s| s.postal_address().map(str::to_string)))
                     .flatten(),
                 sort: d,
             }

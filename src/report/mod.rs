@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use crate::audit::{Day, Finish, Sink, SinkError};
-use crate::model::{Directory, Id, Instant, Interner, Relationship};
+use crate::model::{Directory, Id, Instant, Interner, RelRef};
 use crate::rules::{Flag, JudgedEvent, Rule, Severity, flag_order};
 use crate::sanitize::{clip, terminal};
 use crate::time::rfc3339;
@@ -213,7 +213,7 @@ pub fn reveal(flags: &mut [Flag], dir: &Directory) {
         .subjects
         .iter()
         .filter(|s| wanted.contains(s.subject_id.as_str()))
-        .map(|s| (s.subject_id.as_str(), s.display_name.as_str()))
+        .map(|s| (s.subject_id.as_str(), s.display_name()))
         .collect();
     drop(wanted);
     for f in flags {
@@ -566,10 +566,10 @@ struct ExplainedJson<'a> {
 }
 
 impl<'a> ExplainedJson<'a> {
-    fn of(r: &'a Relationship) -> Self {
+    fn of(r: RelRef<'a>) -> Self {
         ExplainedJson {
-            kind: &r.kind,
-            reference: r.reference.as_deref(),
+            kind: r.kind,
+            reference: r.reference,
             valid_from: rfc3339(r.valid_from),
             valid_to: r.valid_to.map(rfc3339),
         }
@@ -650,6 +650,7 @@ pub fn access_cells(j: &JudgedEvent, syms: &Interner) -> Vec<String> {
         e.record_count.to_string(),
         j.verdict
             .explained_by
+            .as_ref()
             .map(crate::rules::rel_text)
             .unwrap_or_default(),
         j.rules()

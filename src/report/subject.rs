@@ -145,7 +145,7 @@ impl<'a> Sink<'a> for SubjectAccesses<'_> {
                 data_category: t(e.data_category),
                 purpose: t(e.purpose),
                 reference: t(e.reference),
-                explained_by: j.verdict.explained_by.map(crate::rules::rel_text),
+                explained_by: j.verdict.explained_by.as_ref().map(crate::rules::rel_text),
                 flags: j.verdict.fired.iter().map(|(r, _)| r.name()).collect(),
                 why: j.verdict.why(),
             });
@@ -190,9 +190,8 @@ pub fn render(
         .collect();
     let in_rels = dir
         .relationships
-        .iter()
-        .flatten()
-        .any(|r| r.subject_id.as_str() == id);
+        .as_ref()
+        .is_some_and(|t| t.iter().any(|r| r.subject_id.as_str() == id));
     if subject.is_none()
         && accesses.is_empty()
         && items.is_empty()
@@ -305,11 +304,11 @@ pub fn render(
         subject: SubjectJson {
             subject_id: id.to_string(),
             display_name: if reveal {
-                subject.map(|s| s.display_name.clone())
+                subject.map(|s| s.display_name().to_string())
             } else {
                 None
             },
-            jurisdiction: subject.and_then(|s| s.jurisdiction.clone()),
+            jurisdiction: subject.and_then(|s| s.jurisdiction().map(str::to_string)),
             is_vip: subject.is_some_and(|s| s.is_vip),
             staff_id: subject.and_then(|s| s.staff_id.as_ref().map(|x| x.to_string())),
             known: subject.is_some(),

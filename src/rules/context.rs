@@ -8,8 +8,8 @@ use rustc_hash::FxHashMap as HashMap;
 use chrono::{Datelike, Duration, Timelike};
 
 use super::{EventView, Rule, Severity, Verdict, days_between, list, local_clock, rel_text};
-use crate::model::Directory;
-use crate::model::{Instant, Relationship, Staff, Subject, SubjectRequest};
+use crate::model::{Directory, IdKey};
+use crate::model::{Instant, RelRef, Relationships, Staff, Subject, SubjectRequest};
 use crate::policy::{Hours, Policy, RolePolicy, norm, norm_cow};
 use crate::time::rfc3339;
 
@@ -33,47 +33,13 @@ pub struct Context<'a> {
     pub policy: &'a Policy,
     pub dir: &'a Directory,
     pub as_of: Instant,
-    pub staff: HashMap<&'a str, StaffFacts<'a>>,
-    pub subjects: HashMap<&'a str, &'a Subject>,
-    /// Relationships in (staff, subject) order, and where each pair's run
-    /// starts and ends in it.
-    rels: Option<Relationships<'a>>,
+    pub staff: HashMap<IdKey<'a>, StaffFacts<'a>>,
+    pub subjects: HashMap<IdKey<'a>, &'a Subject>,
+    rels: Option<&'a Relationships>,
     /// Counting requests (not denied or withdrawn, received by `as_of`) by subject.
-    pub requests: HashMap<&'a str, Vec<RequestAsOf<'a>>>,
+    pub requests: HashMap<IdKey<'a>, Vec<RequestAsOf<'a>>>,
     /// Subjects per normalised family name, for the family names staff hold.
     family_counts: HashMap<String, u64>,
-}
-
-struct Relationships<'a> {
-    sorted: Vec<&'a Relationship>,
-    pairs: HashMap<(&'a str, &'a str), (u32, u32)>,
-}
-
-impl<'a> Relationships<'a> {
-    fn new(rs: &'a [Relationship]) -> Self {
-        let mut sorted: Vec<&Relationship> = rs.iter().collect();
-        sorted.sort_unstable_by(|a, b| {
-            (a.staff_id.as_str(), a.subject_id.as_str())
-                .cmp(&(b.staff_id.as_str(), b.subject_id.as_str()))
-        });
-        let mut pairs: HashMap<(&str, &str), (u32, u32)> = HashMap::default();
-        pairs.reserve(sorted.len());
-        let mut start = 0;
-        for i in 1..=sorted.len() {
-            let key = |r: &'a Relationship| (r.staff_id.as_str(), r.subject_id.as_str());
-            if i == sorted.len() || key(sorted[i]) != key(sorted[start]) {
-                pairs.insert(key(sorted[start]), (start as u32, i as u32));
-                start = i;
-            }
-        }
-        pairs.shrink_to_fit();
-        Relationships { sorted, pairs }
-    }
-
-    fn of(&self, staff: &str, subject: &str) -> Option<&[&'a Relationship]> {
-        let &(s, e) = self.pairs.get(&(staff, subject))?;
-        Some(&self.sorted[s as usize..e as usize])
-    }
 }
 
 /// A postal address compared on its letters and digits alone, lower-cased;
@@ -115,13 +81,13 @@ pub fn request_counts(r: &SubjectRequest) -> bool {
 
 impl<'a> Context<'a> {
     pub fn new(policy: &'a Policy, dir: &'a Directory, as_of: Instant) -> Self {
-        let staff: HashMap<&str, StaffFacts> = dir
+        let staff: HashMap<IdKey, StaffFacts> = dir
             .staff
             .iter()
             .map(|s| {
                 let role_name = s.role.as_deref().map(norm).unwrap_or_default();
                 (
-                    s.staff_id.as_str(),
+                    IdKey::of(s.staff_id.as_str()),
                     StaffFacts {
                         staff: s,
                         role: policy.roles.get(&role_name),
@@ -140,24 +106,28 @@ impl<'a> Context<'a> {
             .collect();
         if !family_counts.is_empty() {
             for s in &dir.subjects {
-                if let Some(name) = s.family_name.as_deref()
+                if let Some(name) = s.family_name()
                     && let Some(n) = family_counts.get_mut(norm_cow(name).as_ref())
                 {
                     *n += 1;
                 }
             }
         }
-        let mut subjects: HashMap<&str, &Subject> = HashMap::default();
+        let mut subjects: HashMap<IdKey, &Subject> = HashMap::default();
         subjects.reserve(dir.subjects.len());
-        subjects.extend(dir.subjects.iter().map(|s| (s.subject_id.as_str(), s)));
-        let rels = dir.relationships.as_deref().map(Relationships::new);
-        let mut requests: HashMap<&str, Vec<RequestAsOf>> = HashMap::default();
+        subjects.extend(
+            dir.subjects
+                .iter()
+                .map(|s| (IdKey::of(s.subject_id.as_str()), s)),
+        );
+        let rels = dir.relationships.as_ref();
+        let mut requests: HashMap<IdKey, Vec<RequestAsOf>> = HashMap::default();
         for r in dir.requests.iter().flatten() {
             if r.received_at > as_of || !request_counts(r) {
                 continue;
             }
             requests
-                .entry(r.subject_id.as_str())
+                .entry(IdKey::of(r.subject_id.as_str()))
                 .or_default()
                 .push(RequestAsOf {
                     request: r,
@@ -190,13 +160,12 @@ impl<'a> Context<'a> {
     }
 
     /// The relationship that explains an access, per the contract's tie-break.
-    pub fn explaining(&self, staff: &str, subject: &str, t: Instant) -> Option<&'a Relationship> {
+    pub fn explaining(&self, staff: &str, subject: &str, t: Instant) -> Option<RelRef<'a>> {
         let th = &self.policy.thresholds;
         let lead = Duration::minutes(th.relationship_lead_minutes);
         let grace = Duration::minutes(th.relationship_grace_minutes);
-        let list = self.rels.as_ref()?.of(staff, subject)?;
-        list.iter()
-            .copied()
+        self.rels?
+            .of(staff, subject)
             .filter(|r| r.valid_from - lead <= t && r.valid_to.is_none_or(|to| t < to + grace))
             .max_by(|a, b| {
                 a.valid_from
@@ -208,7 +177,7 @@ impl<'a> Context<'a> {
                         (Some(x), Some(y)) => x.cmp(&y),
                     })
                     // Smallest kind, then smallest reference (NULL first), win: reverse for max_by.
-                    .then_with(|| norm(&b.kind).as_bytes().cmp(norm(&a.kind).as_bytes()))
+                    .then_with(|| norm(b.kind).as_bytes().cmp(norm(a.kind).as_bytes()))
                     .then_with(|| match (&a.reference, &b.reference) {
                         (None, None) => std::cmp::Ordering::Equal,
                         (None, Some(_)) => std::cmp::Ordering::Greater,
@@ -220,28 +189,28 @@ impl<'a> Context<'a> {
 
     /// For a detail: the nearest relationship of the pair that did not cover `t`.
     fn nearest_relationship(&self, staff: &str, subject: &str, t: Instant) -> String {
-        let Some(list) = self.rels.as_ref().and_then(|m| m.of(staff, subject)) else {
+        let Some(rels) = self.rels else {
             return "no relationship on record".into();
         };
-        let ended = list
-            .iter()
+        let ended = rels
+            .of(staff, subject)
             .filter(|r| r.valid_to.is_some_and(|x| x <= t))
             .max_by_key(|r| r.valid_to);
         if let Some(r) = ended {
             return format!(
                 "last {} closed {}",
-                rel_text(r).split(" from ").next().unwrap_or(""),
+                rel_text(&r).split(" from ").next().unwrap_or(""),
                 rfc3339(r.valid_to.expect("ended"))
             );
         }
-        let next = list
-            .iter()
+        let next = rels
+            .of(staff, subject)
             .filter(|r| r.valid_from > t)
             .min_by_key(|r| r.valid_from);
         match next {
             Some(r) => format!(
                 "next {} opened {}",
-                rel_text(r).split(" from ").next().unwrap_or(""),
+                rel_text(&r).split(" from ").next().unwrap_or(""),
                 rfc3339(r.valid_from)
             ),
             None => "no relationship on record".into(),
@@ -251,7 +220,7 @@ impl<'a> Context<'a> {
     pub fn hours_for(&self, staff: &str) -> Option<&'a Hours> {
         let role_hours = self
             .staff
-            .get(staff)
+            .get(&IdKey::of(staff))
             .and_then(|s| s.role)
             .and_then(|r| r.working_hours.as_ref());
         role_hours.or(self.policy.working_hours.as_ref())
@@ -262,7 +231,7 @@ impl<'a> Context<'a> {
         let p = self.policy;
         let th = &p.thresholds;
         let mut fired: Vec<(Rule, String)> = Vec::new();
-        let staff = self.staff.get(ev.staff);
+        let staff = self.staff.get(&IdKey::of(ev.staff));
         let known = staff.is_some();
         let role = staff.and_then(|s| s.role);
         let role_name: &str = match staff {
@@ -283,7 +252,7 @@ impl<'a> Context<'a> {
             category: category.as_deref(),
             subject: ev.subject,
         };
-        let subject = ev.subject.and_then(|s| self.subjects.get(s));
+        let subject = ev.subject.and_then(|s| self.subjects.get(&IdKey::of(s)));
         let explained = match ev.subject {
             Some(s) => self.explaining(ev.staff, s, ev.occurred_at),
             None => None,
@@ -389,8 +358,8 @@ impl<'a> Context<'a> {
                 && self.on(Rule::FamilyAccess)
                 && let Some(sf) = staff
             {
-                let same_address = matches!((&sf.postal, &sub.postal_address), (Some(a), Some(b)) if postal_matches(a, b));
-                let same_family = match (&sf.family, &sub.family_name) {
+                let same_address = matches!((&sf.postal, sub.postal_address()), (Some(a), Some(b)) if postal_matches(a, b));
+                let same_family = match (&sf.family, sub.family_name()) {
                     (Some(a), Some(b)) if family_matches(a, b) => {
                         let n = self.family_counts.get(a).copied().unwrap_or(0);
                         (n <= th.family_name_max_subjects).then_some(n)
@@ -421,7 +390,9 @@ impl<'a> Context<'a> {
             let _ = sid;
         }
         if self.on(Rule::OffHours)
-            && let Some(h) = self.hours_for(ev.staff)
+            && let Some(h) = role
+                .and_then(|r| r.working_hours.as_ref())
+                .or(p.working_hours.as_ref())
         {
             let l = ev.occurred_at.with_timezone(&p.timezone);
             let secs = l.num_seconds_from_midnight();
@@ -452,7 +423,7 @@ impl<'a> Context<'a> {
             ));
         }
         if let Some(s) = ev.subject
-            && let Some(reqs) = self.requests.get(s)
+            && let Some(reqs) = self.requests.get(&IdKey::of(s))
         {
             let pu = purpose.as_deref();
             if self.on(Rule::OptOutIgnored)

@@ -6,13 +6,13 @@ pub mod context;
 pub mod legal;
 mod staff_day;
 
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate, Timelike};
 
 use crate::model::Directory;
-use crate::model::{AccessEvent, Id, Instant, Interner, Relationship};
+use crate::model::{AccessEvent, Id, Instant, Interner, RelRef};
 use crate::policy::Policy;
 use crate::time::rfc3339;
 pub use crate::vocab::{Rule, RuleKind, Severity, norm};
@@ -137,7 +137,7 @@ impl<'e> EventView<'e> {
 pub struct Verdict<'a> {
     /// Rules that fired (enabled ones only), in section 5 order, with details.
     pub fired: Vec<(Rule, String)>,
-    pub explained_by: Option<&'a Relationship>,
+    pub explained_by: Option<RelRef<'a>>,
     /// The staff member's role (lower-cased), None for unknown staff.
     pub role: Option<&'a str>,
 }
@@ -159,7 +159,7 @@ impl Verdict<'_> {
     /// Why an access nobody flagged was allowed, in words for a reviewer.
     pub fn allowed_because(&self) -> String {
         match (self.explained_by, self.role) {
-            (Some(r), _) => format!("explained by {}", rel_text(r)),
+            (Some(r), _) => format!("explained by {}", rel_text(&r)),
             (None, Some("")) => "permitted: no rule applies to staff without a role".into(),
             (None, Some(role)) => {
                 format!("permitted for the {role} role; no relationship required")
@@ -214,7 +214,7 @@ impl<'a> Engine<'a> {
             ctx: Context::new(policy, dir, as_of),
             from,
             to,
-            history: HashMap::new(),
+            history: HashMap::default(),
         }
     }
 
@@ -309,7 +309,7 @@ impl<'a> Engine<'a> {
 }
 
 fn day_counts(events: &[AccessEvent], syms: &Interner) -> Vec<(String, u32)> {
-    let mut per: HashMap<&str, std::collections::HashSet<crate::model::Sym>> = HashMap::new();
+    let mut per: HashMap<&str, HashSet<crate::model::Sym>> = HashMap::default();
     for ev in events {
         if let Some(s) = ev.subject {
             per.entry(syms.resolve(ev.staff)).or_default().insert(s);
@@ -390,19 +390,15 @@ pub(crate) fn days_between(a: Instant, b: Instant) -> String {
     }
 }
 
-pub fn rel_text(r: &Relationship) -> String {
-    let reference = r
-        .reference
-        .as_deref()
-        .map(|x| format!(" {x}"))
-        .unwrap_or_default();
+pub fn rel_text(r: &RelRef) -> String {
+    let reference = r.reference.map(|x| format!(" {x}")).unwrap_or_default();
     let to = r
         .valid_to
         .map(rfc3339)
         .unwrap_or_else(|| "still open".into());
     format!(
         "{}{reference} from {} to {to}",
-        norm(&r.kind),
+        norm(r.kind),
         rfc3339(r.valid_from)
     )
 }

@@ -1,7 +1,7 @@
 //! Per staff member and local day: unknown_staff, bulk_access,
 //! bulk_records and volume_spike.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use chrono::{Duration, NaiveDate};
 
@@ -40,7 +40,7 @@ pub(super) fn judge(
             .collect();
         let distinct = distinct.len() as u64;
         let records: i64 = idx.iter().map(|&i| judged[i].event.record_count).sum();
-        let facts = ctx.staff.get(staff.as_str());
+        let facts = ctx.staff.get(&crate::model::IdKey::of(staff.as_str()));
         let mut emit =
             |rule: Rule, members: &[usize], detail: String, judged: &mut [JudgedEvent]| {
                 if members.is_empty() || !ctx.policy.enabled(rule) {

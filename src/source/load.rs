@@ -2,6 +2,7 @@
 //! columns by name, applies the NULL and coercion rules of CONTRACT section 3
 //! and streams access events one row at a time into compact state.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use chrono_tz::Tz;
@@ -97,6 +98,14 @@ impl RowReader<'_> {
     }
     fn text(&self, i: usize) -> Option<String> {
         value::to_text(self.map.get(self.row, i))
+    }
+    /// A text column borrowed from the row when it is text already
+    /// (trimmed, empty as absent), else converted.
+    fn str(&self, i: usize) -> Option<Cow<'_, str>> {
+        match self.map.get(self.row, i) {
+            Value::Text(t) => Some(t.trim()).filter(|t| !t.is_empty()).map(Cow::Borrowed),
+            other => value::to_text(other).map(Cow::Owned),
+        }
     }
     /// Interns a text column without allocating when the value is text already.
     fn sym(&self, i: usize, symbols: &mut Interner) -> Option<Sym> {
@@ -256,17 +265,20 @@ pub async fn load_subjects(
     tz: Tz,
 ) -> Result<Vec<Subject>, SourceError> {
     let v = load_rows(src, set, QueryFile::Subjects, tz, |r| {
-        Ok(Subject {
-            subject_id: r.req_id(0)?,
-            display_name: r.text(1).unwrap_or_default(),
-            email: r.text(2),
-            phone: r.text(3),
-            postal_address: r.text(4),
-            family_name: r.text(5),
-            jurisdiction: r.text(6),
-            is_vip: r.bool(7)?.unwrap_or(false),
-            staff_id: r.id(8)?,
-        })
+        let t: [Option<Cow<str>>; 6] = std::array::from_fn(|k| r.str(k + 1));
+        Ok(Subject::new(
+            r.req_id(0)?,
+            SubjectText {
+                display_name: t[0].as_deref().unwrap_or_default(),
+                email: t[1].as_deref(),
+                phone: t[2].as_deref(),
+                postal_address: t[3].as_deref(),
+                family_name: t[4].as_deref(),
+                jurisdiction: t[5].as_deref(),
+            },
+            r.bool(7)?.unwrap_or(false),
+            r.id(8)?,
+        ))
     })
     .await?
     .ok_or_else(|| SourceError::new("subjects.sql is required"))?;
@@ -281,18 +293,25 @@ pub async fn load_relationships(
     src: &mut Source,
     set: &QuerySet,
     tz: Tz,
-) -> Result<Option<Vec<Relationship>>, SourceError> {
-    load_rows(src, set, QueryFile::Relationships, tz, |r| {
-        Ok(Relationship {
-            staff_id: r.req_id(0)?,
-            subject_id: r.req_id(1)?,
-            kind: r.req_text(2)?,
-            reference: r.text(3),
-            valid_from: r.req_time(4)?,
-            valid_to: r.time(5)?,
-        })
+) -> Result<Option<Relationships>, SourceError> {
+    // Rows go straight into the packed table; no row is kept as a struct.
+    let mut table = RelationshipsBuilder::default();
+    let read = load_rows(src, set, QueryFile::Relationships, tz, |r| {
+        let kind = r
+            .str(2)
+            .ok_or_else(|| r.fail(2, "NULL in a required column"))?;
+        table.push(
+            r.req_id(0)?,
+            r.req_id(1)?,
+            &kind,
+            r.str(3).as_deref(),
+            r.req_time(4)?,
+            r.time(5)?,
+        );
+        Ok(())
     })
-    .await
+    .await?;
+    Ok(read.map(|_| table.finish()))
 }
 
 pub async fn load_disclosures(

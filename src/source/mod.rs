@@ -258,7 +258,8 @@ macro_rules! read_only_statement {
         let mut rows = ($bind).fetch(&mut *tx);
         let mut failure = None;
         while let Some(row) = rows.try_next().await.map_err($qerr)? {
-            $values.clear();
+            // Slots are reused row after row, so text is copied, not allocated.
+            $values.resize(row.len(), Value::Null);
             decode(&row, &mut $values).map_err(|e| SourceError::new(format!("{}: {e}", $label)))?;
             if let Err(e) = $on_row(&cols, &$values) {
                 failure = Some(e);
@@ -533,7 +534,9 @@ impl Source {
                             kinds = value::pg_kinds(row);
                         }
                         for (i, kind) in kinds.iter().enumerate() {
-                            out.push(value::decode_pg_as(row, i, *kind)?);
+                            value::decode_pg_cell(row, i, *kind)?
+                                .store_in(&mut out[i])
+                                .map_err(|_| value::not_utf8(row, i))?;
                         }
                         Ok(())
                     },
@@ -560,8 +563,10 @@ impl Source {
                     |row: &sqlx::mysql::MySqlRow,
                      out: &mut Vec<Value>|
                      -> Result<(), value::ValueError> {
-                        for i in 0..row.len() {
-                            out.push(value::decode_mysql(row, i)?);
+                        for (i, slot) in out.iter_mut().enumerate() {
+                            value::decode_mysql_cell(row, i)?
+                                .store_in(slot)
+                                .map_err(|_| value::not_utf8(row, i))?;
                         }
                         Ok(())
                     },
@@ -588,8 +593,10 @@ impl Source {
                         |row: &sqlx::sqlite::SqliteRow,
                          out: &mut Vec<Value>|
                          -> Result<(), value::ValueError> {
-                            for i in 0..row.len() {
-                                out.push(value::decode_sqlite(row, i)?);
+                            for (i, slot) in out.iter_mut().enumerate() {
+                                value::decode_sqlite_cell(row, i)?
+                                    .store_in(slot)
+                                    .map_err(|_| value::not_utf8(row, i))?;
                             }
                             Ok(())
                         },

@@ -272,14 +272,79 @@ pub fn decode_pg(row: &sqlx::postgres::PgRow, i: usize) -> Result<Value, ValueEr
     decode_pg_as(row, i, kind)
 }
 
+/// A decoded column: a value, or text still borrowed from the row, so a
+/// slot that held text before can take it without a new allocation.
+pub enum Cell<'r> {
+    Value(Value),
+    Text(&'r str),
+    Bytes(&'r [u8]),
+}
+
+impl Cell<'_> {
+    /// Writes the cell into `slot`, reusing the slot's text buffer. Fails
+    /// only on bytes that are not UTF-8.
+    pub fn store_in(self, slot: &mut Value) -> Result<(), NotUtf8> {
+        let text = match self {
+            Cell::Value(v) => {
+                *slot = v;
+                return Ok(());
+            }
+            Cell::Text(t) => t,
+            Cell::Bytes(b) => std::str::from_utf8(b).map_err(|_| NotUtf8)?,
+        };
+        match slot {
+            Value::Text(s) => {
+                s.clear();
+                s.push_str(text);
+            }
+            other => *other = Value::Text(text.to_owned()),
+        }
+        Ok(())
+    }
+
+    pub fn into_value<R: Row>(self, row: &R, i: usize) -> Result<Value, ValueError>
+    where
+        usize: sqlx::ColumnIndex<R>,
+    {
+        let mut v = Value::Null;
+        self.store_in(&mut v).map_err(|_| not_utf8(row, i))?;
+        Ok(v)
+    }
+}
+
+/// Binary column data that is not text.
+pub struct NotUtf8;
+
+/// The error for column `i` of `row` holding bytes that are not UTF-8.
+pub fn not_utf8<R: Row>(row: &R, i: usize) -> ValueError
+where
+    usize: sqlx::ColumnIndex<R>,
+{
+    let c = &row.columns()[i];
+    // The value's own type, as the driver reports it (SQLite: its storage class).
+    let ty = match row.try_get_raw(i) {
+        Ok(raw) => raw.type_info().name().to_string(),
+        Err(_) => c.type_info().name().to_string(),
+    };
+    err_col(c.name(), &ty, "binary value is not UTF-8 text").into()
+}
+
 pub fn decode_pg_as(
     row: &sqlx::postgres::PgRow,
     i: usize,
     kind: PgKind,
 ) -> Result<Value, ValueError> {
+    decode_pg_cell(row, i, kind)?.into_value(row, i)
+}
+
+pub fn decode_pg_cell(
+    row: &sqlx::postgres::PgRow,
+    i: usize,
+    kind: PgKind,
+) -> Result<Cell<'_>, ValueError> {
     let raw = row.try_get_raw(i).map_err(|e| e.to_string())?;
     if raw.is_null() {
-        return Ok(Value::Null);
+        return Ok(Cell::Value(Value::Null));
     }
     let e = |x: sqlx::Error| {
         err_col(
@@ -289,7 +354,10 @@ pub fn decode_pg_as(
         )
     };
     // The kind was read from the column's own type, so the unchecked getters are safe.
-    Ok(match kind {
+    if kind == PgKind::Text {
+        return Ok(Cell::Text(row.try_get_unchecked(i).map_err(e)?));
+    }
+    Ok(Cell::Value(match kind {
         PgKind::Bool => Value::Bool(row.try_get_unchecked(i).map_err(e)?),
         PgKind::I16 => Value::Int(row.try_get_unchecked::<i16, _>(i).map_err(e)?.into()),
         PgKind::I32 => Value::Int(row.try_get_unchecked::<i32, _>(i).map_err(e)?.into()),
@@ -303,7 +371,7 @@ pub fn decode_pg_as(
         PgKind::F32 => Value::Float(row.try_get_unchecked::<f32, _>(i).map_err(e)?.into()),
         PgKind::F64 => Value::Float(row.try_get_unchecked(i).map_err(e)?),
         PgKind::Numeric => Value::Decimal(row.try_get_unchecked(i).map_err(e)?),
-        PgKind::Text => Value::Text(row.try_get_unchecked(i).map_err(e)?),
+        PgKind::Text => unreachable!("borrowed above"),
         PgKind::Uuid => Value::Uuid(row.try_get_unchecked(i).map_err(e)?),
         PgKind::TsTz => Value::Utc(row.try_get_unchecked(i).map_err(e)?),
         PgKind::Ts => Value::Naive(row.try_get_unchecked(i).map_err(e)?),
@@ -317,19 +385,23 @@ pub fn decode_pg_as(
             )
             .into());
         }
-    })
+    }))
 }
 
 pub fn decode_mysql(row: &sqlx::mysql::MySqlRow, i: usize) -> Result<Value, ValueError> {
+    decode_mysql_cell(row, i)?.into_value(row, i)
+}
+
+pub fn decode_mysql_cell(row: &sqlx::mysql::MySqlRow, i: usize) -> Result<Cell<'_>, ValueError> {
     let raw = row.try_get_raw(i).map_err(|e| e.to_string())?;
     if raw.is_null() {
-        return Ok(Value::Null);
+        return Ok(Cell::Value(Value::Null));
     }
     let info = raw.type_info();
     let ty = info.name();
     let col = || row.columns()[i].name();
     let e = |x: sqlx::Error| err_col(col(), ty, x);
-    Ok(match ty {
+    Ok(Cell::Value(match ty {
         "BOOLEAN" => Value::Int(row.try_get_unchecked::<i64, _>(i).map_err(e)?),
         "TINYINT" | "SMALLINT" | "INT" | "MEDIUMINT" | "BIGINT" | "YEAR" => {
             Value::Int(row.try_get_unchecked::<i64, _>(i).map_err(e)?)
@@ -346,11 +418,7 @@ pub fn decode_mysql(row: &sqlx::mysql::MySqlRow, i: usize) -> Result<Value, Valu
         "DATE" => Value::Date(row.try_get(i).map_err(e)?),
         "CHAR" | "VARCHAR" | "TEXT" | "TINYTEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM" | "SET"
         | "JSON" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" | "BINARY" | "VARBINARY" => {
-            let bytes: Vec<u8> = row.try_get_unchecked(i).map_err(e)?;
-            match String::from_utf8(bytes) {
-                Ok(s) => Value::Text(s),
-                Err(_) => return Err(err_col(col(), ty, "binary value is not UTF-8 text").into()),
-            }
+            return Ok(Cell::Bytes(row.try_get_unchecked(i).map_err(e)?));
         }
         _ => {
             return Err(err_col(
@@ -360,13 +428,17 @@ pub fn decode_mysql(row: &sqlx::mysql::MySqlRow, i: usize) -> Result<Value, Valu
             )
             .into());
         }
-    })
+    }))
 }
 
 pub fn decode_sqlite(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<Value, ValueError> {
+    decode_sqlite_cell(row, i)?.into_value(row, i)
+}
+
+pub fn decode_sqlite_cell(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<Cell<'_>, ValueError> {
     let raw = row.try_get_raw(i).map_err(|e| e.to_string())?;
     if raw.is_null() {
-        return Ok(Value::Null);
+        return Ok(Cell::Value(Value::Null));
     }
     // The storage class of this value, not the column's declared type.
     let info = raw.type_info();
@@ -374,17 +446,10 @@ pub fn decode_sqlite(row: &sqlx::sqlite::SqliteRow, i: usize) -> Result<Value, V
     let col = || row.columns()[i].name();
     let e = |x: sqlx::Error| err_col(col(), ty, x);
     Ok(match ty {
-        "INTEGER" => Value::Int(row.try_get_unchecked(i).map_err(e)?),
-        "REAL" => Value::Float(row.try_get_unchecked(i).map_err(e)?),
-        "TEXT" => Value::Text(row.try_get_unchecked(i).map_err(e)?),
-        "BLOB" => {
-            let bytes: Vec<u8> = row.try_get_unchecked(i).map_err(e)?;
-            match String::from_utf8(bytes) {
-                Ok(s) => Value::Text(s),
-                Err(_) => return Err(err_col(col(), ty, "binary value is not UTF-8 text").into()),
-            }
-        }
-        _ => Value::Text(row.try_get_unchecked(i).map_err(e)?),
+        "INTEGER" => Cell::Value(Value::Int(row.try_get_unchecked(i).map_err(e)?)),
+        "REAL" => Cell::Value(Value::Float(row.try_get_unchecked(i).map_err(e)?)),
+        "BLOB" => Cell::Bytes(row.try_get_unchecked(i).map_err(e)?),
+        _ => Cell::Text(row.try_get_unchecked(i).map_err(e)?),
     })
 }
 

@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use chrono::NaiveDate;
 
 use crate::audit::{self, AuditWindow, Day, Finish, Plan, Sink, SinkError, Symbols};
-use crate::model::{AccessEvent, Directory, Id, Instant, Interner, Relationship};
+use crate::model::{AccessEvent, Directory, Id, Instant, Interner, RelRef};
 use crate::policy::Policy;
 use crate::report::Header;
 pub use crate::report::staff::StaffSummary;
@@ -81,7 +81,7 @@ impl Dataset {
     pub fn text(&self, s: Option<crate::model::Sym>) -> &str {
         s.map(|s| self.symbols.resolve(s)).unwrap_or("")
     }
-    pub fn relationship(&self, row: &AccessRow) -> Option<&Relationship> {
+    pub fn relationship(&self, row: &AccessRow) -> Option<RelRef<'_>> {
         let i = row.explained_by? as usize;
         self.dir.relationships.as_ref()?.get(i)
     }
@@ -93,7 +93,7 @@ impl Dataset {
     pub fn subject_name(&self, id: &str) -> Option<&str> {
         self.subject_index
             .get(id)
-            .map(|i| self.dir.subjects[*i].display_name.as_str())
+            .map(|i| self.dir.subjects[*i].display_name())
     }
     /// The worst severity among a row's rules.
     pub fn row_severity(&self, row: &AccessRow) -> Option<Severity> {
@@ -119,7 +119,6 @@ pub enum LoadEvent {
 /// the flags, the per-day figures, and the staff tally shared with
 /// `report staff`.
 struct DatasetSink<'r, R> {
-    rel_base: usize,
     rows: Vec<AccessRow>,
     flags: Vec<Flag>,
     days: Vec<(NaiveDate, u64, u64)>,
@@ -130,7 +129,6 @@ struct DatasetSink<'r, R> {
 impl<'a, R: Fn(LoadEvent) + Sync> Sink<'a> for DatasetSink<'_, R> {
     fn day(&mut self, day: Day<'a, '_>) -> Result<bool, SinkError> {
         self.staff.begin_day(day.date);
-        let rel_size = std::mem::size_of::<Relationship>();
         let mut flagged = 0;
         let n = day.judged.len() as u64;
         for j in day.judged {
@@ -141,10 +139,7 @@ impl<'a, R: Fn(LoadEvent) + Sync> Sink<'a> for DatasetSink<'_, R> {
             if mask != 0 {
                 flagged += 1;
             }
-            let explained_by = j
-                .verdict
-                .explained_by
-                .map(|r| ((r as *const Relationship as usize - self.rel_base) / rel_size) as u32);
+            let explained_by = j.verdict.explained_by.map(|r| r.index);
             let e = &j.event;
             self.staff.count(e.staff, e.subject, e.data_category);
             self.rows.push(AccessRow {
@@ -208,11 +203,6 @@ async fn load_inner(
         timezone: policy.timezone,
     };
     let mut sink = DatasetSink {
-        rel_base: dir
-            .relationships
-            .as_ref()
-            .map(|r| r.as_ptr() as usize)
-            .unwrap_or(0),
         rows: Vec::new(),
         flags: Vec::new(),
         days: Vec::new(),

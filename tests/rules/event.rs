@@ -107,14 +107,17 @@ fn without_any_working_hours_off_hours_is_not_evaluated() {
 #[test]
 fn a_relationship_explains_from_valid_from_inclusive_to_valid_to_exclusive() {
     let mut fx = Fx::new();
-    fx.dir.relationships = Some(vec![rel(
-        "1",
-        "100",
-        "ticket",
-        Some("T-1"),
-        "2026-03-09T16:00:00Z",
-        Some("2026-03-09T18:00:00Z"),
-    )]);
+    fx.dir.relationships = Some(
+        vec![rel(
+            "1",
+            "100",
+            "ticket",
+            Some("T-1"),
+            "2026-03-09T16:00:00Z",
+            Some("2026-03-09T18:00:00Z"),
+        )]
+        .into(),
+    );
     for (id, at) in [
         ("early", "2026-03-09T15:59:59Z"),
         ("from", "2026-03-09T16:00:00Z"),
@@ -153,14 +156,17 @@ fn lead_and_grace_minutes_widen_a_relationship() {
         "{POLICY}[thresholds]\nrelationship_lead_minutes = 10\nrelationship_grace_minutes = 5\n"
     );
     let mut fx = Fx::with_policy(&text);
-    fx.dir.relationships = Some(vec![rel(
-        "1",
-        "100",
-        "ticket",
-        None,
-        "2026-03-09T16:00:00Z",
-        Some("2026-03-09T18:00:00Z"),
-    )]);
+    fx.dir.relationships = Some(
+        vec![rel(
+            "1",
+            "100",
+            "ticket",
+            None,
+            "2026-03-09T16:00:00Z",
+            Some("2026-03-09T18:00:00Z"),
+        )]
+        .into(),
+    );
     for (id, at) in [
         ("lead_edge", "2026-03-09T15:50:00Z"),
         ("before_lead", "2026-03-09T15:49:59Z"),
@@ -187,7 +193,7 @@ fn lead_and_grace_minutes_widen_a_relationship() {
 #[test]
 fn the_explaining_relationship_is_the_latest_then_open_ended_then_smallest_kind_and_reference() {
     let mut fx = Fx::new();
-    fx.dir.relationships = Some(vec![
+    let mut rels = vec![
         rel(
             "1",
             "100",
@@ -221,7 +227,8 @@ fn the_explaining_relationship_is_the_latest_then_open_ended_then_smallest_kind_
             Some("2026-03-10T00:00:00Z"),
         ),
         rel("1", "100", "ticket", None, "2026-03-09T00:00:00Z", None),
-    ]);
+    ];
+    fx.dir.relationships = Some(rels.clone().into());
     let mut engine = Engine::new(
         &fx.policy,
         &fx.dir,
@@ -234,11 +241,12 @@ fn the_explaining_relationship_is_the_latest_then_open_ended_then_smallest_kind_
         .explaining("1", "100", t("2026-03-09T12:00:00Z"))
         .unwrap();
     assert_eq!(
-        (r.kind.as_str(), r.reference.as_deref()),
+        (r.kind, r.reference),
         ("ticket", None),
         "open-ended wins among the latest"
     );
-    fx.dir.relationships.as_mut().unwrap().pop();
+    rels.pop();
+    fx.dir.relationships = Some(rels.clone().into());
     engine = Engine::new(
         &fx.policy,
         &fx.dir,
@@ -251,11 +259,12 @@ fn the_explaining_relationship_is_the_latest_then_open_ended_then_smallest_kind_
         .explaining("1", "100", t("2026-03-09T12:00:00Z"))
         .unwrap();
     assert_eq!(
-        (r.kind.as_str(), r.reference.as_deref()),
+        (r.kind, r.reference),
         ("Account", None),
         "smallest lower-cased kind"
     );
-    fx.dir.relationships.as_mut().unwrap().pop();
+    rels.pop();
+    fx.dir.relationships = Some(rels.clone().into());
     engine = Engine::new(
         &fx.policy,
         &fx.dir,
@@ -289,14 +298,17 @@ fn purposes_roles_categories_and_actions_compare_trimmed_and_case_insensitively(
 #[test]
 fn purpose_category_and_action_rules_fire_on_their_own() {
     let mut fx = Fx::new();
-    fx.dir.relationships = Some(vec![rel(
-        "1",
-        "100",
-        "ticket",
-        None,
-        "2026-03-01T00:00:00Z",
-        None,
-    )]);
+    fx.dir.relationships = Some(
+        vec![rel(
+            "1",
+            "100",
+            "ticket",
+            None,
+            "2026-03-01T00:00:00Z",
+            None,
+        )]
+        .into(),
+    );
     fx.event(
         "nopurpose",
         "2026-03-09T19:00:00Z",
@@ -376,14 +388,17 @@ fn self_coworker_and_vip_access() {
     fx.dir.subjects[0].staff_id = Some(Id::new("2"));
     fx.dir.subjects[1].staff_id = Some(Id::new("1"));
     fx.dir.subjects[2].is_vip = true;
-    fx.dir.relationships = Some(vec![rel(
-        "2",
-        "102",
-        "account_manager",
-        None,
-        "2026-03-01T00:00:00Z",
-        None,
-    )]);
+    fx.dir.relationships = Some(
+        vec![rel(
+            "2",
+            "102",
+            "account_manager",
+            None,
+            "2026-03-01T00:00:00Z",
+            None,
+        )]
+        .into(),
+    );
     fx.ok_event("self", "2026-03-09T19:00:00Z", "100");
     fx.ok_event("coworker", "2026-03-09T19:00:01Z", "101");
     fx.ok_event("vip_explained", "2026-03-09T19:00:02Z", "102");
@@ -409,10 +424,10 @@ fn family_access_by_address_on_letters_and_digits_and_by_a_rare_family_name() {
     let mut fx = Fx::with_policy(&text);
     fx.dir.staff[1].postal_address = Some("12 Harbor Lane, Apt. 3B".into());
     fx.dir.staff[1].family_name = Some(" Okafor ".into());
-    fx.dir.subjects[0].postal_address = Some("12 HARBOR LANE APT 3B".into());
-    fx.dir.subjects[1].family_name = Some("okafor".into());
-    fx.dir.subjects[2].family_name = Some("OKAFOR".into());
-    fx.dir.subjects[3].postal_address = Some("12 Harbor Lane Apt 3".into());
+    fx.dir.subjects[0].set_postal_address(Some("12 HARBOR LANE APT 3B"));
+    fx.dir.subjects[1].set_family_name(Some("okafor"));
+    fx.dir.subjects[2].set_family_name(Some("OKAFOR"));
+    fx.dir.subjects[3].set_postal_address(Some("12 Harbor Lane Apt 3"));
     fx.ok_event("address", "2026-03-09T19:00:00Z", "100");
     fx.ok_event("name", "2026-03-09T19:00:01Z", "101");
     fx.ok_event("other", "2026-03-09T19:00:02Z", "103");
@@ -431,7 +446,7 @@ fn family_access_by_address_on_letters_and_digits_and_by_a_rare_family_name() {
         "no personal values in details"
     );
     // A third namesake makes the name too common to suggest family.
-    fx.dir.subjects[4].family_name = Some("Okafor".into());
+    fx.dir.subjects[4].set_family_name(Some("Okafor"));
     assert_eq!(fired(&fx.run(), "name"), Vec::<&str>::new());
 }
 

@@ -52,17 +52,15 @@ pub fn staff(id: &str, role: &str) -> Staff {
 }
 
 pub fn subject(id: &str) -> Subject {
-    Subject {
-        subject_id: Id::new(id),
-        display_name: format!("Subject {id}"),
-        email: None,
-        phone: None,
-        postal_address: None,
-        family_name: None,
-        jurisdiction: None,
-        is_vip: false,
-        staff_id: None,
-    }
+    Subject::new(
+        Id::new(id),
+        SubjectText {
+            display_name: &format!("Subject {id}"),
+            ..Default::default()
+        },
+        false,
+        None,
+    )
 }
 
 pub fn rel(
@@ -121,7 +119,7 @@ impl Fx {
                 staff("3", "intern"),
             ],
             subjects: (100..110).map(|i| subject(&i.to_string())).collect(),
-            relationships: Some(Vec::new()),
+            relationships: Some(Relationships::default()),
             disclosures: Some(Vec::new()),
             disclosure_items: Some(Vec::new()),
             requests: Some(Vec::new()),

@@ -616,7 +616,7 @@ pub fn draw(app: &App, bindings: &[Binding], theme: &Theme, f: &mut Frame, area:
                 ctx.push_str(&format!(" · ref {}", terminal(d.text(e.reference))));
             }
             if let Some(rel) = d.relationship(row) {
-                ctx.push_str(&format!(" · {}", terminal(&crate::rules::rel_text(rel))));
+                ctx.push_str(&format!(" · {}", terminal(&crate::rules::rel_text(&rel))));
             }
             lines.push(Line::from(ctx));
         }

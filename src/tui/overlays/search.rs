@@ -59,7 +59,7 @@ pub fn build_corpus(d: &Dataset) -> Vec<(HitKind, String, String)> {
         v.push((
             HitKind::Subject,
             s.subject_id.to_string(),
-            format!("{} {}", s.subject_id, s.display_name),
+            format!("{} {}", s.subject_id, s.display_name()),
         ));
     }
     let mut refs: Vec<&str> = d

@@ -202,7 +202,7 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
             if lines.is_empty() {
                 let why = match d.relationship(r) {
                     Some(rel) => {
-                        format!("✓ explained by {}", terminal(&crate::rules::rel_text(rel)))
+                        format!("✓ explained by {}", terminal(&crate::rules::rel_text(&rel)))
                     }
                     None => "✓ permitted by the role's policy; no relationship required".into(),
                 };

@@ -82,9 +82,7 @@ impl SubjectsTab {
                     .join(" ")
             } else {
                 d.relationship(r)
-                    .map(|rel| {
-                        format!("{} {}", rel.kind, rel.reference.clone().unwrap_or_default())
-                    })
+                    .map(|rel| format!("{} {}", rel.kind, rel.reference.unwrap_or_default()))
                     .unwrap_or_else(|| "permitted".into())
             };
             v.push(TimelineEntry {
@@ -177,9 +175,9 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
         return;
     };
     let s = d.dir.subjects.iter().find(|x| x.subject_id.as_str() == id);
-    let name = person(app, "subject", id, s.map(|x| x.display_name.as_str()));
+    let name = person(app, "subject", id, s.map(|x| x.display_name()));
     let email = s
-        .and_then(|x| x.email.as_deref())
+        .and_then(|x| x.email())
         .map(|e| {
             if app.is_revealed(&format!("subject:{id}")) {
                 terminal(e)
@@ -197,7 +195,7 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
         ]),
         Line::from(format!(
             "jurisdiction {}  {}{}",
-            terminal(s.and_then(|x| x.jurisdiction.as_deref()).unwrap_or("—")),
+            terminal(s.and_then(|x| x.jurisdiction()).unwrap_or("—")),
             if s.is_some_and(|x| x.is_vip) {
                 "VIP  "
             } else {
