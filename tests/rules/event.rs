@@ -276,7 +276,7 @@ fn the_explaining_relationship_is_the_latest_then_open_ended_then_smallest_kind_
         .ctx
         .explaining("1", "100", t("2026-03-09T12:00:00Z"))
         .unwrap();
-    assert_eq!(r.reference.as_deref(), Some("A"), "smallest reference");
+    assert_eq!(r.reference, Some("A"), "smallest reference");
 }
 
 #[test]
