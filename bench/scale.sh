@@ -26,9 +26,11 @@ LO='2026-07-27 04:00:00'
 HI='2026-11-24 05:00:00'
 
 cargo build --release --quiet --bin keyhole --example scale_gen
-kh=./target/release/keyhole
-gen=./target/release/examples/scale_gen
 work=$(mktemp -d "${TMPDIR:-/tmp}/keyhole-scale.XXXXXX")
+# Copies, so a rebuild during a long run does not change what is measured.
+cp target/release/keyhole target/release/examples/scale_gen "$work/"
+kh=$work/keyhole
+gen=$work/scale_gen
 tag=kh_scale_$$
 PG=(psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres)
 MY=(mariadb -h 127.0.0.1 -u root)

@@ -147,6 +147,9 @@ pub async fn run(
         }
         Err(e) => r.push(Status::Fail, e.to_string()),
     }
+    if let Some(q) = set.get(QueryFile::AccessEvents) {
+        plan(src, &q.label, &q.sql, window, &mut r).await;
+    }
     let mut dir = load::Directory::default();
     for f in [
         QueryFile::Relationships,
@@ -223,6 +226,187 @@ pub async fn run(
         );
     }
     r
+}
+
+/// A table of at least this many rows is large: scanning it whole for
+/// every local day is what makes a long window slow.
+pub const LARGE_TABLE_ROWS: u64 = 100_000;
+
+/// Prints the database's plan for the windowed access query and warns on a
+/// full scan of a large table, naming the index that would serve the window.
+async fn plan(src: &mut Source, label: &str, sql: &str, window: Window, r: &mut Report) {
+    let rows = match src.explain(label, sql, window).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            r.push(Status::Warn, format!("could not read the plan: {e}"));
+            return;
+        }
+    };
+    let how = match src.dialect {
+        Dialect::Sqlite => "EXPLAIN QUERY PLAN",
+        _ => "EXPLAIN",
+    };
+    r.push(
+        Status::Ok,
+        format!("{label}: plan of the windowed query ({how}):"),
+    );
+    let text =
+        |row: &Vec<Option<String>>, i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+    let mut scans: Vec<(String, Option<u64>)> = Vec::new();
+    match src.dialect {
+        Dialect::Postgres => {
+            for row in &rows {
+                let line = text(row, 0);
+                if let Some(rest) = line.split("Seq Scan on ").nth(1) {
+                    let table = rest.split_whitespace().next().unwrap_or("").to_string();
+                    scans.push((table, None));
+                }
+                r.push(Status::Ok, format!("    {}", terminal(&line)));
+            }
+            let sizes = src
+                .probe("SELECT c.relname, c.reltuples::bigint FROM pg_class c WHERE c.relkind IN ('r', 'p', 'm')")
+                .await
+                .unwrap_or_default();
+            for (table, size) in &mut scans {
+                let bare = table.rsplit('.').next().unwrap_or(table).trim_matches('"');
+                *size = sizes
+                    .iter()
+                    .find(|row| row.first().cloned().flatten().as_deref() == Some(bare))
+                    .and_then(|row| row.get(1).cloned().flatten())
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .map(|n| n.max(0) as u64);
+            }
+        }
+        Dialect::Mysql => {
+            // id, select_type, table, type, possible_keys, key, key_len, ref, rows, Extra
+            for row in &rows {
+                let (table, access, key, n) =
+                    (text(row, 2), text(row, 3), text(row, 5), text(row, 8));
+                r.push(
+                    Status::Ok,
+                    format!(
+                        "    table {}: access {}, key {}, rows {}",
+                        terminal(&table),
+                        terminal(&access),
+                        if key.is_empty() {
+                            "none".into()
+                        } else {
+                            terminal(&key)
+                        },
+                        terminal(&n)
+                    ),
+                );
+                if access.eq_ignore_ascii_case("ALL") {
+                    scans.push((resolve_alias(sql, &table), n.parse().ok()));
+                }
+            }
+        }
+        Dialect::Sqlite => {
+            // id, parent, notused, detail
+            for row in &rows {
+                let detail = text(row, 3);
+                r.push(Status::Ok, format!("    {}", terminal(&detail)));
+                let mut words = detail.split_whitespace();
+                if words.next() == Some("SCAN") && !detail.contains(" USING ") {
+                    let alias = words.next().unwrap_or("").to_string();
+                    scans.push((resolve_alias(sql, &alias), None));
+                }
+            }
+            let stats = src
+                .probe("SELECT tbl, stat FROM sqlite_stat1")
+                .await
+                .unwrap_or_default();
+            for (table, size) in &mut scans {
+                *size = stats
+                    .iter()
+                    .filter(|row| {
+                        row.first()
+                            .cloned()
+                            .flatten()
+                            .is_some_and(|t| t.eq_ignore_ascii_case(table))
+                    })
+                    .filter_map(|row| row.get(1).cloned().flatten())
+                    .filter_map(|st| {
+                        st.split_whitespace()
+                            .next()
+                            .and_then(|n| n.parse::<u64>().ok())
+                    })
+                    .max();
+            }
+        }
+    }
+    let column = window_column(sql, src.dialect);
+    for (table, size) in scans {
+        if size.is_some_and(|n| n < LARGE_TABLE_ROWS) {
+            continue;
+        }
+        let how_big = match size {
+            Some(n) => format!("about {n} rows"),
+            None => "size unknown".to_string(),
+        };
+        let advice = match &column {
+            Some(c) => format!(
+                "; create an index on the window column: CREATE INDEX ON {} ({c})",
+                terminal(&table)
+            ),
+            None => "; index the column the window compares with $1 and $2".to_string(),
+        };
+        r.push(
+            Status::Warn,
+            format!(
+                "{label}: full scan of {} ({how_big}) for every local day read{advice}",
+                terminal(&table)
+            ),
+        );
+    }
+}
+
+/// The table an alias in `FROM table alias` / `JOIN table AS alias` names;
+/// the alias itself when it is not found (it may be the table's name).
+pub fn resolve_alias(sql: &str, alias: &str) -> String {
+    let words: Vec<&str> = sql
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let after_from = |i: usize| {
+        i > 0
+            && (words[i - 1].eq_ignore_ascii_case("FROM")
+                || words[i - 1].eq_ignore_ascii_case("JOIN"))
+    };
+    for (i, w) in words.iter().enumerate() {
+        if !w.eq_ignore_ascii_case(alias) || i == 0 {
+            continue;
+        }
+        if after_from(i) {
+            return (*w).to_string();
+        }
+        if after_from(i - 1) {
+            return words[i - 1].to_string();
+        }
+        if words[i - 1].eq_ignore_ascii_case("AS") && i >= 2 && after_from(i - 2) {
+            return words[i - 2].to_string();
+        }
+    }
+    alias.to_string()
+}
+
+/// The column the window's start is compared with (`col >= $1`, `?1` or
+/// the first `?`), without its table alias.
+pub fn window_column(sql: &str, dialect: Dialect) -> Option<String> {
+    let param = match dialect {
+        Dialect::Postgres => "$1",
+        Dialect::Sqlite => "?1",
+        Dialect::Mysql => "?",
+    };
+    let compact: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    let at = compact
+        .find(&format!(">= {param}"))
+        .or_else(|| compact.find(&format!(">={param}")))?;
+    let before = compact[..at].trim_end();
+    let expr = before.rsplit([' ', '(']).next()?;
+    let col = expr.rsplit('.').next()?.trim_matches(['"', '`']);
+    (!col.is_empty() && col.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        .then(|| col.to_string())
 }
 
 async fn read_only_session(src: &mut Source, r: &mut Report) {
@@ -405,5 +589,29 @@ async fn privileges(src: &mut Source, r: &mut Report) {
                 "privileges: SQLite has no roles; the connection itself is read-only",
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_column_and_the_aliased_table_are_found() {
+        let pg = "SELECT a.log_id AS event_id FROM access_audit a\nWHERE a.logged_at >= $1 AND a.logged_at < $2";
+        assert_eq!(
+            window_column(pg, Dialect::Postgres).as_deref(),
+            Some("logged_at")
+        );
+        assert_eq!(resolve_alias(pg, "a"), "access_audit");
+        let my =
+            "SELECT * FROM `log` AS l JOIN staff s ON s.id = l.who WHERE (l.`at`>=? AND l.at < ?)";
+        assert_eq!(window_column(my, Dialect::Mysql).as_deref(), Some("at"));
+        assert_eq!(resolve_alias(my, "s"), "staff");
+        assert_eq!(resolve_alias(my, "l"), "`log`");
+        let lite = "SELECT * FROM events WHERE ts >= ?1 AND ts < ?2";
+        assert_eq!(window_column(lite, Dialect::Sqlite).as_deref(), Some("ts"));
+        assert_eq!(resolve_alias(lite, "events"), "events");
+        assert_eq!(window_column("SELECT 1", Dialect::Sqlite), None);
     }
 }

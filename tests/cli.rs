@@ -797,3 +797,133 @@ fn a_panic_is_one_line_on_stderr_and_a_full_report_in_the_log() {
     );
     assert!(log.contains("backtrace="), "{log}");
 }
+
+/// `check` prints the plan of the windowed access query and warns when it
+/// scans a large access log whole, naming the index to create; with the
+/// index in place the warning goes.
+async fn check_plan_on_server(server: Server) {
+    let Some(s) = scratch(server).await else {
+        return;
+    };
+    let settings = keyhole::demo::DemoSettings {
+        events: 2000,
+        seed: 1,
+        anchor: chrono::Utc::now().date_naive(),
+    };
+    keyhole::demo::load_into(&s.url(), None, &settings, |_| {})
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml");
+    let check = || {
+        keyhole(
+            home.path(),
+            &["check", "--db", &s.url(), "--policy", policy],
+            &[],
+        )
+    };
+    let warning = "full scan of access_audit";
+    let r = check();
+    assert!(
+        r.stdout
+            .contains("access_events.sql (built-in): plan of the windowed query (EXPLAIN):"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout.contains(warning),
+        "a small or indexed log: {}",
+        r.stdout
+    );
+    // 150,000 more rows over three years, no index on the window column.
+    let fill = match server {
+        Server::Postgres => {
+            "INSERT INTO access_audit (log_id, logged_at, emp_no, customer_id, op) \
+             SELECT 10000000 + g, now() - g * interval '10 minutes', 1, 1, 'view' FROM generate_series(1, 150000) g"
+        }
+        Server::Mariadb => {
+            "INSERT INTO access_audit (log_id, logged_at, emp_no, customer_id, op) \
+             SELECT 10000000 + seq, NOW() - INTERVAL seq * 10 MINUTE, 1, 1, 'view' FROM seq_1_to_150000"
+        }
+    };
+    let (drop, analyze) = match server {
+        Server::Postgres => ("DROP INDEX access_audit_logged_at", "ANALYZE access_audit"),
+        Server::Mariadb => (
+            "DROP INDEX access_audit_logged_at ON access_audit",
+            "ANALYZE TABLE access_audit",
+        ),
+    };
+    s.admin(&[fill, drop, analyze]).await;
+    let r = check();
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.contains(warning))
+        .unwrap_or_else(|| panic!("no full-scan warning in\n{}", r.stdout));
+    assert!(line.starts_with("warn  "), "{line}");
+    assert!(
+        line.contains("CREATE INDEX ON access_audit (logged_at)"),
+        "{line}"
+    );
+    let rows: u64 = line
+        .split("(about ")
+        .nth(1)
+        .and_then(|x| x.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no row estimate in {line}"));
+    assert!(rows >= 100_000, "{line}");
+    s.admin(&[
+        "CREATE INDEX access_audit_logged_at ON access_audit (logged_at)",
+        analyze,
+    ])
+    .await;
+    let r = check();
+    assert!(!r.stdout.contains(warning), "indexed again: {}", r.stdout);
+}
+
+#[tokio::test]
+async fn check_prints_the_plan_and_names_the_missing_index_on_postgres() {
+    check_plan_on_server(Server::Postgres).await;
+}
+
+#[tokio::test]
+async fn check_prints_the_plan_and_names_the_missing_index_on_mariadb() {
+    check_plan_on_server(Server::Mariadb).await;
+}
+
+#[tokio::test]
+async fn check_prints_the_sqlite_plan_and_warns_without_the_window_index() {
+    use sqlx::{Connection, Executor};
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path(), "demo.sqlite");
+    let url = format!("sqlite://{}", path.display());
+    let r = keyhole(home.path(), &["check", "--db", &url], &[]);
+    assert!(
+        r.stdout
+            .contains("plan of the windowed query (EXPLAIN QUERY PLAN):"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("USING INDEX access_audit_logged_at"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("full scan of"), "{}", r.stdout);
+    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    c.execute("DROP INDEX access_audit_logged_at")
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+    let r = keyhole(home.path(), &["check", "--db", &url], &[]);
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.contains("full scan of access_audit"))
+        .unwrap_or_else(|| panic!("no full-scan warning in\n{}", r.stdout));
+    assert!(line.starts_with("warn  "), "{line}");
+    assert!(
+        line.contains("CREATE INDEX ON access_audit (logged_at)"),
+        "{line}"
+    );
+}

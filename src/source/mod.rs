@@ -508,10 +508,52 @@ impl Source {
         label: &str,
         sql: &str,
         window: Option<Window>,
-        mut on_row: impl FnMut(&[String], &[Value]) -> Result<(), value::ValueError>,
+        on_row: impl FnMut(&[String], &[Value]) -> Result<(), value::ValueError>,
     ) -> Result<Vec<String>, SourceError> {
         let sql = guard::check_select(sql, self.dialect)
             .map_err(|r| SourceError::new(format!("{label}: refused: {r}")))?;
+        self.run_accepted(label, sql, window, on_row).await
+    }
+
+    /// The database's plan for a windowed query file, without running it:
+    /// `EXPLAIN` (PostgreSQL, MySQL/MariaDB) or `EXPLAIN QUERY PLAN`
+    /// (SQLite) of the statement the guard accepted, never `ANALYZE`, in the
+    /// same read-only transaction ended by ROLLBACK. Rows come back as text.
+    pub async fn explain(
+        &mut self,
+        label: &str,
+        sql: &str,
+        window: Window,
+    ) -> Result<Vec<Vec<Option<String>>>, SourceError> {
+        let accepted = guard::check_select(sql, self.dialect)
+            .map_err(|r| SourceError::new(format!("{label}: refused: {r}")))?;
+        let prefix = match self.dialect {
+            Dialect::Sqlite => "EXPLAIN QUERY PLAN",
+            Dialect::Postgres | Dialect::Mysql => "EXPLAIN",
+        };
+        let mut out = Vec::new();
+        self.run_accepted(
+            label,
+            format!("{prefix} {accepted}"),
+            Some(window),
+            |_, vals| {
+                out.push(vals.iter().map(value::to_text).collect());
+                Ok(())
+            },
+        )
+        .await?;
+        Ok(out)
+    }
+
+    /// Runs a statement the guard has accepted (or keyhole's own `EXPLAIN`
+    /// of one), read-only, as [`Source::run`] describes.
+    async fn run_accepted(
+        &mut self,
+        label: &str,
+        sql: String,
+        window: Option<Window>,
+        mut on_row: impl FnMut(&[String], &[Value]) -> Result<(), value::ValueError>,
+    ) -> Result<Vec<String>, SourceError> {
         let qerr = |e: sqlx::Error| classify(label, e);
         let timeout = self.statement_timeout;
         let mut values: Vec<Value> = Vec::new();
