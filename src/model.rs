@@ -103,6 +103,37 @@ impl<'a> IdKey<'a> {
     }
 }
 
+/// Positions of ids in a list, found by id: integers by value (a map of
+/// numbers, 16 bytes an entry), other ids by text. A later duplicate
+/// replaces an earlier one.
+#[derive(Debug, Clone, Default)]
+pub struct IdIndex<'a> {
+    ints: rustc_hash::FxHashMap<i64, u32>,
+    texts: rustc_hash::FxHashMap<&'a str, u32>,
+}
+
+impl<'a> IdIndex<'a> {
+    pub fn new(ids: impl ExactSizeIterator<Item = &'a str>) -> Self {
+        let mut ix = IdIndex::default();
+        ix.ints.reserve(ids.len());
+        for (i, id) in ids.enumerate() {
+            match IdKey::of(id) {
+                IdKey::Int(n) => ix.ints.insert(n, i as u32),
+                IdKey::Text(t) => ix.texts.insert(t, i as u32),
+            };
+        }
+        ix.ints.shrink_to_fit();
+        ix
+    }
+    pub fn get(&self, id: &str) -> Option<usize> {
+        match IdKey::of(id) {
+            IdKey::Int(n) => self.ints.get(&n),
+            IdKey::Text(t) => self.texts.get(t),
+        }
+        .map(|&i| i as usize)
+    }
+}
+
 /// The integer whose canonical decimal text `s` is: no sign but `-`, no
 /// leading zero, not `-0`, within i64.
 fn canonical_int(s: &str) -> Option<i64> {
@@ -433,8 +464,12 @@ pub struct Relationships {
     by_id: IdNumbers,
     kinds: Vec<Box<str>>,
     refs: String,
+    /// Rows in the order they were read (a row's index never changes).
     rows: Vec<RelRow>,
-    /// For each id (as staff), where its rows start and end.
+    /// Row numbers grouped by staff, then subject, then read order; sorted
+    /// apart from the rows, so sorting needs no copy of them.
+    order: Vec<u32>,
+    /// For each id (as staff), where its rows start and end in `order`.
     staff_rows: rustc_hash::FxHashMap<u32, (u32, u32)>,
 }
 
@@ -498,12 +533,13 @@ impl Relationships {
             let st = self.by_id.get(staff)?;
             let su = self.by_id.get(subject)?;
             let &(a, b) = self.staff_rows.get(&st)?;
-            let run = &self.rows[a as usize..b as usize];
-            let lo = run.partition_point(|r| r.subject < su);
-            let hi = lo + run[lo..].partition_point(|r| r.subject == su);
-            Some(a as usize + lo..a as usize + hi)
+            let run = &self.order[a as usize..b as usize];
+            let subject = |k: &u32| self.rows[*k as usize].subject;
+            let lo = run.partition_point(|k| subject(k) < su);
+            let hi = lo + run[lo..].partition_point(|k| subject(k) == su);
+            Some(&run[lo..hi])
         })();
-        found.into_iter().flatten().map(|i| self.view(i))
+        found.into_iter().flatten().map(|&k| self.view(k as usize))
     }
 }
 
@@ -568,17 +604,21 @@ impl RelationshipsBuilder {
     }
     pub fn finish(self) -> Relationships {
         let mut t = self.t;
-        t.rows.sort_by_key(|r| (r.staff, r.subject));
         t.rows.shrink_to_fit();
         t.refs.shrink_to_fit();
+        let rows = &t.rows;
+        let mut order: Vec<u32> = (0..rows.len() as u32).collect();
+        order.sort_unstable_by_key(|&k| (rows[k as usize].staff, rows[k as usize].subject, k));
+        let staff_of = |i: usize| rows[order[i] as usize].staff;
         let mut start = 0;
-        for i in 1..=t.rows.len() {
-            if i == t.rows.len() || t.rows[i].staff != t.rows[start].staff {
+        for i in 1..=order.len() {
+            if i == order.len() || staff_of(i) != staff_of(start) {
                 t.staff_rows
-                    .insert(t.rows[start].staff, (start as u32, i as u32));
+                    .insert(staff_of(start), (start as u32, i as u32));
                 start = i;
             }
         }
+        t.order = order;
         t
     }
 }

@@ -184,8 +184,12 @@ pub async fn run(
             if req.reveal {
                 report::reveal(&mut flags, &dir);
             }
+            if req.format == Format::Json {
+                report::write_flags_json(out, &header, &flags, events).map_err(write_error)?;
+                return Ok(exit_for(flags.iter().map(|f| f.severity), req.fail_on));
+            }
             let text = match req.format {
-                Format::Json => report::flags_json(&header, &flags, events),
+                Format::Json => unreachable!("streamed above"),
                 Format::Csv => report::flags_csv(&flags),
                 Format::Md => report::flags_md(&header, policy, &flags, events),
                 Format::Table => report::flags_table(&flags, req.width),

@@ -14,6 +14,7 @@ pub mod transparency;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 use serde::Serialize;
 use serde::ser::SerializeMap;
@@ -120,8 +121,18 @@ struct FlagsReportJson<'a> {
     as_of: String,
     window: WindowJson,
     source: SourceJson<'a>,
-    flags: Vec<FlagJson<'a>>,
+    flags: FlagList<'a>,
     summary: SummaryJson<'a>,
+}
+
+/// The flags as a JSON array, each turned into its object only while it is
+/// written, so a long report is never held twice.
+struct FlagList<'a>(&'a [Flag]);
+
+impl Serialize for FlagList<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(FlagJson::of))
+    }
 }
 
 /// Collects the flags of every judged day and, at the end, those about
@@ -261,6 +272,19 @@ pub fn json_doc(h: &Header, name: &str, rows: &impl Serialize) -> String {
 }
 
 pub fn flags_json(h: &Header, flags: &[Flag], events: u64) -> String {
+    let mut out = Vec::new();
+    write_flags_json(&mut out, h, flags, events).expect("writing to memory");
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
+/// The flags report as JSON, streamed into `w` (the same text as
+/// [`flags_json`]).
+pub fn write_flags_json(
+    w: &mut dyn std::io::Write,
+    h: &Header,
+    flags: &[Flag],
+    events: u64,
+) -> std::io::Result<()> {
     let counts = by_rule(flags);
     let doc = FlagsReportJson {
         generated_at: rfc3339(h.generated_at),
@@ -273,16 +297,17 @@ pub fn flags_json(h: &Header, flags: &[Flag], events: u64) -> String {
             dialect: &h.dialect,
             database: &h.database,
         },
-        flags: flags.iter().map(FlagJson::of).collect(),
+        flags: FlagList(flags),
         summary: SummaryJson {
             events,
             flags: flags.len() as u64,
             by_rule: ByRule(&counts),
         },
     };
-    let mut s = serde_json::to_string_pretty(&doc).expect("a report serialises");
-    s.push('\n');
-    s
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
+    serde_json::to_writer_pretty(&mut w, &doc).map_err(std::io::Error::other)?;
+    w.write_all(b"\n")?;
+    w.flush()
 }
 
 /// One CSV cell: formula-looking text is prefixed with `'`, then quoted if needed.

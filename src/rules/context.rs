@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap as HashMap;
 use chrono::{Datelike, Duration, Timelike};
 
 use super::{EventView, Rule, Severity, Verdict, days_between, list, local_clock, rel_text};
-use crate::model::{Directory, IdKey};
+use crate::model::{Directory, IdIndex, IdKey};
 use crate::model::{Instant, RelRef, Relationships, Staff, Subject, SubjectRequest};
 use crate::policy::{Hours, Policy, RolePolicy, norm, norm_cow};
 use crate::time::rfc3339;
@@ -34,7 +34,8 @@ pub struct Context<'a> {
     pub dir: &'a Directory,
     pub as_of: Instant,
     pub staff: HashMap<IdKey<'a>, StaffFacts<'a>>,
-    pub subjects: HashMap<IdKey<'a>, &'a Subject>,
+    /// Subjects by id, as positions in the directory's list.
+    subjects: IdIndex<'a>,
     rels: Option<&'a Relationships>,
     /// Counting requests (not denied or withdrawn, received by `as_of`) by subject.
     pub requests: HashMap<IdKey<'a>, Vec<RequestAsOf<'a>>>,
@@ -113,13 +114,7 @@ impl<'a> Context<'a> {
                 }
             }
         }
-        let mut subjects: HashMap<IdKey, &Subject> = HashMap::default();
-        subjects.reserve(dir.subjects.len());
-        subjects.extend(
-            dir.subjects
-                .iter()
-                .map(|s| (IdKey::of(s.subject_id.as_str()), s)),
-        );
+        let subjects = IdIndex::new(dir.subjects.iter().map(|s| s.subject_id.as_str()));
         let rels = dir.relationships.as_ref();
         let mut requests: HashMap<IdKey, Vec<RequestAsOf>> = HashMap::default();
         for r in dir.requests.iter().flatten() {
@@ -145,6 +140,11 @@ impl<'a> Context<'a> {
             requests,
             family_counts,
         }
+    }
+
+    /// The subject with this id, if `subjects.sql` returned it.
+    pub fn subject(&self, id: &str) -> Option<&'a Subject> {
+        self.subjects.get(id).map(|i| &self.dir.subjects[i])
     }
 
     pub fn severity(&self, r: Rule) -> Severity {
@@ -252,7 +252,7 @@ impl<'a> Context<'a> {
             category: category.as_deref(),
             subject: ev.subject,
         };
-        let subject = ev.subject.and_then(|s| self.subjects.get(&IdKey::of(s)));
+        let subject = ev.subject.and_then(|s| self.subject(s));
         let explained = match ev.subject {
             Some(s) => self.explaining(ev.staff, s, ev.occurred_at),
             None => None,
