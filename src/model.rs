@@ -355,31 +355,43 @@ impl fmt::Debug for Subject {
     }
 }
 
-/// `N` optional strings in one allocation: their bytes one after another,
-/// where each ends, and which are present.
+/// `N` optional strings in one allocation: the lengths of the present ones
+/// (LEB128), then their bytes one after another; a bit per field says
+/// which are present.
 #[derive(Clone, PartialEq)]
 struct Packed<const N: usize> {
-    buf: Box<str>,
-    ends: [u32; N],
+    buf: Box<[u8]>,
     present: u16,
+}
+
+fn push_len(buf: &mut Vec<u8>, mut n: usize) {
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            buf.push(b);
+            return;
+        }
+        buf.push(b | 0x80);
+    }
 }
 
 impl<const N: usize> Packed<N> {
     fn new(fields: [Option<&str>; N]) -> Self {
-        let len = fields.iter().flatten().map(|s| s.len()).sum();
-        let mut buf = String::with_capacity(len);
-        let mut ends = [0u32; N];
+        let text: usize = fields.iter().flatten().map(|s| s.len()).sum();
+        let mut buf = Vec::with_capacity(text + N);
         let mut present = 0u16;
         for (i, f) in fields.iter().enumerate() {
             if let Some(s) = f {
-                buf.push_str(s);
+                push_len(&mut buf, s.len());
                 present |= 1 << i;
             }
-            ends[i] = u32::try_from(buf.len()).expect("a record's text stays under 4 GiB");
+        }
+        for s in fields.iter().flatten() {
+            buf.extend_from_slice(s.as_bytes());
         }
         Packed {
-            buf: buf.into_boxed_str(),
-            ends,
+            buf: buf.into_boxed_slice(),
             present,
         }
     }
@@ -387,8 +399,31 @@ impl<const N: usize> Packed<N> {
         if self.present & (1 << i) == 0 {
             return None;
         }
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        Some(&self.buf[start..self.ends[i] as usize])
+        // Read the lengths: the text starts after the last of them.
+        let (mut at, mut start, mut len) = (0usize, 0usize, 0usize);
+        for k in 0..N {
+            if self.present & (1 << k) == 0 {
+                continue;
+            }
+            let mut n = 0usize;
+            let mut shift = 0;
+            loop {
+                let b = self.buf[at];
+                at += 1;
+                n |= usize::from(b & 0x7f) << shift;
+                shift += 7;
+                if b & 0x80 == 0 {
+                    break;
+                }
+            }
+            if k < i {
+                start += n;
+            } else if k == i {
+                len = n;
+            }
+        }
+        let bytes = &self.buf[at + start..at + start + len];
+        Some(std::str::from_utf8(bytes).expect("packed from str"))
     }
     fn set(&mut self, i: usize, v: Option<&str>) {
         let mut fields: [Option<&str>; N] = [None; N];
@@ -795,6 +830,11 @@ mod tests {
         assert_eq!(s.postal_address(), None);
         assert_eq!(s.family_name(), Some("Okafor"));
         assert_eq!(s.display_name(), "Ava Okafor");
+        let long = "é".repeat(200);
+        s.set_email(Some(&long));
+        assert_eq!(s.email(), Some(long.as_str()));
+        assert_eq!(s.family_name(), Some("Okafor"));
+        assert_eq!(s.jurisdiction(), Some("US-NY"));
     }
 
     #[test]
