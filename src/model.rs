@@ -499,12 +499,9 @@ pub struct Relationships {
     by_id: IdNumbers,
     kinds: Vec<Box<str>>,
     refs: String,
-    /// Rows in the order they were read (a row's index never changes).
+    /// Rows grouped by staff, then subject, then the order they were read.
     rows: Vec<RelRow>,
-    /// Row numbers grouped by staff, then subject, then read order; sorted
-    /// apart from the rows, so sorting needs no copy of them.
-    order: Vec<u32>,
-    /// For each id (as staff), where its rows start and end in `order`.
+    /// For each id (as staff), where its rows start and end.
     staff_rows: rustc_hash::FxHashMap<u32, (u32, u32)>,
 }
 
@@ -568,13 +565,12 @@ impl Relationships {
             let st = self.by_id.get(staff)?;
             let su = self.by_id.get(subject)?;
             let &(a, b) = self.staff_rows.get(&st)?;
-            let run = &self.order[a as usize..b as usize];
-            let subject = |k: &u32| self.rows[*k as usize].subject;
-            let lo = run.partition_point(|k| subject(k) < su);
-            let hi = lo + run[lo..].partition_point(|k| subject(k) == su);
-            Some(&run[lo..hi])
+            let run = &self.rows[a as usize..b as usize];
+            let lo = run.partition_point(|r| r.subject < su);
+            let hi = lo + run[lo..].partition_point(|r| r.subject == su);
+            Some(a as usize + lo..a as usize + hi)
         })();
-        found.into_iter().flatten().map(|&k| self.view(k as usize))
+        found.into_iter().flatten().map(|i| self.view(i))
     }
 }
 
@@ -641,19 +637,39 @@ impl RelationshipsBuilder {
         let mut t = self.t;
         t.rows.shrink_to_fit();
         t.refs.shrink_to_fit();
-        let rows = &t.rows;
+        // Sort a permutation (4 bytes a row), then move the rows into place
+        // by following its cycles: no second copy of the rows, and rows of
+        // one pair keep the order they were read in.
+        let rows = &mut t.rows;
         let mut order: Vec<u32> = (0..rows.len() as u32).collect();
         order.sort_unstable_by_key(|&k| (rows[k as usize].staff, rows[k as usize].subject, k));
-        let staff_of = |i: usize| rows[order[i] as usize].staff;
+        const PLACED: u32 = u32::MAX;
+        for i in 0..order.len() {
+            if order[i] == PLACED {
+                continue;
+            }
+            let held = rows[i];
+            let mut j = i;
+            loop {
+                let from = order[j] as usize;
+                order[j] = PLACED;
+                if from == i {
+                    rows[j] = held;
+                    break;
+                }
+                rows[j] = rows[from];
+                j = from;
+            }
+        }
+        drop(order);
         let mut start = 0;
-        for i in 1..=order.len() {
-            if i == order.len() || staff_of(i) != staff_of(start) {
+        for i in 1..=rows.len() {
+            if i == rows.len() || rows[i].staff != rows[start].staff {
                 t.staff_rows
-                    .insert(staff_of(start), (start as u32, i as u32));
+                    .insert(rows[start].staff, (start as u32, i as u32));
                 start = i;
             }
         }
-        t.order = order;
         t
     }
 }
@@ -869,6 +885,19 @@ mod tests {
         assert_eq!(t.of("100", "7").count(), 0);
         for r in t.iter() {
             assert_eq!(t.get(r.index as usize), Some(r));
+        }
+        // Rows of one pair keep the order they were read in.
+        let many: Relationships = (0..50)
+            .map(|k| row(&(k % 3).to_string(), "1", "ticket", Some(&format!("T-{k}"))))
+            .collect::<Vec<_>>()
+            .into();
+        for staff in ["0", "1", "2"] {
+            let refs: Vec<u32> = many
+                .of(staff, "1")
+                .map(|r| r.reference.unwrap()[2..].parse().unwrap())
+                .collect();
+            let want: Vec<u32> = (0..50).filter(|k| (k % 3).to_string() == staff).collect();
+            assert_eq!(refs, want);
         }
         assert_eq!(t.get(5), None);
     }
