@@ -311,6 +311,21 @@ fn wait_for(session: &str, needle: &str) -> String {
     panic!("{needle:?} never appeared:\n{screen}");
 }
 
+/// Waits until `needle` has left the screen. A key sent right after Escape
+/// would reach the terminal as Alt+key (one read, `ESC q`), as it would from
+/// a fast typist; the tests wait for Escape to take effect first.
+fn wait_gone(session: &str, needle: &str) {
+    let mut screen = String::new();
+    for _ in 0..100 {
+        screen = tmux(&["capture-pane", "-p", "-t", session]);
+        if !screen.contains(needle) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{needle:?} never went away:\n{screen}");
+}
+
 #[test]
 fn the_real_binary_runs_in_tmux_and_leaves_the_shell_usable() {
     if !tmux_available() {
@@ -362,6 +377,7 @@ fn the_real_binary_runs_in_tmux_and_leaves_the_shell_usable() {
     tmux(&["send-keys", "-t", &session, "-l", "vip_acc"]);
     wait_for(&session, "rule      vip_access");
     tmux(&["send-keys", "-t", &session, "Escape"]);
+    wait_gone(&session, "rule      vip_access");
     tmux(&["send-keys", "-t", &session, "q"]);
     tmux(&["send-keys", "-t", &session, "q"]);
     let screen = wait_for(&session, "SHELL-OK 0");
@@ -847,7 +863,9 @@ fn a_campaign_runs_from_the_command_line_through_the_dashboard_to_a_verified_exp
     wait_for(&session, "saved, by");
     wait_for(&session, "1 of ");
     tmux(&["send-keys", "-t", &session, "Escape"]);
+    wait_for(&session, "choose a campaign");
     tmux(&["send-keys", "-t", &session, "Escape"]);
+    wait_for(&session, "top flagged staff");
     tmux(&["send-keys", "-t", &session, "q"]);
     wait_for(&session, "SHELL-OK 0");
     drop(guard);
