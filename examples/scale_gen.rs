@@ -20,30 +20,9 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
+use keyhole::demo::generate::Rng;
 use keyhole::demo::schema;
 use keyhole::source::Dialect;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // splitmix64
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
-        &v[self.below(v.len() as u64) as usize]
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(10_000) < percent * 100
-    }
-}
 
 #[derive(Clone, Copy, PartialEq)]
 enum Role {
@@ -276,7 +255,7 @@ fn main() {
         let mut w = out.file("employees");
         for i in 0..staff_n {
             let (f, l) = (rng.pick(FIRST), rng.pick(LAST));
-            let left = if rng.chance(1) {
+            let left = if rng.chance(0.01) {
                 ts(at(rng.below(90 * 86_400) as i64))
             } else {
                 "\\N".into()
@@ -301,7 +280,7 @@ fn main() {
         for i in 0..subjects {
             let (f, l) = (rng.pick(FIRST), rng.pick(LAST));
             let (city, region) = rng.pick(CITIES);
-            let tier = if rng.chance(1) && i % 2 == 0 {
+            let tier = if rng.chance(0.01) && i % 2 == 0 {
                 "vip"
             } else {
                 "standard"
@@ -376,7 +355,7 @@ fn main() {
         let mut orders = out.file("orders");
         for (j, r) in rels.iter().enumerate() {
             let from = at(r.day_start + 12 * 3600 - rng.below(3 * 86_400) as i64);
-            let to = if rng.chance(15) {
+            let to = if rng.chance(0.15) {
                 "\\N".to_string()
             } else {
                 ts(at(r.day_start + 22 * 3600 + rng.below(3 * 86_400) as i64))

@@ -103,34 +103,50 @@ impl<'a> IdKey<'a> {
     }
 }
 
-/// Positions of ids in a list, found by id: integers by value (a map of
-/// numbers, 16 bytes an entry), other ids by text. A later duplicate
-/// replaces an earlier one.
-#[derive(Debug, Clone, Default)]
-pub struct IdIndex<'a> {
+/// Numbers of ids, found by id: integers by value (a map of numbers, 16
+/// bytes an entry), other ids by text, borrowed (`&str`) or owned
+/// (`Box<str>`). A later duplicate replaces an earlier one.
+#[derive(Debug, Clone)]
+pub struct IdIndex<K = Box<str>> {
     ints: rustc_hash::FxHashMap<i64, u32>,
-    texts: rustc_hash::FxHashMap<&'a str, u32>,
+    texts: rustc_hash::FxHashMap<K, u32>,
 }
 
-impl<'a> IdIndex<'a> {
-    pub fn new(ids: impl ExactSizeIterator<Item = &'a str>) -> Self {
+impl<K> Default for IdIndex<K> {
+    fn default() -> Self {
+        IdIndex {
+            ints: Default::default(),
+            texts: Default::default(),
+        }
+    }
+}
+
+impl<K: std::borrow::Borrow<str> + std::hash::Hash + Eq> IdIndex<K> {
+    pub fn insert(&mut self, id: K, n: u32) {
+        match IdKey::of(id.borrow()) {
+            IdKey::Int(i) => self.ints.insert(i, n),
+            IdKey::Text(_) => self.texts.insert(id, n),
+        };
+    }
+    pub fn get(&self, id: &str) -> Option<u32> {
+        match IdKey::of(id) {
+            IdKey::Int(i) => self.ints.get(&i),
+            IdKey::Text(t) => self.texts.get(t),
+        }
+        .copied()
+    }
+}
+
+impl<'a> IdIndex<&'a str> {
+    /// Each id's position in `ids`.
+    pub fn positions(ids: impl ExactSizeIterator<Item = &'a str>) -> Self {
         let mut ix = IdIndex::default();
         ix.ints.reserve(ids.len());
         for (i, id) in ids.enumerate() {
-            match IdKey::of(id) {
-                IdKey::Int(n) => ix.ints.insert(n, i as u32),
-                IdKey::Text(t) => ix.texts.insert(t, i as u32),
-            };
+            ix.insert(id, i as u32);
         }
         ix.ints.shrink_to_fit();
         ix
-    }
-    pub fn get(&self, id: &str) -> Option<usize> {
-        match IdKey::of(id) {
-            IdKey::Int(n) => self.ints.get(&n),
-            IdKey::Text(t) => self.texts.get(t),
-        }
-        .map(|&i| i as usize)
     }
 }
 
@@ -496,29 +512,13 @@ pub struct RelRef<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct Relationships {
     ids: Vec<Id>,
-    by_id: IdNumbers,
+    by_id: IdIndex,
     kinds: Vec<Box<str>>,
     refs: String,
     /// Rows grouped by staff, then subject, then the order they were read.
     rows: Vec<RelRow>,
     /// For each id (as staff), where its rows start and end.
     staff_rows: rustc_hash::FxHashMap<u32, (u32, u32)>,
-}
-
-/// Ids to their numbers: integers by value, other ids by text.
-#[derive(Debug, Clone, Default)]
-struct IdNumbers {
-    ints: rustc_hash::FxHashMap<i64, u32>,
-    texts: rustc_hash::FxHashMap<Box<str>, u32>,
-}
-
-impl IdNumbers {
-    fn get(&self, s: &str) -> Option<u32> {
-        match IdKey::of(s) {
-            IdKey::Int(i) => self.ints.get(&i).copied(),
-            IdKey::Text(t) => self.texts.get(t).copied(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -587,10 +587,7 @@ impl RelationshipsBuilder {
             return n;
         }
         let n = self.t.ids.len() as u32;
-        match IdKey::of(id.as_str()) {
-            IdKey::Int(i) => self.t.by_id.ints.insert(i, n),
-            IdKey::Text(t) => self.t.by_id.texts.insert(t.into(), n),
-        };
+        self.t.by_id.insert(id.as_str().into(), n);
         self.t.ids.push(id);
         n
     }
@@ -781,6 +778,14 @@ mod tests {
                 "b"
             ]
         );
+    }
+
+    #[test]
+    fn integer_ids_keep_their_canonical_text() {
+        for v in [0, 7, -7, 10, 1_000_000, i64::MAX, i64::MIN] {
+            assert_eq!(Id::from_int(v).as_str(), v.to_string());
+            assert_eq!(IdKey::of(Id::from_int(v).as_str()), IdKey::Int(v));
+        }
     }
 
     #[test]

@@ -26,8 +26,9 @@ pub struct DemoSettings {
     pub anchor: NaiveDate,
 }
 
-/// SplitMix64: small, fast and stable across releases of any crate.
-struct Rng(u64);
+/// SplitMix64: small, fast and stable across releases of any crate. Also
+/// drives the scale benchmark's generator (`examples/scale_gen.rs`).
+pub struct Rng(pub u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -37,16 +38,16 @@ impl Rng {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         if n == 0 { 0 } else { self.next() % n }
     }
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
         lo + self.below((hi - lo).max(1) as u64) as i64
     }
-    fn chance(&mut self, p: f64) -> bool {
+    pub fn chance(&mut self, p: f64) -> bool {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
     }
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+    pub fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
         &v[self.below(v.len() as u64) as usize]
     }
 }

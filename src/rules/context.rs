@@ -35,7 +35,7 @@ pub struct Context<'a> {
     pub as_of: Instant,
     pub staff: HashMap<IdKey<'a>, StaffFacts<'a>>,
     /// Subjects by id, as positions in the directory's list.
-    subjects: IdIndex<'a>,
+    subjects: IdIndex<&'a str>,
     rels: Option<&'a Relationships>,
     /// Counting requests (not denied or withdrawn, received by `as_of`) by subject.
     pub requests: HashMap<IdKey<'a>, Vec<RequestAsOf<'a>>>,
@@ -114,7 +114,7 @@ impl<'a> Context<'a> {
                 }
             }
         }
-        let subjects = IdIndex::new(dir.subjects.iter().map(|s| s.subject_id.as_str()));
+        let subjects = IdIndex::positions(dir.subjects.iter().map(|s| s.subject_id.as_str()));
         let rels = dir.relationships.as_ref();
         let mut requests: HashMap<IdKey, Vec<RequestAsOf>> = HashMap::default();
         for r in dir.requests.iter().flatten() {
@@ -144,7 +144,9 @@ impl<'a> Context<'a> {
 
     /// The subject with this id, if `subjects.sql` returned it.
     pub fn subject(&self, id: &str) -> Option<&'a Subject> {
-        self.subjects.get(id).map(|i| &self.dir.subjects[i])
+        self.subjects
+            .get(id)
+            .map(|i| &self.dir.subjects[i as usize])
     }
 
     pub fn severity(&self, r: Rule) -> Severity {
@@ -217,13 +219,10 @@ impl<'a> Context<'a> {
         }
     }
 
-    pub fn hours_for(&self, staff: &str) -> Option<&'a Hours> {
-        let role_hours = self
-            .staff
-            .get(&IdKey::of(staff))
-            .and_then(|s| s.role)
-            .and_then(|r| r.working_hours.as_ref());
-        role_hours.or(self.policy.working_hours.as_ref())
+    /// Working hours for a role: its own, else the policy's.
+    fn hours_for(&self, role: Option<&'a RolePolicy>) -> Option<&'a Hours> {
+        role.and_then(|r| r.working_hours.as_ref())
+            .or(self.policy.working_hours.as_ref())
     }
 
     /// The per-event rules of CONTRACT section 5.
@@ -390,9 +389,7 @@ impl<'a> Context<'a> {
             let _ = sid;
         }
         if self.on(Rule::OffHours)
-            && let Some(h) = role
-                .and_then(|r| r.working_hours.as_ref())
-                .or(p.working_hours.as_ref())
+            && let Some(h) = self.hours_for(role)
         {
             let l = ev.occurred_at.with_timezone(&p.timezone);
             let secs = l.num_seconds_from_midnight();

@@ -79,10 +79,8 @@ impl RowReader<'_> {
     /// when the value is an integer or text already.
     fn id_sym(&self, i: usize, symbols: &mut Interner) -> Result<Option<Sym>, ValueError> {
         match self.map.get(self.row, i) {
-            Value::Int(v) => {
-                let mut buf = itoa_buf();
-                Ok(Some(symbols.intern(format_int(&mut buf, *v))))
-            }
+            // Formatted inline, with no allocation.
+            Value::Int(v) => Ok(Some(symbols.intern(Id::from_int(*v).as_str()))),
             Value::Text(t) => Ok(Some(t.trim())
                 .filter(|t| !t.is_empty())
                 .map(|t| symbols.intern(t))),
@@ -195,31 +193,6 @@ fn strip_label(label: &str, e: ValueError) -> ValueError {
         Some(rest) => ValueError(rest.to_string()),
         None => e,
     }
-}
-
-/// Room for an i64 in decimal.
-fn itoa_buf() -> [u8; 20] {
-    [0; 20]
-}
-
-/// Writes `v` in decimal into `buf` and returns the text.
-fn format_int(buf: &mut [u8; 20], v: i64) -> &str {
-    let mut n = v.unsigned_abs();
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        // i64::MIN has 19 digits, so there is always room for the sign.
-        i -= 1;
-        buf[i] = b'-';
-    }
-    std::str::from_utf8(&buf[i..]).expect("ASCII digits")
 }
 
 fn dup_check<'a>(label: &str, ids: impl Iterator<Item = &'a Id>) -> Result<(), SourceError> {
@@ -549,16 +522,3 @@ impl Directory {
 }
 
 pub use crate::vocab::DISCLOSURE_KINDS;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn integers_format_as_their_canonical_text() {
-        for v in [0, 7, -7, 10, 1_000_000, i64::MAX, i64::MIN] {
-            let mut buf = itoa_buf();
-            assert_eq!(format_int(&mut buf, v), v.to_string());
-        }
-    }
-}
