@@ -927,3 +927,84 @@ async fn check_prints_the_sqlite_plan_and_warns_without_the_window_index() {
         "{line}"
     );
 }
+
+/// A report over a quarter holds at most two sessions on the server while it
+/// runs (one reads, a second only ever cancels), and leaves none behind.
+async fn sessions_during_a_report(server: Server) {
+    let Some(s) = scratch(server).await else {
+        return;
+    };
+    let today = chrono::Utc::now().date_naive();
+    let settings = keyhole::demo::DemoSettings {
+        events: 20_000,
+        seed: 1,
+        anchor: today,
+    };
+    keyhole::demo::load_into(&s.url(), None, &settings, |_| {})
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml");
+    let from = (today - chrono::Duration::days(90)).to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyhole"))
+        .args([
+            "report",
+            "accesses",
+            "--format",
+            "csv",
+            "--db",
+            &s.url(),
+            "--policy",
+            policy,
+            "--from",
+            &from,
+            "--to",
+            &today.to_string(),
+        ])
+        .env("XDG_STATE_HOME", home.path())
+        .env("XDG_DATA_HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let count = match server {
+        Server::Postgres => format!(
+            "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+            s.name
+        ),
+        Server::Mariadb => format!(
+            "SELECT CAST(count(*) AS CHAR) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND ID <> CONNECTION_ID()",
+            s.name
+        ),
+    };
+    let mut most = 0u32;
+    let status = loop {
+        let n: u32 = s.admin_text(&count).await.parse().unwrap();
+        most = most.max(n);
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+    };
+    assert!(status.success(), "{status}");
+    assert!(most >= 1, "the report's session was never seen");
+    assert!(most <= 2, "{most} sessions at once");
+    let mut left = u32::MAX;
+    for _ in 0..50 {
+        left = s.admin_text(&count).await.parse().unwrap();
+        if left == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(left, 0, "sessions left behind");
+}
+
+#[tokio::test]
+async fn a_report_holds_at_most_two_postgres_sessions_and_leaves_none() {
+    sessions_during_a_report(Server::Postgres).await;
+}
+
+#[tokio::test]
+async fn a_report_holds_at_most_two_mariadb_sessions_and_leaves_none() {
+    sessions_during_a_report(Server::Mariadb).await;
+}
