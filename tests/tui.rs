@@ -462,7 +462,7 @@ fn run_in_tmux(session: &str, env: &str, home: &Path) -> Kill {
     let bin = env!("CARGO_BIN_EXE_keyhole");
     let db = home.join("demo.sqlite");
     let cmd = format!(
-        "{env} XDG_DATA_HOME={d} {bin} demo --events 3000 --path {db}; echo SHELL-OK $?; stty -a | tr ' ' '\\n' | grep icanon; sleep 30",
+        "{env} XDG_DATA_HOME={d} {bin} demo --events 3000 --path {db}; echo SHELL-OK $?; stty -a | tr ' ' '\\n' | grep icanon; echo STTY-DONE; sleep 30",
         d = home.display(),
         db = db.display()
     );
@@ -531,7 +531,8 @@ fn no_color_turns_colour_off_and_a_hangup_restores_the_terminal() {
         .args(["-HUP", &child])
         .status()
         .unwrap();
-    let after = wait_for(&plain, "SHELL-OK");
+    // Wait for the whole report of the shell's mode, not only its first line.
+    let after = wait_for(&plain, "STTY-DONE");
     assert!(
         after.lines().any(|l| l.trim() == "icanon"),
         "raw mode was left: {after}"
