@@ -74,6 +74,17 @@ async fn main() {
     let mut app = App::new(true);
     app.update(Action::Load(LoadEvent::Done(d)));
     let accesses = app.data.as_ref().unwrap().rows.len();
+    {
+        let d = app.data.as_ref().unwrap();
+        eprintln!(
+            "DIAG rows={} rowsz={} flags={} syms={} evids={}",
+            d.rows.len(),
+            std::mem::size_of::<keyhole::tui::data::AccessRow>(),
+            d.flags.len(),
+            d.symbols.len(),
+            d.flags.iter().map(|f| f.event_ids.len()).sum::<usize>()
+        );
+    }
 
     let mut frames = Vec::new();
     for (i, _) in Tab::ALL.iter().enumerate() {

@@ -410,16 +410,31 @@ pub fn window_column(sql: &str, dialect: Dialect) -> Option<String> {
 }
 
 async fn read_only_session(src: &mut Source, r: &mut Report) {
+    for d in src.degraded.clone() {
+        r.push(Status::Warn, format!("session: {}", terminal(&d)));
+    }
+    let settings = src.settings.clone();
+    let taken = |name: &str| settings.contains(&name);
     match src.dialect {
         Dialect::Postgres => {
-            let q = "SELECT current_setting('transaction_read_only'), current_setting('default_transaction_read_only'), \
-                     current_setting('statement_timeout'), current_setting('TimeZone')";
+            // `missing_ok`: an engine without one of them answers NULL, not an error.
+            let q = "SELECT current_setting('transaction_read_only', true), current_setting('default_transaction_read_only', true), \
+                     current_setting('statement_timeout', true), current_setting('TimeZone', true)";
+            let default_taken = taken("default_transaction_read_only");
             match src.probe(q).await {
                 Ok(rows) => {
                     let row = rows.first().cloned().unwrap_or_default();
-                    let get = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+                    let get = |i: usize| {
+                        row.get(i)
+                            .cloned()
+                            .flatten()
+                            .unwrap_or_else(|| "(none)".into())
+                    };
+                    let timeouts = format!("statement_timeout {}, TimeZone {}", get(2), get(3));
                     if get(0) == "on" && get(1) == "on" {
-                        r.push(Status::Ok, format!("read-only: transaction and session default are read only; statement_timeout {}, TimeZone {}", get(2), get(3)));
+                        r.push(Status::Ok, format!("read-only: transaction and session default are read only; {timeouts}"));
+                    } else if get(0) == "on" && !default_taken {
+                        r.push(Status::Warn, format!("read-only: each statement's transaction is read only; the session default is not ({timeouts})"));
                     } else {
                         r.push(Status::Fail, format!("read-only: transaction_read_only={}, default_transaction_read_only={}", get(0), get(1)));
                     }
@@ -428,20 +443,36 @@ async fn read_only_session(src: &mut Source, r: &mut Report) {
             }
         }
         Dialect::Mysql => {
-            let timeout_var = match src.mysql_flavor() {
-                Some(MySqlFlavor::MariaDb) => {
-                    "SELECT @@session.tx_read_only, @@session.max_statement_time, @@session.time_zone"
-                }
-                _ => {
-                    "SELECT @@session.transaction_read_only, @@session.max_execution_time, @@session.time_zone"
-                }
+            let mariadb = src.mysql_flavor() == Some(MySqlFlavor::MariaDb);
+            let read_only: &'static str = if mariadb {
+                "SELECT @@session.tx_read_only, @@session.time_zone"
+            } else {
+                "SELECT @@session.transaction_read_only, @@session.time_zone"
             };
-            match src.probe(timeout_var).await {
+            let timeout = if taken("max_statement_time") {
+                Some("SELECT @@session.max_statement_time")
+            } else if taken("max_execution_time") {
+                Some("SELECT @@session.max_execution_time")
+            } else {
+                None
+            };
+            let first =
+                |rows: Vec<Vec<Option<String>>>| rows.into_iter().next().unwrap_or_default();
+            let timeout = match timeout {
+                Some(q) => match src.probe(q).await {
+                    Ok(rows) => first(rows).first().cloned().flatten().unwrap_or_default(),
+                    Err(e) => format!("unreadable ({e})"),
+                },
+                None => "kept by keyhole".into(),
+            };
+            match src.probe(read_only).await {
                 Ok(rows) => {
-                    let row = rows.first().cloned().unwrap_or_default();
+                    let row = first(rows);
                     let get = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
                     if get(0) == "1" {
-                        r.push(Status::Ok, format!("read-only: session transactions are READ ONLY; statement timeout {}, time_zone {}", get(1), get(2)));
+                        r.push(Status::Ok, format!("read-only: session transactions are READ ONLY; statement timeout {timeout}, time_zone {}", get(1)));
+                    } else if !taken("transaction_read_only") {
+                        r.push(Status::Warn, format!("read-only: each statement's transaction is READ ONLY; the session default is not; statement timeout {timeout}, time_zone {}", get(1)));
                     } else {
                         r.push(
                             Status::Fail,

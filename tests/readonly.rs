@@ -317,3 +317,166 @@ async fn postgres_cancel_stops_the_statement_on_the_server() {
 async fn mariadb_cancel_stops_the_statement_on_the_server() {
     cancel_reaches_the_server(Server::Mariadb, "SELECT SLEEP(60) AS slept").await;
 }
+
+/// Connects as an engine would that lacks the named setting: its statement
+/// is replaced by one this server refuses in the same way (an unknown
+/// parameter).
+async fn connect_without(
+    url: &str,
+    missing: keyhole::source::SettingRole,
+    refused: &str,
+) -> Result<Source, String> {
+    let mut o = source_options(url);
+    o.statement_timeout = Duration::from_secs(1);
+    let refused = refused.to_string();
+    Source::connect_with_settings(&o, move |settings| {
+        for s in settings.iter_mut().filter(|s| s.role == missing) {
+            s.sql = refused.clone();
+        }
+    })
+    .await
+    .map_err(|e| e.to_string())
+}
+
+async fn session_lines(src: &mut Source) -> Vec<(keyhole::check::Status, String)> {
+    let set = keyhole::source::queries::QuerySet::builtin(src.dialect);
+    let now = chrono::Utc::now();
+    let report =
+        keyhole::check::run(src, &set, &keyhole::policy::Policy::demo(), now, |_| {}).await;
+    report
+        .lines
+        .into_iter()
+        .filter(|l| l.text.starts_with("session:") || l.text.starts_with("read-only:"))
+        .map(|l| (l.status, l.text))
+        .collect()
+}
+
+#[tokio::test]
+async fn postgres_without_a_statement_timeout_degrades_with_a_warning_and_keyhole_keeps_the_timeout()
+ {
+    use keyhole::check::Status;
+    let Some(s) = scratch(Server::Postgres).await else {
+        return;
+    };
+    let mut src = connect_without(
+        &s.url(),
+        keyhole::source::SettingRole::Timeout,
+        "SET keyhole_no_statement_timeout = 1000",
+    )
+    .await
+    .expect("a missing timeout setting does not fail the connection");
+    assert_eq!(src.degraded.len(), 1, "{:?}", src.degraded);
+    assert!(
+        src.degraded[0].contains("statement_timeout") && src.degraded[0].contains("cancels"),
+        "{:?}",
+        src.degraded
+    );
+    // The server would let pg_sleep(5) finish; keyhole's own timer stops it.
+    let r = run(&mut src, "SELECT pg_sleep(5)").await;
+    assert!(
+        r.as_ref()
+            .is_err_and(|e| e.contains("statement_timeout_s") && e.contains("keyhole cancelled")),
+        "{r:?}"
+    );
+    assert_eq!(run(&mut src, "SELECT 1").await, Ok(1), "usable afterwards");
+    let lines = session_lines(&mut src).await;
+    assert!(
+        lines
+            .iter()
+            .any(|(st, t)| *st == Status::Warn && t.contains("statement_timeout")),
+        "{lines:?}"
+    );
+    assert!(lines.iter().all(|(st, _)| *st != Status::Fail), "{lines:?}");
+    src.close().await;
+}
+
+#[tokio::test]
+async fn postgres_without_a_read_only_default_warns_and_each_statement_stays_read_only() {
+    use keyhole::check::Status;
+    let Some(s) = scratch(Server::Postgres).await else {
+        return;
+    };
+    s.admin(PG_FIXTURE).await;
+    let before = s.admin_text(PG_CHECKSUM).await;
+    let mut src = connect_without(
+        &s.url(),
+        keyhole::source::SettingRole::ReadOnlyDefault,
+        "SET keyhole_no_read_only_default = on",
+    )
+    .await
+    .expect("connects");
+    let lines = session_lines(&mut src).await;
+    assert!(
+        lines.iter().any(|(st, t)| *st == Status::Warn
+            && t.starts_with("read-only: each statement's transaction is read only")),
+        "{lines:?}"
+    );
+    for sql in ["SELECT wipe()", "SELECT bump()", "SELECT lift(), wipe()"] {
+        let r = run(&mut src, sql).await;
+        assert!(r.is_err(), "{sql}: {r:?}");
+    }
+    src.close().await;
+    assert_eq!(
+        s.admin_text(PG_CHECKSUM).await,
+        before,
+        "nothing was written"
+    );
+}
+
+#[tokio::test]
+async fn postgres_refusing_the_utc_time_zone_fails_the_connection_in_one_line() {
+    let Some(s) = scratch(Server::Postgres).await else {
+        return;
+    };
+    let r = connect_without(
+        &s.url(),
+        keyhole::source::SettingRole::Needed,
+        "SET TimeZone = 'Mars/Olympus_Mons'",
+    )
+    .await;
+    let e = r.err().expect("a wrong clock is not a warning");
+    assert!(e.contains("TimeZone") && e.contains("times"), "{e}");
+    assert!(!e.contains('\n'), "{e}");
+}
+
+#[tokio::test]
+async fn mariadb_given_mysqls_timeout_setting_warns_and_keyhole_keeps_the_timeout() {
+    use keyhole::check::Status;
+    let Some(s) = scratch(Server::Mariadb).await else {
+        return;
+    };
+    // MySQL's max_execution_time, which MariaDB does not have.
+    let mut src = connect_without(
+        &s.url(),
+        keyhole::source::SettingRole::Timeout,
+        "SET SESSION max_execution_time = 1000",
+    )
+    .await
+    .expect("a missing timeout setting does not fail the connection");
+    assert!(
+        src.degraded.len() == 1 && src.degraded[0].contains("Unknown system variable"),
+        "{:?}",
+        src.degraded
+    );
+    let r = src.probe("SELECT SLEEP(5) AS slept").await;
+    assert!(
+        r.as_ref()
+            .is_err_and(|e| e.to_string().contains("keyhole cancelled")),
+        "{r:?}"
+    );
+    assert_eq!(run(&mut src, "SELECT 1").await, Ok(1), "usable afterwards");
+    let lines = session_lines(&mut src).await;
+    assert!(
+        lines
+            .iter()
+            .any(|(st, t)| *st == Status::Warn && t.contains("max_statement_time")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|(st, t)| *st == Status::Ok && t.contains("statement timeout kept by keyhole")),
+        "{lines:?}"
+    );
+    src.close().await;
+}

@@ -15,7 +15,7 @@ pub mod value;
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
@@ -145,7 +145,9 @@ pub fn url_has_password(url: &str) -> bool {
 
 enum Conn {
     Pg(Box<PgConnection>),
-    My(Box<MySqlConnection>, MySqlFlavor),
+    /// The flavour, and whether the session default READ ONLY was taken
+    /// (then it is asserted again before each statement).
+    My(Box<MySqlConnection>, MySqlFlavor, bool),
     Lite(Box<SqliteConnection>, Arc<AtomicI64>),
 }
 
@@ -165,6 +167,165 @@ pub struct Source {
     /// How to reach the server again, and this session's id there, so a
     /// running statement can be cancelled from another connection.
     cancel: Option<Canceller>,
+    /// The session settings the server did not take, each with its refusal
+    /// and what keyhole does instead: `check` shows them as warnings.
+    pub degraded: Vec<String>,
+    /// Names of the session settings the server took.
+    pub settings: Vec<&'static str>,
+    /// The server enforces the statement timeout itself; when it does not,
+    /// keyhole cancels a statement that runs past it from a second connection.
+    server_timeout: bool,
+}
+
+/// A session setting keyhole asks of a server at connect: its name, the
+/// statement (keyhole's own constant text, never user input) and whether
+/// keyhole can go on without it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    pub name: &'static str,
+    pub sql: String,
+    pub role: SettingRole,
+}
+
+/// What a session setting is for, which says what happens without it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingRole {
+    /// Times are read in UTC: without it times would be wrong, so a
+    /// refusal fails the connection.
+    Needed,
+    /// The session default is read only; each statement's own READ ONLY
+    /// transaction still holds without it.
+    ReadOnlyDefault,
+    /// The server stops a statement past the timeout; without it keyhole
+    /// cancels the statement itself from a second connection.
+    Timeout,
+    /// Other limits (locks, idle transactions); nothing replaces them.
+    Limit,
+}
+
+/// The session settings keyhole asks of a PostgreSQL or MySQL-family server.
+pub fn session_settings(
+    dialect: Dialect,
+    flavor: Option<MySqlFlavor>,
+    timeout_s: u64,
+) -> Vec<Setting> {
+    let set = |name, sql: String, role| Setting { name, sql, role };
+    match dialect {
+        Dialect::Postgres => vec![
+            set(
+                "TimeZone",
+                "SET TimeZone = 'UTC'".into(),
+                SettingRole::Needed,
+            ),
+            set(
+                "default_transaction_read_only",
+                "SET default_transaction_read_only = on".into(),
+                SettingRole::ReadOnlyDefault,
+            ),
+            set(
+                "statement_timeout",
+                format!("SET statement_timeout = {}", timeout_s * 1000),
+                SettingRole::Timeout,
+            ),
+            set(
+                "lock_timeout",
+                format!("SET lock_timeout = {}", timeout_s * 1000),
+                SettingRole::Limit,
+            ),
+            set(
+                "idle_in_transaction_session_timeout",
+                format!(
+                    "SET idle_in_transaction_session_timeout = {}",
+                    (timeout_s + 30) * 1000
+                ),
+                SettingRole::Limit,
+            ),
+        ],
+        Dialect::Mysql => vec![
+            set(
+                "time_zone",
+                "SET SESSION time_zone = '+00:00'".into(),
+                SettingRole::Needed,
+            ),
+            set(
+                "transaction_read_only",
+                "SET SESSION TRANSACTION READ ONLY".into(),
+                SettingRole::ReadOnlyDefault,
+            ),
+            match flavor {
+                Some(MySqlFlavor::MariaDb) => set(
+                    "max_statement_time",
+                    format!("SET SESSION max_statement_time = {timeout_s}"),
+                    SettingRole::Timeout,
+                ),
+                _ => set(
+                    "max_execution_time",
+                    format!("SET SESSION max_execution_time = {}", timeout_s * 1000),
+                    SettingRole::Timeout,
+                ),
+            },
+        ],
+        Dialect::Sqlite => Vec::new(),
+    }
+}
+
+/// The session as far as the settings went: the ones taken, the refusals
+/// worded for `check`, and whether the server keeps the timeout.
+struct Applied {
+    taken: Vec<&'static str>,
+    degraded: Vec<String>,
+    server_timeout: bool,
+}
+
+/// Applies each setting by itself, so one the engine lacks costs a warning
+/// and not the connection; a [`SettingRole::Needed`] one still fails it.
+async fn apply_settings<C>(c: &mut C, settings: &[Setting]) -> Result<Applied, SourceError>
+where
+    for<'c> &'c mut C: sqlx::Executor<'c>,
+{
+    let mut out = Applied {
+        taken: Vec::new(),
+        degraded: Vec::new(),
+        server_timeout: false,
+    };
+    for st in settings {
+        match sqlx::raw_sql(AssertSqlSafe(st.sql.clone()))
+            .execute(&mut *c)
+            .await
+        {
+            Ok(_) => {
+                out.taken.push(st.name);
+                if st.role == SettingRole::Timeout {
+                    out.server_timeout = true;
+                }
+            }
+            Err(e) => {
+                let why = match &e {
+                    sqlx::Error::Database(d) => d.message().to_string(),
+                    other => other.to_string(),
+                };
+                let instead = match st.role {
+                    SettingRole::Needed => {
+                        return Err(SourceError::new(format!(
+                            "setting up the read-only session: the server refused {} ({}), which keyhole needs to read times correctly",
+                            st.name, why
+                        )));
+                    }
+                    SettingRole::ReadOnlyDefault => {
+                        "each statement still runs in its own READ ONLY transaction ended by ROLLBACK"
+                    }
+                    SettingRole::Timeout => {
+                        "keyhole cancels a statement past statement_timeout_s itself, from a second connection"
+                    }
+                    SettingRole::Limit => "keyhole goes on without it",
+                };
+                tracing::warn!(setting = st.name, error = %why, "session setting refused");
+                out.degraded
+                    .push(format!("the server refused {} ({why}): {instead}", st.name));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Cancels the statement a [`Source`] is running, from a second connection
@@ -277,12 +438,22 @@ macro_rules! read_only_statement {
 
 impl Source {
     pub async fn connect(opts: &SourceOptions) -> Result<Source, SourceError> {
+        Self::connect_with_settings(opts, |_| {}).await
+    }
+
+    /// [`Source::connect`], with the list of [`session_settings`] edited
+    /// first: how an engine that lacks a setting is tried against a server
+    /// that has them all.
+    pub async fn connect_with_settings(
+        opts: &SourceOptions,
+        edit: impl FnOnce(&mut Vec<Setting>),
+    ) -> Result<Source, SourceError> {
         if let Some(pw) = &opts.password {
             secrets::register(pw);
         }
         secrets::register_url(&opts.url);
         let (dialect, database) = parse_url(&opts.url).map_err(SourceError::new)?;
-        let fut = Self::connect_inner(opts, dialect, database);
+        let fut = Self::connect_inner(opts, dialect, database, edit);
         match tokio::time::timeout(opts.connect_timeout, fut).await {
             Ok(r) => r,
             Err(_) => Err(SourceError::new(format!(
@@ -297,6 +468,7 @@ impl Source {
         opts: &SourceOptions,
         dialect: Dialect,
         database: String,
+        edit: impl FnOnce(&mut Vec<Setting>),
     ) -> Result<Source, SourceError> {
         let shown = secrets::redact_url(&opts.url);
         let timeout_s = opts.statement_timeout.as_secs().max(1);
@@ -307,23 +479,14 @@ impl Source {
                 if let Some(pw) = &opts.password {
                     o = o.password(pw);
                 }
-                let o = o
-                    .options([
-                        ("default_transaction_read_only", "on".to_string()),
-                        ("statement_timeout", format!("{}", timeout_s * 1000)),
-                        (
-                            "idle_in_transaction_session_timeout",
-                            format!("{}", (timeout_s + 30) * 1000),
-                        ),
-                        ("lock_timeout", format!("{}", timeout_s * 1000)),
-                        ("TimeZone", "UTC".to_string()),
-                    ])
-                    .application_name("keyhole")
-                    .disable_statement_logging();
+                let o = o.application_name("keyhole").disable_statement_logging();
                 let mut c = o
                     .connect()
                     .await
                     .map_err(|e| db_err(&format!("cannot connect to {shown}"), e))?;
+                let mut settings = session_settings(dialect, None, timeout_s);
+                edit(&mut settings);
+                let applied = apply_settings(&mut c, &settings).await?;
                 let v: (String, i32) =
                     sqlx::query_as("SELECT current_setting('server_version'), pg_backend_pid()")
                         .fetch_one(&mut c)
@@ -340,6 +503,9 @@ impl Source {
                         dialect,
                         session: i64::from(v.1),
                     }),
+                    degraded: applied.degraded,
+                    settings: applied.taken,
+                    server_timeout: applied.server_timeout,
                 })
             }
             Dialect::Mysql => {
@@ -366,24 +532,12 @@ impl Source {
                     MySqlFlavor::MySql
                 };
                 // Our own constant statements; never user SQL.
-                let timeout_stmt = match flavor {
-                    MySqlFlavor::MariaDb => format!("SET SESSION max_statement_time = {timeout_s}"),
-                    MySqlFlavor::MySql => {
-                        format!("SET SESSION max_execution_time = {}", timeout_s * 1000)
-                    }
-                };
-                for stmt in [
-                    timeout_stmt.as_str(),
-                    "SET SESSION TRANSACTION READ ONLY",
-                    "SET SESSION time_zone = '+00:00'",
-                ] {
-                    sqlx::raw_sql(AssertSqlSafe(stmt.to_string()))
-                        .execute(&mut c)
-                        .await
-                        .map_err(|e| db_err("setting up the read-only session", e))?;
-                }
+                let mut settings = session_settings(dialect, Some(flavor), timeout_s);
+                edit(&mut settings);
+                let applied = apply_settings(&mut c, &settings).await?;
+                let read_only_default = applied.taken.contains(&"transaction_read_only");
                 Ok(Source {
-                    conn: Conn::My(Box::new(c), flavor),
+                    conn: Conn::My(Box::new(c), flavor, read_only_default),
                     dialect,
                     database,
                     statement_timeout: opts.statement_timeout,
@@ -393,6 +547,9 @@ impl Source {
                         dialect,
                         session: v.1 as i64,
                     }),
+                    degraded: applied.degraded,
+                    settings: applied.taken,
+                    server_timeout: applied.server_timeout,
                 })
             }
             Dialect::Sqlite => {
@@ -457,6 +614,10 @@ impl Source {
                     statement_timeout: opts.statement_timeout,
                     server_version: v.0,
                     cancel: None,
+                    degraded: Vec::new(),
+                    settings: Vec::new(),
+                    // The progress handler keeps SQLite's deadline.
+                    server_timeout: true,
                 })
             }
         }
@@ -469,7 +630,7 @@ impl Source {
 
     pub fn mysql_flavor(&self) -> Option<MySqlFlavor> {
         match &self.conn {
-            Conn::My(_, f) => Some(*f),
+            Conn::My(_, f, _) => Some(*f),
             _ => None,
         }
     }
@@ -552,6 +713,45 @@ impl Source {
         label: &str,
         sql: String,
         window: Option<Window>,
+        on_row: impl FnMut(&[String], &[Value]) -> Result<(), value::ValueError>,
+    ) -> Result<Vec<String>, SourceError> {
+        // A server without a statement timeout of its own: a timer cancels
+        // the statement from a second connection once it runs past it.
+        let watchdog = match (&self.cancel, self.server_timeout) {
+            (Some(c), false) => {
+                let (c, fired) = (c.clone(), Arc::new(AtomicBool::new(false)));
+                let (timeout, f) = (self.statement_timeout, fired.clone());
+                let timer = tokio::spawn(async move {
+                    tokio::time::sleep(timeout).await;
+                    f.store(true, Ordering::SeqCst);
+                    if let Err(e) = c.cancel().await {
+                        tracing::warn!(error = %e, "cancelling a statement past its timeout");
+                    }
+                });
+                Some((timer, fired))
+            }
+            _ => None,
+        };
+        let result = self.run_one(label, sql, window, on_row).await;
+        match watchdog {
+            Some((timer, fired)) => {
+                timer.abort();
+                match result {
+                    _ if fired.load(Ordering::SeqCst) => Err(SourceError::new(format!(
+                        "{label}: the statement ran past statement_timeout_s and keyhole cancelled it (the server keeps no statement timeout)"
+                    ))),
+                    r => r,
+                }
+            }
+            None => result,
+        }
+    }
+
+    async fn run_one(
+        &mut self,
+        label: &str,
+        sql: String,
+        window: Option<Window>,
         mut on_row: impl FnMut(&[String], &[Value]) -> Result<(), value::ValueError>,
     ) -> Result<Vec<String>, SourceError> {
         let qerr = |e: sqlx::Error| classify(label, e);
@@ -588,12 +788,14 @@ impl Source {
                     on_row
                 )
             }
-            Conn::My(c, _) => {
+            Conn::My(c, _, read_only_default) => {
                 // SET SESSION TRANSACTION READ WRITE survives a ROLLBACK: re-assert per statement.
-                sqlx::raw_sql("SET SESSION TRANSACTION READ ONLY")
-                    .execute(&mut **c)
-                    .await
-                    .map_err(qerr)?;
+                if *read_only_default {
+                    sqlx::raw_sql("SET SESSION TRANSACTION READ ONLY")
+                        .execute(&mut **c)
+                        .await
+                        .map_err(qerr)?;
+                }
                 read_only_statement!(
                     c,
                     "START TRANSACTION READ ONLY",
@@ -675,7 +877,7 @@ impl Source {
     pub async fn probe_show(&mut self, sql: &'static str) -> Result<Vec<String>, SourceError> {
         let qerr = |e: sqlx::Error| classify("check", e);
         match &mut self.conn {
-            Conn::My(c, _) => {
+            Conn::My(c, ..) => {
                 let mut tx = c
                     .begin_with("START TRANSACTION READ ONLY")
                     .await
@@ -733,7 +935,7 @@ impl Source {
             Conn::Pg(c) => {
                 let _ = c.close().await;
             }
-            Conn::My(c, _) => {
+            Conn::My(c, ..) => {
                 let _ = c.close().await;
             }
             Conn::Lite(c, _) => {
