@@ -173,9 +173,9 @@ impl App {
                     .or(f.staff_id.as_ref().map(|s| format!("staff:{s}")))
             }
             Tab::Access => {
-                let r = &d.rows[*self.access.view.get(self.access.sel)? as usize];
-                r.event
-                    .subject
+                let i = *self.access.view.get(self.access.sel)? as usize;
+                d.rows
+                    .subject(i)
                     .map(|s| format!("subject:{}", d.symbols.resolve(s)))
             }
             Tab::Staff => d
@@ -493,12 +493,8 @@ impl App {
                 }
             }
             Tab::Access => {
-                if let Some(r) = self
-                    .access
-                    .view
-                    .get(self.access.sel)
-                    .map(|i| &d.rows[*i as usize])
-                    && let Some(s) = r.event.subject
+                if let Some(r) = self.access.view.get(self.access.sel)
+                    && let Some(s) = d.rows.subject(*r as usize)
                 {
                     self.show_subject(d.symbols.resolve(s).to_string());
                 }
@@ -567,7 +563,7 @@ impl App {
                             {
                                 self.access
                                     .view
-                                    .retain(|i| d.rows[*i as usize].event.reference == Some(sym));
+                                    .retain(|i| d.rows.reference(*i as usize) == Some(sym));
                             }
                             self.access.sel = 0;
                             self.tab = Tab::Access;
@@ -729,17 +725,12 @@ impl App {
                 None => return,
             },
             Tab::Access => {
-                let Some(r) = self
-                    .access
-                    .view
-                    .get(self.access.sel)
-                    .map(|i| &d.rows[*i as usize])
-                else {
+                let Some(r) = self.access.view.get(self.access.sel) else {
                     return;
                 };
-                let Some(net) = r
-                    .event
-                    .client_ip
+                let Some(net) = d
+                    .rows
+                    .client_ip(*r as usize)
                     .and_then(|ip| Scope::parse_ip(d.symbols.resolve(ip)).ok())
                 else {
                     self.status = "this access has no address to scope a breach by".into();
@@ -757,7 +748,7 @@ impl App {
             }
         };
         let mut inc = Incident::default();
-        for r in &d.rows {
+        for r in d.rows.iter() {
             if scope.matches(&r.event, &d.symbols) {
                 inc.add(&r.event, &d.symbols, d.policy.timezone);
             }
@@ -824,7 +815,7 @@ impl App {
                 let mut out =
                     crate::report::csv_row(&crate::report::ACCESS_COLUMNS.map(String::from));
                 for i in &self.access.view {
-                    let r = &d.rows[*i as usize];
+                    let r = d.rows.get(*i as usize);
                     let judged = crate::rules::JudgedEvent {
                         event: r.event.clone(),
                         verdict: ctx

@@ -4,12 +4,14 @@
 //! background task; the screen only ever reads it.
 
 use std::collections::HashMap;
+
+pub use super::columns::{AccessLog, AccessRow};
 use std::sync::atomic::AtomicBool;
 
 use chrono::NaiveDate;
 
 use crate::audit::{self, AuditWindow, Day, Finish, Plan, Sink, SinkError, Symbols};
-use crate::model::{AccessEvent, Directory, Id, Instant, Interner, RelRef};
+use crate::model::{Directory, Instant, Interner, RelRef};
 use crate::policy::Policy;
 use crate::report::Header;
 pub use crate::report::staff::StaffSummary;
@@ -18,40 +20,16 @@ use crate::rules::{Engine, Flag, Rule, Severity};
 use crate::source::Source;
 use crate::source::queries::QuerySet;
 
-/// One access as the dashboard keeps it: compact, rules as a bit set.
-#[derive(Debug, Clone)]
-pub struct AccessRow {
-    pub event: AccessEvent,
-    pub rules: u32,
-    /// Index into `Directory::relationships` of the relationship that explains it.
-    pub explained_by: Option<u32>,
-}
-
-impl AccessRow {
-    pub fn flagged(&self) -> bool {
-        self.rules != 0
-    }
-    pub fn rule_list(&self) -> Vec<Rule> {
-        Rule::ALL
-            .iter()
-            .copied()
-            .filter(|r| self.rules & (1 << (*r as u32)) != 0)
-            .collect()
-    }
-}
-
 pub struct Dataset {
     pub header: Header,
     pub policy: Policy,
     pub dir: Directory,
     pub symbols: Interner,
-    pub rows: Vec<AccessRow>,
+    pub rows: AccessLog,
     pub flags: Vec<Flag>,
     /// Local days of the window with (accesses, flagged accesses).
     pub days: Vec<(NaiveDate, u64, u64)>,
     pub staff: Vec<StaffSummary>,
-    /// Row indices by event id, for jumps from a flag.
-    pub by_event: HashMap<Id, u32>,
     /// Distinct subjects accessed in the window.
     pub distinct_subjects: usize,
     /// Disclosures by urgency: awaiting an answer by due date, awaiting
@@ -80,6 +58,10 @@ impl Dataset {
     }
     pub fn text(&self, s: Option<crate::model::Sym>) -> &str {
         s.map(|s| self.symbols.resolve(s)).unwrap_or("")
+    }
+    /// The row of an event, found by its time and id (a flag's jump).
+    pub fn row_of(&self, id: &str, at: Instant) -> Option<u32> {
+        self.rows.find(id, at)
     }
     pub fn relationship(&self, row: &AccessRow) -> Option<RelRef<'_>> {
         let i = row.explained_by? as usize;
@@ -119,7 +101,7 @@ pub enum LoadEvent {
 /// the flags, the per-day figures, and the staff tally shared with
 /// `report staff`.
 struct DatasetSink<'r, R> {
-    rows: Vec<AccessRow>,
+    rows: AccessLog,
     flags: Vec<Flag>,
     days: Vec<(NaiveDate, u64, u64)>,
     staff: StaffTally,
@@ -142,11 +124,7 @@ impl<'a, R: Fn(LoadEvent) + Sync> Sink<'a> for DatasetSink<'_, R> {
             let explained_by = j.verdict.explained_by.map(|r| r.index);
             let e = &j.event;
             self.staff.count(e.staff, e.subject, e.data_category);
-            self.rows.push(AccessRow {
-                event: j.event,
-                rules: mask,
-                explained_by,
-            });
+            self.rows.push(e, mask, explained_by);
         }
         self.days.push((day.date, n, flagged));
         (self.report)(LoadEvent::Day {
@@ -203,7 +181,7 @@ async fn load_inner(
         timezone: policy.timezone,
     };
     let mut sink = DatasetSink {
-        rows: Vec::new(),
+        rows: AccessLog::default(),
         flags: Vec::new(),
         days: Vec::new(),
         staff: StaffTally::default(),
@@ -226,21 +204,24 @@ async fn load_inner(
         ..
     } = sink;
     crate::report::sort_flags(&mut flags);
-    let by_event = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.event.event_id.clone(), i as u32))
-        .collect();
     let staff = tally.rank(&flags);
     let symbols = {
         let mut t = tally;
         std::mem::take(&mut t).into_symbols()
     };
-    let distinct_subjects = rows
-        .iter()
-        .filter_map(|r| r.event.subject)
-        .collect::<std::collections::HashSet<_>>()
-        .len();
+    let distinct_subjects = {
+        let mut seen = vec![false; symbols.len()];
+        let mut n = 0;
+        for s in rows.subject_column().flatten() {
+            if let Some(x) = seen.get_mut(s.0 as usize)
+                && !*x
+            {
+                *x = true;
+                n += 1;
+            }
+        }
+        n
+    };
     let mut disclosure_order: Vec<u32> =
         (0..dir.disclosures.as_ref().map_or(0, Vec::len) as u32).collect();
     if let Some(ds) = &dir.disclosures {
@@ -297,6 +278,5 @@ async fn load_inner(
         flags,
         days,
         staff,
-        by_event,
     }))
 }

@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod app;
+pub mod columns;
 pub mod data;
 pub mod keys;
 pub mod overlays;

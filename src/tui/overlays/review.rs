@@ -599,10 +599,10 @@ pub fn draw(app: &App, bindings: &[Binding], theme: &Theme, f: &mut Frame, area:
         // The access itself, when the loaded window holds it.
         let event = fl["event_ids"][0].as_str().unwrap_or("");
         if let Some(d) = d
+            && let Ok(at) = chrono::DateTime::parse_from_rfc3339(get("occurred_at").as_str())
             && let Some(row) = d
-                .by_event
-                .get(&crate::model::Id::new(event))
-                .map(|i| &d.rows[*i as usize])
+                .row_of(event, at.with_timezone(&chrono::Utc))
+                .map(|i| d.rows.get(i as usize))
         {
             let e = &row.event;
             let mut ctx = format!(
@@ -615,7 +615,7 @@ pub fn draw(app: &App, bindings: &[Binding], theme: &Theme, f: &mut Frame, area:
             if e.reference.is_some() {
                 ctx.push_str(&format!(" · ref {}", terminal(d.text(e.reference))));
             }
-            if let Some(rel) = d.relationship(row) {
+            if let Some(rel) = d.relationship(&row) {
                 ctx.push_str(&format!(" · {}", terminal(&crate::rules::rel_text(&rel))));
             }
             lines.push(Line::from(ctx));

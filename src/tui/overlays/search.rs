@@ -62,10 +62,8 @@ pub fn build_corpus(d: &Dataset) -> Vec<(HitKind, String, String)> {
             format!("{} {}", s.subject_id, s.display_name()),
         ));
     }
-    let mut refs: Vec<&str> = d
-        .rows
-        .iter()
-        .filter_map(|r| r.event.reference)
+    let mut refs: Vec<&str> = (0..d.rows.len())
+        .filter_map(|i| d.rows.reference(i))
         .map(|s| d.symbols.resolve(s))
         .collect();
     refs.sort_unstable();

@@ -84,28 +84,66 @@ impl AccessTab {
         self.view = if missing {
             Vec::new()
         } else {
-            d.rows
+            // Each (action, category, purpose) is compared once, not once per row.
+            let shape_ok: Vec<bool> = d
+                .rows
+                .shapes()
                 .iter()
-                .enumerate()
-                .filter(|(_, r)| {
-                    let e = &r.event;
-                    staff.is_none_or(|s| e.staff == s)
-                        && subject.is_none_or(|s| e.subject == Some(s))
-                        && f.rule.is_none_or(|x| r.rules & (1 << (x as u32)) != 0)
-                        && (!f.flagged_only || r.flagged())
-                        && f.category
-                            .as_deref()
-                            .is_none_or(|c| d.text(e.data_category).to_lowercase() == c)
+                .map(|[_, category, purpose]| {
+                    f.category
+                        .as_deref()
+                        .is_none_or(|c| d.text(*category).to_lowercase() == c)
                         && f.purpose
                             .as_deref()
-                            .is_none_or(|p| d.text(e.purpose).to_lowercase() == p)
-                        && f.since
-                            .is_none_or(|s| e.occurred_at.with_timezone(&tz).date_naive() >= s)
-                        && f.until
-                            .is_none_or(|u| e.occurred_at.with_timezone(&tz).date_naive() <= u)
+                            .is_none_or(|p| d.text(*purpose).to_lowercase() == p)
                 })
-                .map(|(i, _)| i as u32)
-                .collect()
+                .collect();
+            // Local days as bounds in nanoseconds: `since` from its first
+            // instant, `until` to the start of the next day.
+            let bound = |day: chrono::NaiveDate| {
+                crate::time::local_day_start(day, tz)
+                    .timestamp_nanos_opt()
+                    .unwrap_or(i64::MAX)
+            };
+            let lo = f.since.map_or(i64::MIN, bound);
+            let hi = f.until.and_then(|u| u.succ_opt()).map_or(i64::MAX, bound);
+            let wanted = |i: usize, rules: u32| {
+                staff.is_none_or(|s| d.rows.staff(i) == s)
+                    && subject.is_none_or(|s| d.rows.subject(i) == Some(s))
+                    && f.rule.is_none_or(|x| rules & (1 << (x as u32)) != 0)
+            };
+            let mut view = Vec::new();
+            if f.rule.is_some() || f.flagged_only {
+                // Only flagged rows can match: walk those.
+                for &(i, rules) in d.rows.flagged() {
+                    let i = i as usize;
+                    if wanted(i, rules) {
+                        view.push(i as u32);
+                    }
+                }
+                view.retain(|i| {
+                    let t = d.rows.time(*i as usize);
+                    t >= lo && t < hi && shape_ok[d.rows.shape(*i as usize) as usize]
+                });
+            } else {
+                for (i, ((t, shape), s)) in d
+                    .rows
+                    .time_column()
+                    .zip(d.rows.shape_codes())
+                    .zip(d.rows.staff_column())
+                    .enumerate()
+                {
+                    if t >= lo
+                        && t < hi
+                        && shape_ok[shape as usize]
+                        && staff.is_none_or(|x| x == s)
+                        && subject.is_none_or(|x| d.rows.subject(i) == Some(x))
+                    {
+                        view.push(i as u32);
+                    }
+                }
+            }
+            view
         };
         self.sel = self.sel.min(self.view.len().saturating_sub(1));
     }
@@ -125,7 +163,7 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
         .iter()
         .enumerate()
         .map(|(k, i)| {
-            let r = &d.rows[*i as usize];
+            let r = &d.rows.get(*i as usize);
             let e = &r.event;
             let mark = match d.row_severity(r) {
                 Some(s) => Span::styled("⚑", theme.sev(s)),
@@ -183,9 +221,9 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
         .access
         .view
         .get(app.access.sel)
-        .map(|i| &d.rows[*i as usize])
+        .map(|i| d.rows.get(*i as usize))
     {
-        Some(r) => {
+        Some(ref r) => {
             let mut lines = Vec::new();
             for rule in r.rule_list() {
                 let detail = d

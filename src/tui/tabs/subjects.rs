@@ -58,9 +58,9 @@ impl SubjectsTab {
             return Vec::new();
         };
         d.rows
-            .iter()
+            .subject_column()
             .enumerate()
-            .filter(|(_, r)| r.event.subject == Some(sym))
+            .filter(|(_, s)| *s == Some(sym))
             .map(|(i, _)| i as u32)
             .collect()
     }
@@ -72,7 +72,7 @@ impl SubjectsTab {
         };
         let mut v: Vec<TimelineEntry> = Vec::new();
         for i in &self.view {
-            let r = &d.rows[*i as usize];
+            let r = &d.rows.get(*i as usize);
             let e = &r.event;
             let detail = if r.flagged() {
                 r.rule_list()
