@@ -34,7 +34,7 @@ impl<T> Default for Chunked<T> {
 
 impl<T> Chunked<T> {
     fn push(&mut self, v: T) {
-        if self.len % CHUNK == 0 {
+        if self.len.is_multiple_of(CHUNK) {
             self.chunks.push(Vec::with_capacity(CHUNK));
         }
         if let Some(c) = self.chunks.last_mut() {
@@ -352,10 +352,10 @@ mod tests {
             event_id: Id::new(id),
             occurred_at: chrono::DateTime::from_timestamp(secs, nanos).unwrap(),
             staff: Sym(staff),
-            subject: (staff % 2 == 0).then_some(Sym(staff + 1)),
+            subject: staff.is_multiple_of(2).then_some(Sym(staff + 1)),
             action: Some(Sym(1)),
             data_category: Some(Sym(2)),
-            purpose: (staff % 3 == 0).then_some(Sym(3)),
+            purpose: staff.is_multiple_of(3).then_some(Sym(3)),
             reference: None,
             client_ip: Some(Sym(9)),
             record_count: count,
