@@ -9,6 +9,8 @@
 #
 #   bench/scale.sh                       # 1M and 10M events, every source
 #   EVENTS=1000000 SOURCES=postgres bench/scale.sh
+#   DASHBOARD=1 bench/scale.sh           # also the dashboard on the SQLite copy
+#                                        # (bench/tui.sh: the dashboard only)
 #
 # Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and MariaDB on
 # 127.0.0.1:3306 (root, no password), as on this machine, and the sqlite3
@@ -19,16 +21,17 @@ EVENTS=${EVENTS:-"1000000 10000000"}
 SOURCES=${SOURCES:-"sqlite postgres mysql"}
 REPORTS=${REPORTS:-"flags accesses"}
 REPEAT=${REPEAT:-1}
+DASHBOARD=${DASHBOARD:-0}
 ANCHOR=2026-11-24
 FROM=2026-08-26 # the 90 days before the anchor, local days (America/New_York)
 # Every row of the data set, in UTC, for the floors.
 LO='2026-07-27 04:00:00'
 HI='2026-11-24 05:00:00'
 
-cargo build --release --quiet --bin keyhole --example scale_gen
+cargo build --release --quiet --bin keyhole --example scale_gen --example tui_bench
 work=$(mktemp -d "${TMPDIR:-/tmp}/keyhole-scale.XXXXXX")
 # Copies, so a rebuild during a long run does not change what is measured.
-cp target/release/keyhole target/release/examples/scale_gen "$work/"
+cp target/release/keyhole target/release/examples/scale_gen target/release/examples/tui_bench "$work/"
 kh=$work/keyhole
 gen=$work/scale_gen
 tag=kh_scale_$$
@@ -133,6 +136,7 @@ measure() {
 
 date=$(date -u +%Y-%m-%d)
 rows=()
+dash=()
 for n in $EVENTS; do
   dir="$work/data_$n"
   $gen --events "$n" --out "$dir" 2>/dev/null
@@ -142,7 +146,7 @@ for n in $EVENTS; do
     load "$src" "$n" "$dir"
     echo "loaded $n events into $src in $(($(date +%s) - t0)) s" >&2
     floor_cmd "$src" "$n"
-    read -r fs frss < <(measure "${FLOOR[@]}")
+    [ -n "$REPORTS" ] && read -r fs frss < <(measure "${FLOOR[@]}") &&
     rows+=("$(printf '| %s | %s | floor (%s client) | %.2f s | 1.00× | %s | %d MB |' \
       "$n" "$src" "$src" "$fs" "$(awk "BEGIN{printf \"%.0f\", $n / $fs}")" $((frss / 1024)))")
     for r in $REPORTS; do
@@ -154,6 +158,12 @@ for n in $EVENTS; do
         "$n" "$src" "$r" "$ks" "$(awk "BEGIN{print $ks / $fs}")" \
         "$(awk "BEGIN{printf \"%.0f\", $n / $ks}")" $((krss / 1024)))")
     done
+    if [ "$DASHBOARD" = 1 ] && [ "$src" = sqlite ]; then
+      # The dashboard over the same window, with the process's peak RSS.
+      out=$(/usr/bin/time -f "peak RSS (process)        %M kB" "$work/tui_bench" \
+        --db "$(url sqlite "$n")" --from $FROM --to $ANCHOR 2>&1)
+      dash+=("dashboard, $n events:" "$out" "")
+    fi
     case $src in
       sqlite) rm -f "$work/scale_$n.sqlite" ;;
       postgres) "${PG[@]}" -d test -c "DROP DATABASE ${tag}_$n" >/dev/null ;;
@@ -168,4 +178,8 @@ echo "bench/scale.sh, $date, $(nproc) cores"
 echo
 echo "| events | source | run | wall | ratio to floor | events/s | peak RSS |"
 echo "|---|---|---|---|---|---|---|"
-printf '%s\n' "${rows[@]}"
+[ ${#rows[@]} -gt 0 ] && printf '%s\n' "${rows[@]}"
+if [ ${#dash[@]} -gt 0 ]; then
+  echo
+  printf '%s\n' "${dash[@]}"
+fi

@@ -183,6 +183,71 @@ async fn each_filter_keeps_exactly_the_rows_that_match_it_whole() {
     }
 }
 
+/// Search ranks in place and narrows as a query grows; its hits are those
+/// of ranking every staff member, subject, reference and rule from scratch
+/// at every keystroke.
+#[tokio::test]
+async fn search_narrowing_as_the_query_grows_finds_what_a_full_ranking_finds() {
+    use fuzzy_matcher::FuzzyMatcher;
+    use keyhole::tui::overlays::search::rank;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dataset(dir.path()).await;
+    let mut corpus: Vec<(String, String)> = Vec::new();
+    for s in &d.dir.staff {
+        corpus.push((
+            s.staff_id.to_string(),
+            format!("{} {}", s.staff_id, s.display_name),
+        ));
+    }
+    for s in &d.dir.subjects {
+        corpus.push((
+            s.subject_id.to_string(),
+            format!("{} {}", s.subject_id, s.display_name()),
+        ));
+    }
+    let mut refs: Vec<String> = d
+        .rows
+        .iter()
+        .filter_map(|r| r.event.reference)
+        .map(|s| d.symbols.resolve(s).to_string())
+        .collect();
+    refs.sort();
+    refs.dedup();
+    assert!(!refs.is_empty());
+    corpus.extend(refs.into_iter().map(|r| (r.clone(), r)));
+    corpus.extend(
+        keyhole::rules::Rule::ALL
+            .iter()
+            .map(|r| (r.name().to_string(), r.name().to_string())),
+    );
+    let m = fuzzy_matcher::skim::SkimMatcherV2::default();
+    let full = |q: &str| {
+        let mut v: Vec<(i64, String, Vec<usize>)> = corpus
+            .iter()
+            .filter_map(|(id, text)| m.fuzzy_indices(text, q).map(|(s, ix)| (s, id.clone(), ix)))
+            .collect();
+        v.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        v.truncate(50);
+        v
+    };
+    let mut compared = 0;
+    for query in ["kenji", "100", "CS-7", "vip acc", "Ma", "zzzq"] {
+        let mut prior = None;
+        for k in 1..=query.len() {
+            let q = &query[..k];
+            let (hits, narrowed) = rank(&d, q, prior.as_ref());
+            let got: Vec<(i64, String, Vec<usize>)> = hits
+                .into_iter()
+                .map(|h| (h.score, h.id, h.matched))
+                .collect();
+            assert_eq!(got, full(q), "query {q:?}");
+            compared += got.len();
+            prior = Some(narrowed);
+        }
+    }
+    assert!(compared > 500, "the queries find things: {compared}");
+}
+
 #[tokio::test]
 async fn reveal_needs_a_reason_and_is_logged() {
     let dir = tempfile::tempdir().unwrap();

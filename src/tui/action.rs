@@ -36,7 +36,12 @@ pub enum Action {
     Submit,
     Resize(u16, u16),
     Load(LoadEvent),
-    SearchDone(u64, Vec<SearchHit>),
+    /// A query's hits, and what it matched for the next keystroke to narrow.
+    SearchDone(
+        u64,
+        Vec<SearchHit>,
+        std::sync::Arc<super::overlays::search::Narrowed>,
+    ),
     /// A left click at (column, line): a tab on line 0, else the list row under it.
     Click(u16, u16),
     ScrollUp,

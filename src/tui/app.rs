@@ -9,7 +9,7 @@ use std::cell::Cell;
 
 use super::data::{Dataset, LoadEvent};
 use super::overlays::review::{Outcome, ReviewState};
-use super::overlays::search::{SearchState, build_corpus, rank};
+use super::overlays::search::{SearchState, rank};
 use super::overlays::window::WindowPicker;
 use super::reveal::{LedgerWrite, Reveals};
 use super::screen::ScreenMap;
@@ -390,9 +390,10 @@ impl App {
             }
             Action::Resize(w, h) => self.size = (w, h),
             Action::Load(ev) => self.on_load(ev),
-            Action::SearchDone(g, hits) => {
+            Action::SearchDone(g, hits, narrowed) => {
                 if g == self.search.generation {
                     self.search.hits = hits;
+                    self.search.last = Some(narrowed);
                 }
             }
             Action::RevealRecorded { .. } => {}
@@ -464,7 +465,7 @@ impl App {
             LoadEvent::Done(d) => {
                 self.loading = None;
                 self.error = None;
-                self.search.corpus = Arc::new(build_corpus(&d));
+                self.search.last = None;
                 self.flags.resort(&d);
                 self.access.apply(&d);
                 self.subjects.show(Some(&d), self.subjects.id.clone());
@@ -580,8 +581,9 @@ impl App {
                     }
                 }
             }
-            Action::SearchDone(g, hits) if g == self.search.generation => {
+            Action::SearchDone(g, hits, narrowed) if g == self.search.generation => {
                 self.search.hits = hits;
+                self.search.last = Some(narrowed);
                 self.search.sel = 0;
             }
             Action::Resize(w, h) => self.size = (w, h),
@@ -596,17 +598,22 @@ impl App {
         self.search.generation += 1;
         let g = self.search.generation;
         let q = self.search.text.clone();
-        let corpus = self.search.corpus.clone();
+        let Some(d) = self.data.clone() else {
+            return;
+        };
+        let prior = self.search.last.clone();
         match &self.spawner {
             Some(tx) => {
                 let tx = tx.clone();
                 tokio::task::spawn_blocking(move || {
-                    let hits = rank(&corpus, &q);
-                    let _ = tx.send(Action::SearchDone(g, hits));
+                    let (hits, narrowed) = rank(&d, &q, prior.as_deref());
+                    let _ = tx.send(Action::SearchDone(g, hits, Arc::new(narrowed)));
                 });
             }
             None => {
-                self.search.hits = rank(&corpus, &q);
+                let (hits, narrowed) = rank(&d, &q, prior.as_deref());
+                self.search.hits = hits;
+                self.search.last = Some(Arc::new(narrowed));
                 self.search.sel = 0;
             }
         }

@@ -32,6 +32,8 @@ pub struct Dataset {
     pub staff: Vec<StaffSummary>,
     /// Distinct subjects accessed in the window.
     pub distinct_subjects: usize,
+    /// The distinct references of the window's accesses, for search.
+    pub references: Vec<crate::model::Sym>,
     /// Disclosures by urgency: awaiting an answer by due date, awaiting
     /// without one, then the answered, newest first.
     pub disclosure_order: Vec<u32>,
@@ -209,6 +211,21 @@ async fn load_inner(
         let mut t = tally;
         std::mem::take(&mut t).into_symbols()
     };
+    let references = {
+        let mut seen = vec![false; symbols.len()];
+        let mut v = Vec::new();
+        for i in 0..rows.len() {
+            if let Some(r) = rows.reference(i)
+                && let Some(x) = seen.get_mut(r.0 as usize)
+                && !*x
+            {
+                *x = true;
+                v.push(r);
+            }
+        }
+        v.sort_unstable_by(|a, b| symbols.resolve(*a).cmp(symbols.resolve(*b)));
+        v
+    };
     let distinct_subjects = {
         let mut seen = vec![false; symbols.len()];
         let mut n = 0;
@@ -270,6 +287,7 @@ async fn load_inner(
         subject_index,
         disclosure_order,
         distinct_subjects,
+        references,
         header,
         policy,
         dir,

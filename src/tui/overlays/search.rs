@@ -7,6 +7,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
+use std::sync::Arc;
+
 use crate::sanitize::terminal;
 use fuzzy_matcher::FuzzyMatcher;
 use fuzzy_matcher::skim::SkimMatcherV2;
@@ -33,8 +35,8 @@ pub enum HitKind {
     Rule,
 }
 
-/// The search overlay's state: the query, its hits, and the corpus it
-/// ranks (built once per load).
+/// The search overlay's state: the query and its hits, and the entries the
+/// last query matched, which a longer query only needs to narrow.
 #[derive(Debug, Clone, Default)]
 pub struct SearchState {
     pub text: String,
@@ -42,61 +44,130 @@ pub struct SearchState {
     pub sel: usize,
     /// Only the newest query's results are kept.
     pub generation: u64,
-    pub corpus: std::sync::Arc<Vec<(HitKind, String, String)>>,
+    pub last: Option<Arc<Narrowed>>,
 }
 
-/// Search corpus: (kind, id, text to match).
-pub fn build_corpus(d: &Dataset) -> Vec<(HitKind, String, String)> {
-    let mut v = Vec::new();
-    for s in &d.dir.staff {
-        v.push((
-            HitKind::Staff,
-            s.staff_id.to_string(),
-            format!("{} {}", s.staff_id, s.display_name),
-        ));
-    }
-    for s in &d.dir.subjects {
-        v.push((
-            HitKind::Subject,
-            s.subject_id.to_string(),
-            format!("{} {}", s.subject_id, s.display_name()),
-        ));
-    }
-    let mut refs: Vec<&str> = (0..d.rows.len())
-        .filter_map(|i| d.rows.reference(i))
-        .map(|s| d.symbols.resolve(s))
-        .collect();
-    refs.sort_unstable();
-    refs.dedup();
-    for r in refs {
-        v.push((HitKind::Reference, r.to_string(), r.to_string()));
-    }
-    for r in Rule::ALL {
-        v.push((HitKind::Rule, r.name().to_string(), r.name().to_string()));
-    }
-    v
+/// The entries a query matched (each a number, see [`Entries`]).
+#[derive(Debug, Default)]
+pub struct Narrowed {
+    pub query: String,
+    pub matched: Vec<u32>,
 }
 
-/// The best 50 hits for `q`, with the matched character positions.
-pub fn rank(corpus: &[(HitKind, String, String)], q: &str) -> Vec<SearchHit> {
+/// What search ranks, read from the dataset in place: its staff, its
+/// subjects, the distinct references of the window, and the rules, numbered
+/// in that order. Nothing is copied per entry, so a million subjects cost
+/// no memory here.
+struct Entries<'d> {
+    d: &'d Dataset,
+    staff: u32,
+    subjects: u32,
+    refs: u32,
+}
+
+impl<'d> Entries<'d> {
+    fn new(d: &'d Dataset) -> Self {
+        Entries {
+            d,
+            staff: d.dir.staff.len() as u32,
+            subjects: d.dir.subjects.len() as u32,
+            refs: d.references.len() as u32,
+        }
+    }
+    fn len(&self) -> u32 {
+        self.staff + self.subjects + self.refs + Rule::COUNT as u32
+    }
+    /// The entry's kind and id.
+    fn id(&self, n: u32) -> (HitKind, &'d str) {
+        let d = self.d;
+        let mut n = n;
+        if n < self.staff {
+            return (HitKind::Staff, d.dir.staff[n as usize].staff_id.as_str());
+        }
+        n -= self.staff;
+        if n < self.subjects {
+            return (
+                HitKind::Subject,
+                d.dir.subjects[n as usize].subject_id.as_str(),
+            );
+        }
+        n -= self.subjects;
+        if n < self.refs {
+            return (
+                HitKind::Reference,
+                d.symbols.resolve(d.references[n as usize]),
+            );
+        }
+        n -= self.refs;
+        (HitKind::Rule, Rule::ALL[n as usize].name())
+    }
+    /// The text matched: id and name for people, the text itself otherwise.
+    fn text_into(&self, n: u32, buf: &mut String) {
+        use std::fmt::Write;
+        buf.clear();
+        let d = self.d;
+        if n < self.staff {
+            let s = &d.dir.staff[n as usize];
+            let _ = write!(buf, "{} {}", s.staff_id, s.display_name);
+        } else if n < self.staff + self.subjects {
+            let s = &d.dir.subjects[(n - self.staff) as usize];
+            let _ = write!(buf, "{} {}", s.subject_id, s.display_name());
+        } else {
+            buf.push_str(self.id(n).1);
+        }
+    }
+}
+
+/// The best 50 hits for `q`, with the matched character positions, and
+/// every entry `q` matched. When `q` extends the query of `prior`, only
+/// what `prior` matched is tried: a character added to a fuzzy query can
+/// only lose matches.
+pub fn rank(d: &Dataset, q: &str, prior: Option<&Narrowed>) -> (Vec<SearchHit>, Narrowed) {
+    let mut narrowed = Narrowed {
+        query: q.to_string(),
+        matched: Vec::new(),
+    };
     if q.trim().is_empty() {
-        return Vec::new();
+        return (Vec::new(), narrowed);
     }
+    let entries = Entries::new(d);
     let m = SkimMatcherV2::default();
-    let mut hits: Vec<SearchHit> = corpus
-        .iter()
-        .filter_map(|(k, id, text)| {
-            m.fuzzy_indices(text, q).map(|(score, matched)| SearchHit {
-                kind: *k,
-                id: id.clone(),
+    let mut buf = String::new();
+    let mut scored: Vec<(i64, u32)> = Vec::new();
+    let mut try_one = |n: u32| {
+        entries.text_into(n, &mut buf);
+        if let Some(score) = m.fuzzy_match(&buf, q) {
+            narrowed.matched.push(n);
+            scored.push((score, n));
+        }
+    };
+    match prior.filter(|p| !p.query.trim().is_empty() && q.starts_with(p.query.as_str())) {
+        Some(p) => p.matched.iter().copied().for_each(&mut try_one),
+        None => (0..entries.len()).for_each(&mut try_one),
+    }
+    let order = |a: &(i64, u32), b: &(i64, u32)| {
+        b.0.cmp(&a.0)
+            .then_with(|| entries.id(a.1).1.cmp(entries.id(b.1).1))
+    };
+    if scored.len() > 50 {
+        scored.select_nth_unstable_by(49, order);
+        scored.truncate(50);
+    }
+    scored.sort_by(order);
+    let hits = scored
+        .into_iter()
+        .filter_map(|(_, n)| {
+            entries.text_into(n, &mut buf);
+            let (kind, id) = entries.id(n);
+            m.fuzzy_indices(&buf, q).map(|(score, matched)| SearchHit {
+                kind,
+                id: id.to_string(),
                 score,
                 matched,
             })
         })
         .collect();
-    hits.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-    hits.truncate(50);
-    hits
+    (hits, narrowed)
 }
 
 pub fn draw(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
