@@ -135,15 +135,19 @@ impl<K: std::borrow::Borrow<str> + std::hash::Hash + Eq> IdIndex<K> {
         }
         .copied()
     }
-}
-
-impl<'a> IdIndex<&'a str> {
-    /// Each id's position in `ids`.
-    pub fn positions(ids: impl ExactSizeIterator<Item = &'a str>) -> Self {
+    /// Each id's position in `ids`; only ids that are not integers are
+    /// kept as text (borrowed or owned, as `K` is).
+    pub fn positions<'a>(ids: impl ExactSizeIterator<Item = &'a str>) -> Self
+    where
+        K: From<&'a str>,
+    {
         let mut ix = IdIndex::default();
         ix.ints.reserve(ids.len());
         for (i, id) in ids.enumerate() {
-            ix.insert(id, i as u32);
+            match IdKey::of(id) {
+                IdKey::Int(k) => ix.ints.insert(k, i as u32),
+                IdKey::Text(t) => ix.texts.insert(K::from(t), i as u32),
+            };
         }
         ix.ints.shrink_to_fit();
         ix

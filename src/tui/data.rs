@@ -3,15 +3,13 @@
 //! rules, the flags, per-day figures and the staff ranking. Built in a
 //! background task; the screen only ever reads it.
 
-use std::collections::HashMap;
-
 pub use super::columns::{AccessLog, AccessRow};
 use std::sync::atomic::AtomicBool;
 
 use chrono::NaiveDate;
 
 use crate::audit::{self, AuditWindow, Day, Finish, Plan, Sink, SinkError, Symbols};
-use crate::model::{Directory, Instant, Interner, RelRef};
+use crate::model::{Directory, IdIndex, Instant, Interner, RelRef};
 use crate::policy::Policy;
 use crate::report::Header;
 pub use crate::report::staff::StaffSummary;
@@ -39,8 +37,8 @@ pub struct Dataset {
     pub disclosure_order: Vec<u32>,
     /// Requests still open first (oldest first), then the closed, newest first.
     pub request_order: Vec<u32>,
-    staff_index: HashMap<String, usize>,
-    subject_index: HashMap<String, usize>,
+    staff_index: IdIndex,
+    subject_index: IdIndex,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -72,12 +70,12 @@ impl Dataset {
     pub fn staff_name(&self, id: &str) -> Option<&str> {
         self.staff_index
             .get(id)
-            .map(|i| self.dir.staff[*i].display_name.as_str())
+            .map(|i| self.dir.staff[i as usize].display_name.as_str())
     }
     pub fn subject_name(&self, id: &str) -> Option<&str> {
         self.subject_index
             .get(id)
-            .map(|i| self.dir.subjects[*i].display_name())
+            .map(|i| self.dir.subjects[i as usize].display_name())
     }
     /// The worst severity among a row's rules.
     pub fn row_severity(&self, row: &AccessRow) -> Option<Severity> {
@@ -255,18 +253,8 @@ async fn load_inner(
         };
         disclosure_order.sort_by_key(|i| key(&ds[*i as usize]));
     }
-    let staff_index = dir
-        .staff
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.staff_id.to_string(), i))
-        .collect();
-    let subject_index = dir
-        .subjects
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.subject_id.to_string(), i))
-        .collect();
+    let staff_index = IdIndex::positions(dir.staff.iter().map(|s| s.staff_id.as_str()));
+    let subject_index = IdIndex::positions(dir.subjects.iter().map(|s| s.subject_id.as_str()));
     let mut request_order: Vec<u32> =
         (0..dir.requests.as_ref().map_or(0, Vec::len) as u32).collect();
     if let Some(rs) = &dir.requests {
