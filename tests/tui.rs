@@ -231,11 +231,12 @@ async fn search_narrowing_as_the_query_grows_finds_what_a_full_ranking_finds() {
         v
     };
     let mut compared = 0;
-    for query in ["kenji", "100", "CS-7", "vip acc", "Ma", "zzzq"] {
+    for query in ["kenji", "100", "CS-7", "vip acc", "Ma", "zzzq", "é", "JOS"] {
         let mut prior = None;
-        for k in 1..=query.len() {
-            let q = &query[..k];
-            let (hits, narrowed) = rank(&d, q, prior.as_ref());
+        let chars: Vec<char> = query.chars().collect();
+        for k in 1..=chars.len() {
+            let q: &str = &chars[..k].iter().collect::<String>();
+            let (hits, narrowed) = rank(&d, q, prior.as_ref(), &|| false).unwrap();
             let got: Vec<(i64, String, Vec<usize>)> = hits
                 .into_iter()
                 .map(|h| (h.score, h.id, h.matched))
@@ -246,6 +247,8 @@ async fn search_narrowing_as_the_query_grows_finds_what_a_full_ranking_finds() {
         }
     }
     assert!(compared > 500, "the queries find things: {compared}");
+    // A ranking that a newer keystroke has made stale stops with nothing.
+    assert!(rank(&d, "k", None, &|| true).is_none());
 }
 
 #[tokio::test]

@@ -597,6 +597,9 @@ impl App {
     fn rank(&mut self) {
         self.search.generation += 1;
         let g = self.search.generation;
+        self.search
+            .newest
+            .store(g, std::sync::atomic::Ordering::Relaxed);
         let q = self.search.text.clone();
         let Some(d) = self.data.clone() else {
             return;
@@ -605,16 +608,20 @@ impl App {
         match &self.spawner {
             Some(tx) => {
                 let tx = tx.clone();
+                let newest = self.search.newest.clone();
                 tokio::task::spawn_blocking(move || {
-                    let (hits, narrowed) = rank(&d, &q, prior.as_deref());
-                    let _ = tx.send(Action::SearchDone(g, hits, Arc::new(narrowed)));
+                    let stale = || newest.load(std::sync::atomic::Ordering::Relaxed) != g;
+                    if let Some((hits, narrowed)) = rank(&d, &q, prior.as_deref(), &stale) {
+                        let _ = tx.send(Action::SearchDone(g, hits, Arc::new(narrowed)));
+                    }
                 });
             }
             None => {
-                let (hits, narrowed) = rank(&d, &q, prior.as_deref());
-                self.search.hits = hits;
-                self.search.last = Some(Arc::new(narrowed));
-                self.search.sel = 0;
+                if let Some((hits, narrowed)) = rank(&d, &q, prior.as_deref(), &|| false) {
+                    self.search.hits = hits;
+                    self.search.last = Some(Arc::new(narrowed));
+                    self.search.sel = 0;
+                }
             }
         }
     }

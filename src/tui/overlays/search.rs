@@ -44,6 +44,9 @@ pub struct SearchState {
     pub sel: usize,
     /// Only the newest query's results are kept.
     pub generation: u64,
+    /// The newest query's generation, which a ranking still running reads
+    /// to stop when it is no longer wanted.
+    pub newest: Arc<std::sync::atomic::AtomicU64>,
     pub last: Option<Arc<Narrowed>>,
 }
 
@@ -101,6 +104,19 @@ impl<'d> Entries<'d> {
         n -= self.refs;
         (HitKind::Rule, Rule::ALL[n as usize].name())
     }
+    /// The text matched, in parts: id, separator and name for people.
+    fn parts(&self, n: u32) -> [&'d str; 3] {
+        let d = self.d;
+        if n < self.staff {
+            let s = &d.dir.staff[n as usize];
+            [s.staff_id.as_str(), " ", s.display_name.as_str()]
+        } else if n < self.staff + self.subjects {
+            let s = &d.dir.subjects[(n - self.staff) as usize];
+            [s.subject_id.as_str(), " ", s.display_name()]
+        } else {
+            [self.id(n).1, "", ""]
+        }
+    }
     /// The text matched: id and name for people, the text itself otherwise.
     fn text_into(&self, n: u32, buf: &mut String) {
         use std::fmt::Write;
@@ -118,33 +134,120 @@ impl<'d> Entries<'d> {
     }
 }
 
+/// Whether the pattern's characters all occur in `parts`, in order: the
+/// first test of the fuzzy matcher, made on the text in place. Characters
+/// compare as the matcher compares them (ASCII case folded unless the
+/// pattern has a capital), so it keeps exactly the entries the matcher
+/// would go on to score.
+fn in_order(
+    parts: [&str; 3],
+    pattern: &[char],
+    ascii: Option<&[u8]>,
+    case_sensitive: bool,
+) -> bool {
+    // An ASCII pattern byte never equals a byte of a multi-byte character,
+    // so an ASCII pattern can be sought byte by byte.
+    if let Some(p) = ascii {
+        let mut k = 0;
+        for part in parts {
+            for &c in part.as_bytes() {
+                if k == p.len() {
+                    return true;
+                }
+                let same = if case_sensitive {
+                    c == p[k]
+                } else {
+                    c.eq_ignore_ascii_case(&p[k])
+                };
+                k += usize::from(same);
+            }
+        }
+        return k == p.len();
+    }
+    let mut want = pattern.iter().peekable();
+    for part in parts {
+        for c in part.chars() {
+            match want.peek() {
+                Some(&&p) => {
+                    let same = if case_sensitive {
+                        c == p
+                    } else {
+                        c.eq_ignore_ascii_case(&p)
+                    };
+                    if same {
+                        want.next();
+                    }
+                }
+                None => return true,
+            }
+        }
+    }
+    want.peek().is_none()
+}
+
+/// Entries tried per check that the query is still the newest.
+const SLICE: usize = 8192;
+
 /// The best 50 hits for `q`, with the matched character positions, and
 /// every entry `q` matched. When `q` extends the query of `prior`, only
 /// what `prior` matched is tried: a character added to a fuzzy query can
-/// only lose matches.
-pub fn rank(d: &Dataset, q: &str, prior: Option<&Narrowed>) -> (Vec<SearchHit>, Narrowed) {
+/// only lose matches. The work is split between two threads; it stops
+/// (`None`) as soon as `stale` says a newer query has come.
+pub fn rank(
+    d: &Dataset,
+    q: &str,
+    prior: Option<&Narrowed>,
+    stale: &(dyn Fn() -> bool + Sync),
+) -> Option<(Vec<SearchHit>, Narrowed)> {
     let mut narrowed = Narrowed {
         query: q.to_string(),
         matched: Vec::new(),
     };
     if q.trim().is_empty() {
-        return (Vec::new(), narrowed);
+        return Some((Vec::new(), narrowed));
     }
     let entries = Entries::new(d);
-    let m = SkimMatcherV2::default();
-    let mut buf = String::new();
-    let mut scored: Vec<(i64, u32)> = Vec::new();
-    let mut try_one = |n: u32| {
-        entries.text_into(n, &mut buf);
-        if let Some(score) = m.fuzzy_match(&buf, q) {
-            narrowed.matched.push(n);
-            scored.push((score, n));
+    let pattern: Vec<char> = q.chars().collect();
+    let case_sensitive = q.chars().any(char::is_uppercase);
+    let ascii = q.is_ascii().then_some(q.as_bytes());
+    let all: Vec<u32>;
+    let candidates: &[u32] =
+        match prior.filter(|p| !p.query.trim().is_empty() && q.starts_with(p.query.as_str())) {
+            Some(p) => &p.matched,
+            None => {
+                all = (0..entries.len()).collect();
+                &all
+            }
+        };
+    let score_part = |part: &[u32]| -> Option<Vec<(i64, u32)>> {
+        let m = SkimMatcherV2::default();
+        let mut buf = String::new();
+        let mut scored = Vec::new();
+        for slice in part.chunks(SLICE) {
+            if stale() {
+                return None;
+            }
+            for &n in slice {
+                if !in_order(entries.parts(n), &pattern, ascii, case_sensitive) {
+                    continue;
+                }
+                entries.text_into(n, &mut buf);
+                if let Some(score) = m.fuzzy_match(&buf, q) {
+                    scored.push((score, n));
+                }
+            }
         }
+        Some(scored)
     };
-    match prior.filter(|p| !p.query.trim().is_empty() && q.starts_with(p.query.as_str())) {
-        Some(p) => p.matched.iter().copied().for_each(&mut try_one),
-        None => (0..entries.len()).for_each(&mut try_one),
-    }
+    let half = candidates.len() / 2;
+    let (a, b) = std::thread::scope(|s| {
+        let second = s.spawn(|| score_part(&candidates[half..]));
+        let first = score_part(&candidates[..half]);
+        (first, second.join().ok().flatten())
+    });
+    let mut scored = a?;
+    scored.extend(b?);
+    narrowed.matched = scored.iter().map(|x| x.1).collect();
     let order = |a: &(i64, u32), b: &(i64, u32)| {
         b.0.cmp(&a.0)
             .then_with(|| entries.id(a.1).1.cmp(entries.id(b.1).1))
@@ -154,6 +257,8 @@ pub fn rank(d: &Dataset, q: &str, prior: Option<&Narrowed>) -> (Vec<SearchHit>, 
         scored.truncate(50);
     }
     scored.sort_by(order);
+    let m = SkimMatcherV2::default();
+    let mut buf = String::new();
     let hits = scored
         .into_iter()
         .filter_map(|(_, n)| {
@@ -167,7 +272,7 @@ pub fn rank(d: &Dataset, q: &str, prior: Option<&Narrowed>) -> (Vec<SearchHit>, 
             })
         })
         .collect();
-    (hits, narrowed)
+    Some((hits, narrowed))
 }
 
 pub fn draw(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
