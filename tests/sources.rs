@@ -396,3 +396,49 @@ async fn tls_follows_the_sslmode_the_url_asks_for() {
         assert!(err.contains("cannot connect"), "{err}");
     }
 }
+
+/// A file being read can be watched from elsewhere: its label and its rows
+/// so far, which the dashboard shows while a large directory loads.
+#[tokio::test]
+async fn the_rows_read_so_far_are_visible_from_another_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.sqlite");
+    demo::ensure_sqlite(&path, &settings(), false, |_| {})
+        .await
+        .unwrap();
+    let mut src = Source::connect(&source_options(&format!("sqlite://{}", path.display())))
+        .await
+        .unwrap();
+    let reading = src.reading();
+    let set = QuerySet::builtin(src.dialect);
+    let subjects = keyhole::source::load::load_subjects(&mut src, &set, TZ)
+        .await
+        .unwrap();
+    let (label, rows) = reading.now();
+    assert!(label.contains("subjects.sql"), "{label}");
+    assert_eq!(rows, subjects.len() as u64);
+    assert!(rows > 1000, "{rows}");
+    let line = keyhole::tui::data::reading_line(&(label, rows));
+    assert_eq!(
+        line,
+        format!(
+            "reading subjects.sql: {} rows",
+            keyhole::tui::data::thousands(rows)
+        )
+    );
+    assert_eq!(keyhole::tui::data::thousands(1_000), "1,000");
+    assert_eq!(keyhole::tui::data::thousands(999), "999");
+    // The next file starts again from nought.
+    let staff = keyhole::source::load::load_staff(&mut src, &set, TZ)
+        .await
+        .unwrap();
+    assert_eq!(reading.now().1, staff.len() as u64);
+    assert_eq!(
+        keyhole::tui::data::reading_line(&(
+            "queries/x/relationships.sql (built-in)".into(),
+            1_234_567
+        )),
+        "reading relationships.sql: 1,234,567 rows"
+    );
+    src.close().await;
+}

@@ -172,9 +172,34 @@ pub struct Source {
     pub degraded: Vec<String>,
     /// Names of the session settings the server took.
     pub settings: Vec<&'static str>,
+    /// What the source is reading now, for a progress line elsewhere.
+    reading: Arc<Reading>,
     /// The server enforces the statement timeout itself; when it does not,
     /// keyhole cancels a statement that runs past it from a second connection.
     server_timeout: bool,
+}
+
+/// The statement a source is running and the rows it has returned so far,
+/// shared so another task can show progress while a long file is read.
+#[derive(Debug, Default)]
+pub struct Reading {
+    label: std::sync::Mutex<String>,
+    rows: std::sync::atomic::AtomicU64,
+}
+
+impl Reading {
+    fn start(&self, label: &str) {
+        if let Ok(mut l) = self.label.lock() {
+            l.clear();
+            l.push_str(label);
+        }
+        self.rows.store(0, Ordering::Relaxed);
+    }
+    /// The label of the statement running (or last run), and its rows so far.
+    pub fn now(&self) -> (String, u64) {
+        let label = self.label.lock().map(|l| l.clone()).unwrap_or_default();
+        (label, self.rows.load(Ordering::Relaxed))
+    }
 }
 
 /// A session setting keyhole asks of a server at connect: its name, the
@@ -505,6 +530,7 @@ impl Source {
                     }),
                     degraded: applied.degraded,
                     settings: applied.taken,
+                    reading: Arc::default(),
                     server_timeout: applied.server_timeout,
                 })
             }
@@ -549,6 +575,7 @@ impl Source {
                     }),
                     degraded: applied.degraded,
                     settings: applied.taken,
+                    reading: Arc::default(),
                     server_timeout: applied.server_timeout,
                 })
             }
@@ -616,11 +643,17 @@ impl Source {
                     cancel: None,
                     degraded: Vec::new(),
                     settings: Vec::new(),
+                    reading: Arc::default(),
                     // The progress handler keeps SQLite's deadline.
                     server_timeout: true,
                 })
             }
         }
+    }
+
+    /// What this source is reading, readable from another task.
+    pub fn reading(&self) -> Arc<Reading> {
+        self.reading.clone()
     }
 
     /// A handle that cancels this session's running statement from elsewhere.
@@ -648,9 +681,12 @@ impl Source {
     ) -> Result<Vec<String>, SourceError> {
         let started = std::time::Instant::now();
         let mut rows = 0u64;
+        let reading = self.reading.clone();
+        reading.start(label);
         let result = self
             .run_statement(label, sql, window, |cols, vals| {
                 rows += 1;
+                reading.rows.fetch_add(1, Ordering::Relaxed);
                 on_row(cols, vals)
             })
             .await;

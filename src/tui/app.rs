@@ -455,7 +455,10 @@ impl App {
         match ev {
             LoadEvent::Step(s) => self.loading = Some(s),
             LoadEvent::Day { day, rows } => {
-                self.loading = Some(format!("reading {day}: {rows} accesses so far"))
+                self.loading = Some(format!(
+                    "reading {day}: {} accesses so far",
+                    super::data::thousands(rows)
+                ))
             }
             LoadEvent::Failed(e) => {
                 self.loading = None;

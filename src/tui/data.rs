@@ -156,6 +156,33 @@ pub async fn load(
     (src, r)
 }
 
+/// `reading subjects.sql: 412,000 rows`, from a statement's label.
+pub fn reading_line((label, rows): &(String, u64)) -> String {
+    let file = label
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .rsplit('/')
+        .next()
+        .unwrap_or("");
+    format!(
+        "reading {}: {} rows",
+        crate::sanitize::terminal(file),
+        thousands(*rows)
+    )
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let mut s = n.to_string();
+    let mut k = s.len();
+    while k > 3 {
+        k -= 3;
+        s.insert(k, ',');
+    }
+    s
+}
+
 async fn load_inner(
     src: &mut Source,
     set: &QuerySet,

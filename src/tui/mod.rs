@@ -85,12 +85,36 @@ fn spawn_load(
     stop: Arc<AtomicBool>,
 ) -> LoadJob {
     let flag = stop.clone();
+    // Until the first day of the window is judged, a line every quarter
+    // second names the file being read and its rows so far: a million
+    // subjects, or the month before the window that volume_spike compares
+    // with, take seconds. Its own task, so a load that seldom yields
+    // cannot hold it back.
+    let begun = Arc::new(AtomicBool::new(false));
+    let ticker = {
+        let (tx, begun, reading) = (tx.clone(), begun.clone(), src.reading());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_millis(250));
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if !begun.load(Ordering::Relaxed) {
+                    let line = data::reading_line(&reading.now());
+                    let _ = tx.send(Action::Load(LoadEvent::Step(line)));
+                }
+            }
+        })
+    };
     let task = tokio::spawn(async move {
         let t2 = tx.clone();
         let (src, result) = data::load(src, set, policy, window, now, &flag, move |e| {
+            if matches!(e, LoadEvent::Day { .. }) {
+                begun.store(true, Ordering::Relaxed);
+            }
             let _ = t2.send(Action::Load(e));
         })
         .await;
+        ticker.abort();
         let _ = tx.send(Action::Load(match result {
             Ok(d) => LoadEvent::Done(Arc::from(d)),
             // Stopped for a newer load: a statement cancelled on the server fails too.
