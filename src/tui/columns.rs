@@ -59,17 +59,138 @@ impl<T: Copy> Chunked<T> {
     }
 }
 
+/// A column of `u32` values coded per chunk: each chunk keeps its distinct
+/// values once and a `u16` per row, which always fits, since a chunk has at
+/// most 65,536 rows. Staff, addresses, references, record counts and
+/// (action, category, purpose) repeat within a chunk: 2 bytes a row.
+#[derive(Debug, Clone, Default)]
+struct Coded {
+    chunks: Vec<CodedChunk>,
+    len: usize,
+    /// Codes of the last chunk's values, while it fills.
+    open: FxHashMap<u32, u16>,
+}
+
+#[derive(Debug, Clone)]
+struct CodedChunk {
+    values: Vec<u32>,
+    codes: Vec<u16>,
+}
+
+impl Coded {
+    fn push(&mut self, v: u32) {
+        if self.len.is_multiple_of(CHUNK) {
+            if let Some(last) = self.chunks.last_mut() {
+                last.values.shrink_to_fit();
+            }
+            self.open.clear();
+            self.chunks.push(CodedChunk {
+                values: Vec::new(),
+                codes: Vec::with_capacity(CHUNK),
+            });
+        }
+        if let Some(c) = self.chunks.last_mut() {
+            let next = c.values.len() as u16;
+            let code = *self.open.entry(v).or_insert(next);
+            if code == next {
+                c.values.push(v);
+            }
+            c.codes.push(code);
+        }
+        self.len += 1;
+    }
+    fn get(&self, i: usize) -> u32 {
+        let c = &self.chunks[i >> CHUNK_BITS];
+        c.values[usize::from(c.codes[i & (CHUNK - 1)])]
+    }
+    fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.chunks
+            .iter()
+            .flat_map(|c| c.codes.iter().map(|k| c.values[usize::from(*k)]))
+    }
+    fn bytes(&self) -> usize {
+        self.chunks.len() * CHUNK * 2
+            + self
+                .chunks
+                .iter()
+                .map(|c| c.values.capacity() * 4)
+                .sum::<usize>()
+            + self.open.capacity() * 8
+    }
+}
+
+/// Integer event ids, by chunk: as an offset from the chunk's first id when
+/// every id of the chunk is within 2^31 of it (ids that grow with time, the
+/// usual case), else whole.
+#[derive(Debug, Clone)]
+enum IntChunk {
+    Near { first: i64, off: Vec<i32> },
+    Far(Vec<i64>),
+}
+
+#[derive(Debug, Clone, Default)]
+struct IntIds {
+    chunks: Vec<IntChunk>,
+    len: usize,
+}
+
+impl IntIds {
+    fn push(&mut self, n: i64) {
+        if self.len.is_multiple_of(CHUNK) {
+            self.chunks.push(IntChunk::Near {
+                first: n,
+                off: Vec::with_capacity(CHUNK),
+            });
+        }
+        if let Some(c) = self.chunks.last_mut() {
+            match c {
+                IntChunk::Near { first, off } => {
+                    match n.checked_sub(*first).and_then(|d| i32::try_from(d).ok()) {
+                        Some(d) => off.push(d),
+                        None => {
+                            let mut whole: Vec<i64> = Vec::with_capacity(CHUNK);
+                            whole.extend(off.iter().map(|d| *first + i64::from(*d)));
+                            whole.push(n);
+                            *c = IntChunk::Far(whole);
+                        }
+                    }
+                }
+                IntChunk::Far(v) => v.push(n),
+            }
+        }
+        self.len += 1;
+    }
+    fn get(&self, i: usize) -> i64 {
+        match &self.chunks[i >> CHUNK_BITS] {
+            IntChunk::Near { first, off } => *first + i64::from(off[i & (CHUNK - 1)]),
+            IntChunk::Far(v) => v[i & (CHUNK - 1)],
+        }
+    }
+    fn iter(&self) -> impl Iterator<Item = i64> + '_ {
+        (0..self.len).map(|i| self.get(i))
+    }
+    fn bytes(&self) -> usize {
+        self.chunks
+            .iter()
+            .map(|c| match c {
+                IntChunk::Near { off, .. } => off.capacity() * 4,
+                IntChunk::Far(v) => v.capacity() * 8,
+            })
+            .sum()
+    }
+}
+
 /// Event ids: integers while every id is an integer's canonical text (the
 /// usual case), text from the first one that is not.
 #[derive(Debug, Clone)]
 enum IdColumn {
-    Ints(Chunked<i64>),
+    Ints(IntIds),
     Text(Chunked<CompactString>),
 }
 
 impl Default for IdColumn {
     fn default() -> Self {
-        IdColumn::Ints(Chunked::default())
+        IdColumn::Ints(IntIds::default())
     }
 }
 
@@ -160,15 +281,15 @@ pub struct AccessLog {
     /// Nanoseconds since 1970 (exact for any time between 1678 and 2262).
     at: Chunked<i64>,
     ids: IdColumn,
-    staff: Chunked<u32>,
+    staff: Coded,
     subject: Chunked<u32>,
-    shape: Chunked<u32>,
+    shape: Coded,
     shapes: Vec<Shape>,
     shape_index: FxHashMap<Shape, u32>,
-    reference: Chunked<u32>,
-    client_ip: Chunked<u32>,
+    reference: Coded,
+    client_ip: Coded,
     /// Record counts that fit below `u32::MAX`; the rest in `big_counts`.
-    count: Chunked<u32>,
+    count: Coded,
     big_counts: FxHashMap<u32, i64>,
     explained_by: Chunked<u32>,
     /// The flagged accesses (a few in a hundred): row and rule mask, by row.
@@ -401,6 +522,28 @@ mod tests {
             2,
             "two distinct (action, category, purpose)"
         );
+    }
+
+    #[test]
+    fn ids_far_apart_in_one_chunk_and_many_distinct_values_come_back_whole() {
+        let mut log = AccessLog::default();
+        let ids = [5i64, 4, i64::MAX, -7, i64::MIN, 6, 3_000_000_000, 2];
+        let mut events = Vec::new();
+        for k in 0..(2 * CHUNK + 3) {
+            let id = ids[k % ids.len()].wrapping_add((k / ids.len()) as i64);
+            // Every staff value distinct: a chunk's dictionary fills to 65,536.
+            let mut e = event(&id.to_string(), 1_700_000_000 + k as i64, 0, k as u32, 1);
+            e.client_ip = Some(Sym((k % 3) as u32));
+            events.push(e);
+        }
+        for e in &events {
+            log.push(e, 0, None);
+        }
+        for (k, e) in events.iter().enumerate() {
+            assert_eq!(log.get(k).event, *e, "row {k}");
+        }
+        let staff: Vec<Sym> = log.staff_column().collect();
+        assert_eq!(staff, events.iter().map(|e| e.staff).collect::<Vec<_>>());
     }
 
     #[test]
