@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-"1000000 10000000"}
 SOURCES=${SOURCES:-"sqlite postgres mysql"}
-REPORTS=${REPORTS:-"flags accesses"}
+REPORTS=${REPORTS-"flags accesses"}
 REPEAT=${REPEAT:-1}
 DASHBOARD=${DASHBOARD:-0}
 ANCHOR=2026-11-24
