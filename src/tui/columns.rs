@@ -275,6 +275,18 @@ pub fn rule_list(mask: u32) -> Vec<Rule> {
         .collect()
 }
 
+/// Up to 65,536 consecutive rows of the columns a filter reads: times,
+/// subjects (`u32::MAX` for none), and staff and (action, category,
+/// purpose) as codes into the chunk's distinct values.
+pub struct ChunkView<'a> {
+    /// The row number of the chunk's first row.
+    pub first: usize,
+    pub times: &'a [i64],
+    pub subjects: &'a [u32],
+    pub staff: (&'a [u16], &'a [u32]),
+    pub shape: (&'a [u16], &'a [u32]),
+}
+
 /// Every access of the window, in the order read (by time), by column.
 #[derive(Debug, Clone, Default)]
 pub struct AccessLog {
@@ -429,6 +441,60 @@ impl AccessLog {
         self.at.iter()
     }
 
+    /// The columns a filter reads, a chunk at a time.
+    pub fn chunks(&self) -> impl Iterator<Item = ChunkView<'_>> + '_ {
+        (0..self.at.chunks.len()).map(move |k| ChunkView {
+            first: k << CHUNK_BITS,
+            times: &self.at.chunks[k],
+            subjects: &self.subject.chunks[k],
+            staff: (&self.staff.chunks[k].codes, &self.staff.chunks[k].values),
+            shape: (&self.shape.chunks[k].codes, &self.shape.chunks[k].values),
+        })
+    }
+
+    /// The rows with a time in `times` (nanoseconds), of the staff member
+    /// and subject given, whose (action, category, purpose) is kept by
+    /// `shape_ok` (by shape number). A chunk at a time: its codes for the
+    /// staff member and for the kept shapes are found once, and a chunk
+    /// without the staff member or outside the times is skipped whole (rows
+    /// are in time order).
+    pub fn scan(
+        &self,
+        times: std::ops::Range<i64>,
+        staff: Option<Sym>,
+        subject: Option<Sym>,
+        shape_ok: &[bool],
+    ) -> Vec<u32> {
+        let mut view = Vec::new();
+        let subject = subject.map(|s| s.0);
+        for c in self.chunks() {
+            let (Some(&t0), Some(&t1)) = (c.times.first(), c.times.last()) else {
+                continue;
+            };
+            if t1 < times.start || t0 >= times.end {
+                continue;
+            }
+            let staff_code = match staff {
+                Some(s) => match c.staff.1.iter().position(|v| *v == s.0) {
+                    Some(k) => Some(k as u16),
+                    None => continue,
+                },
+                None => None,
+            };
+            let shape_kept: Vec<bool> = c.shape.1.iter().map(|v| shape_ok[*v as usize]).collect();
+            for (k, t) in c.times.iter().enumerate() {
+                if times.contains(t)
+                    && staff_code.is_none_or(|x| c.staff.0[k] == x)
+                    && subject.is_none_or(|x| c.subjects[k] == x)
+                    && shape_kept[usize::from(c.shape.0[k])]
+                {
+                    view.push((c.first + k) as u32);
+                }
+            }
+        }
+        view
+    }
+
     /// The row of an event, found by its time and id.
     pub fn find(&self, id: &str, at: Instant) -> Option<u32> {
         let t = nanos(at);
@@ -544,6 +610,59 @@ mod tests {
         }
         let staff: Vec<Sym> = log.staff_column().collect();
         assert_eq!(staff, events.iter().map(|e| e.staff).collect::<Vec<_>>());
+    }
+
+    /// A scan over several chunks keeps exactly the rows a row-by-row test
+    /// keeps, including chunks skipped whole for their times or their staff.
+    #[test]
+    fn a_scan_keeps_what_a_row_by_row_test_keeps() {
+        let mut log = AccessLog::default();
+        let n = 3 * CHUNK + 100;
+        let mut events = Vec::with_capacity(n);
+        for k in 0..n {
+            let mut e = event(&k.to_string(), 1_700_000_000 + k as i64, 0, 0, 1);
+            // Staff 1 to 7, but staff 9 only in the second chunk.
+            e.staff = Sym(if (CHUNK..2 * CHUNK).contains(&k) && k % 11 == 0 {
+                9
+            } else {
+                1 + (k % 7) as u32
+            });
+            e.subject = (k % 5 != 0).then_some(Sym(100 + (k % 13) as u32));
+            e.purpose = Some(Sym(200 + (k % 3) as u32));
+            log.push(&e, 0, None);
+            events.push(e);
+        }
+        let ns = |k: usize| (1_700_000_000 + k as i64) * 1_000_000_000;
+        let ranges = [
+            i64::MIN..i64::MAX,
+            ns(10)..ns(20),
+            ns(CHUNK + 5)..ns(2 * CHUNK + 5),
+            ns(n + 1)..i64::MAX,
+            i64::MIN..ns(0),
+        ];
+        let shapes = log.shapes().to_vec();
+        for times in ranges {
+            for staff in [None, Some(Sym(9)), Some(Sym(3)), Some(Sym(42))] {
+                for subject in [None, Some(Sym(104))] {
+                    for keep in [200u32, 201] {
+                        let shape_ok: Vec<bool> =
+                            shapes.iter().map(|s| s[2] != Some(Sym(keep))).collect();
+                        let want: Vec<u32> = (0..n)
+                            .filter(|&i| {
+                                let r = &events[i];
+                                times.contains(&nanos(r.occurred_at))
+                                    && staff.is_none_or(|s| r.staff == s)
+                                    && subject.is_none_or(|s| r.subject == Some(s))
+                                    && r.purpose != Some(Sym(keep))
+                            })
+                            .map(|i| i as u32)
+                            .collect();
+                        let got = log.scan(times.clone(), staff, subject, &shape_ok);
+                        assert_eq!(got, want, "{times:?} {staff:?} {subject:?} {keep}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -125,23 +125,15 @@ impl AccessTab {
                     let t = d.rows.time(*i as usize);
                     t >= lo && t < hi && shape_ok[d.rows.shape(*i as usize) as usize]
                 });
+            } else if lo == i64::MIN
+                && hi == i64::MAX
+                && staff.is_none()
+                && subject.is_none()
+                && shape_ok.iter().all(|x| *x)
+            {
+                view = (0..d.rows.len() as u32).collect();
             } else {
-                for (i, ((t, shape), s)) in d
-                    .rows
-                    .time_column()
-                    .zip(d.rows.shape_codes())
-                    .zip(d.rows.staff_column())
-                    .enumerate()
-                {
-                    if t >= lo
-                        && t < hi
-                        && shape_ok[shape as usize]
-                        && staff.is_none_or(|x| x == s)
-                        && subject.is_none_or(|x| d.rows.subject(i) == Some(x))
-                    {
-                        view.push(i as u32);
-                    }
-                }
+                view = d.rows.scan(lo..hi, staff, subject, &shape_ok);
             }
             view
         };
