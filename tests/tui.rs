@@ -251,6 +251,32 @@ async fn search_narrowing_as_the_query_grows_finds_what_a_full_ranking_finds() {
     assert!(rank(&d, "k", None, &|| true).is_none());
 }
 
+/// The flag behind each rule of each flagged access is the one a scan of
+/// every flag finds: the first flag of that rule that lists the access.
+#[tokio::test]
+async fn each_flagged_access_finds_the_flag_that_lists_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dataset(dir.path()).await;
+    let mut checked = [0usize; 2];
+    for &(row, _) in d.rows.flagged() {
+        let r = d.rows.get(row as usize);
+        for rule in r.rule_list() {
+            let scan = d
+                .flags
+                .iter()
+                .find(|fl| fl.rule == rule && fl.event_ids.contains(&r.event.event_id));
+            let found = d.flag_for(&r, rule);
+            assert!(scan.is_some(), "row {row} {rule:?} has a flag");
+            assert!(
+                std::ptr::eq(found.unwrap(), scan.unwrap()),
+                "row {row} {rule:?}"
+            );
+            checked[usize::from(rule.kind() == keyhole::rules::RuleKind::StaffDay)] += 1;
+        }
+    }
+    assert!(checked[0] > 50 && checked[1] > 50, "{checked:?}");
+}
+
 #[tokio::test]
 async fn reveal_needs_a_reason_and_is_logged() {
     let dir = tempfile::tempdir().unwrap();

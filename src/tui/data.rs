@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use chrono::NaiveDate;
 
 use crate::audit::{self, AuditWindow, Day, Finish, Plan, Sink, SinkError, Symbols};
-use crate::model::{Directory, IdIndex, Instant, Interner, RelRef};
+use crate::model::{Directory, Id, IdIndex, Instant, Interner, RelRef};
 use crate::policy::Policy;
 use crate::report::Header;
 pub use crate::report::staff::StaffSummary;
@@ -39,6 +39,11 @@ pub struct Dataset {
     pub request_order: Vec<u32>,
     staff_index: IdIndex,
     subject_index: IdIndex,
+    /// The first flag of each event rule for an event id, and of each
+    /// staff-day rule for a staff member's local day: the flag behind an
+    /// access's rule without a scan of every flag.
+    event_flags: rustc_hash::FxHashMap<(Rule, Id), u32>,
+    staff_day_flags: rustc_hash::FxHashMap<(Rule, Id, NaiveDate), u32>,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -76,6 +81,23 @@ impl Dataset {
         self.subject_index
             .get(id)
             .map(|i| self.dir.subjects[i as usize].display_name())
+    }
+    /// The flag of `rule` that an access is part of.
+    pub fn flag_for(&self, row: &AccessRow, rule: Rule) -> Option<&Flag> {
+        let e = &row.event;
+        let i = match rule.kind() {
+            crate::rules::RuleKind::Event => self.event_flags.get(&(rule, e.event_id.clone())),
+            crate::rules::RuleKind::StaffDay => {
+                let staff = Id::new(self.symbols.resolve(e.staff));
+                let day = e
+                    .occurred_at
+                    .with_timezone(&self.policy.timezone)
+                    .date_naive();
+                self.staff_day_flags.get(&(rule, staff, day))
+            }
+            _ => None,
+        }?;
+        self.flags.get(*i as usize)
     }
     /// The worst severity among a row's rules.
     pub fn row_severity(&self, row: &AccessRow) -> Option<Severity> {
@@ -280,6 +302,23 @@ async fn load_inner(
         };
         disclosure_order.sort_by_key(|i| key(&ds[*i as usize]));
     }
+    let mut event_flags = rustc_hash::FxHashMap::default();
+    let mut staff_day_flags = rustc_hash::FxHashMap::default();
+    for (i, f) in flags.iter().enumerate() {
+        match (f.rule.kind(), &f.staff_id, f.day) {
+            (crate::rules::RuleKind::Event, _, _) => {
+                if let Some(id) = f.event_ids.first() {
+                    event_flags.entry((f.rule, id.clone())).or_insert(i as u32);
+                }
+            }
+            (crate::rules::RuleKind::StaffDay, Some(staff), Some(day)) => {
+                staff_day_flags
+                    .entry((f.rule, staff.clone(), day))
+                    .or_insert(i as u32);
+            }
+            _ => {}
+        }
+    }
     let staff_index = IdIndex::positions(dir.staff.iter().map(|s| s.staff_id.as_str()));
     let subject_index = IdIndex::positions(dir.subjects.iter().map(|s| s.subject_id.as_str()));
     let mut request_order: Vec<u32> =
@@ -300,6 +339,8 @@ async fn load_inner(
         request_order,
         staff_index,
         subject_index,
+        event_flags,
+        staff_day_flags,
         disclosure_order,
         distinct_subjects,
         references,

@@ -219,9 +219,7 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
             let mut lines = Vec::new();
             for rule in r.rule_list() {
                 let detail = d
-                    .flags
-                    .iter()
-                    .find(|fl| fl.rule == rule && fl.event_ids.contains(&r.event.event_id))
+                    .flag_for(r, rule)
                     .map(|fl| fl.detail.clone())
                     .unwrap_or_default();
                 lines.push(Line::from(vec![
