@@ -103,16 +103,22 @@ impl StaffTally {
             .by
             .iter()
             .map(|(staff, t)| {
-                let mut top: Vec<(String, u64)> = t
+                // The five first by (count, id), chosen before any text is copied.
+                let mut top: Vec<(&str, u64)> = t
                     .subjects
                     .iter()
-                    .map(|(k, v)| (syms.resolve(*k).to_string(), *v))
+                    .map(|(k, v)| (syms.resolve(*k), *v))
                     .collect();
-                top.sort_by(|a, b| {
-                    b.1.cmp(&a.1)
-                        .then_with(|| Id::new(a.0.as_str()).cmp(&Id::new(b.0.as_str())))
-                });
-                top.truncate(5);
+                let order = |a: &(&str, u64), b: &(&str, u64)| {
+                    b.1.cmp(&a.1).then_with(|| Id::new(a.0).cmp(&Id::new(b.0)))
+                };
+                if top.len() > 5 {
+                    top.select_nth_unstable_by(4, order);
+                    top.truncate(5);
+                }
+                top.sort_by(order);
+                let top: Vec<(String, u64)> =
+                    top.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
                 let mut categories: Vec<(String, u64)> = t
                     .categories
                     .iter()
@@ -363,4 +369,45 @@ pub fn write(
         }
     };
     out.write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The five most accessed subjects, ties by id (integers by value), and
+    /// the distinct count over all of them.
+    #[test]
+    fn the_top_five_subjects_are_the_most_accessed_ties_by_id() {
+        let mut syms = Interner::default();
+        let staff = syms.intern("7");
+        let mut tally = StaffTally::default();
+        tally.begin_day(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap());
+        // (subject, accesses): 10 and 9 tie at 3 (9 first, by value), then
+        // 100, 20 and 3 tie at 2 (3, 20, 100), and 5 once.
+        for (subject, n) in [
+            ("100", 2),
+            ("10", 3),
+            ("5", 1),
+            ("9", 3),
+            ("20", 2),
+            ("3", 2),
+        ] {
+            let s = syms.intern(subject);
+            for _ in 0..n {
+                tally.count(staff, Some(s), None);
+            }
+        }
+        tally.set_symbols(syms);
+        let ranked = tally.rank(&[]);
+        assert_eq!(ranked.len(), 1);
+        let top: Vec<(&str, u64)> = ranked[0]
+            .top_subjects
+            .iter()
+            .map(|(s, n)| (s.as_str(), *n))
+            .collect();
+        assert_eq!(top, [("9", 3), ("10", 3), ("3", 2), ("20", 2), ("100", 2)]);
+        assert_eq!(ranked[0].subjects, 6);
+        assert_eq!(ranked[0].accesses, 13);
+    }
 }

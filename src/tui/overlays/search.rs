@@ -210,39 +210,32 @@ pub fn rank(
     let pattern: Vec<char> = q.chars().collect();
     let case_sensitive = q.chars().any(char::is_uppercase);
     let ascii = q.is_ascii().then_some(q.as_bytes());
-    let all: Vec<u32>;
-    let candidates: &[u32] =
-        match prior.filter(|p| !p.query.trim().is_empty() && q.starts_with(p.query.as_str())) {
-            Some(p) => &p.matched,
-            None => {
-                all = (0..entries.len()).collect();
-                &all
-            }
-        };
-    let score_part = |part: &[u32]| -> Option<Vec<(i64, u32)>> {
+    let narrow = prior.filter(|p| !p.query.trim().is_empty() && q.starts_with(p.query.as_str()));
+    // The candidates: what the shorter query matched, else every entry.
+    let count = narrow.map_or(entries.len() as usize, |p| p.matched.len());
+    let candidate = |k: usize| narrow.map_or(k as u32, |p| p.matched[k]);
+    let score_part = |part: std::ops::Range<usize>| -> Option<Vec<(i64, u32)>> {
         let m = SkimMatcherV2::default();
         let mut buf = String::new();
         let mut scored = Vec::new();
-        for slice in part.chunks(SLICE) {
-            if stale() {
+        for (k, n) in part.map(candidate).enumerate() {
+            if k % SLICE == 0 && stale() {
                 return None;
             }
-            for &n in slice {
-                if !in_order(entries.parts(n), &pattern, ascii, case_sensitive) {
-                    continue;
-                }
-                entries.text_into(n, &mut buf);
-                if let Some(score) = m.fuzzy_match(&buf, q) {
-                    scored.push((score, n));
-                }
+            if !in_order(entries.parts(n), &pattern, ascii, case_sensitive) {
+                continue;
+            }
+            entries.text_into(n, &mut buf);
+            if let Some(score) = m.fuzzy_match(&buf, q) {
+                scored.push((score, n));
             }
         }
         Some(scored)
     };
-    let half = candidates.len() / 2;
+    let half = count / 2;
     let (a, b) = std::thread::scope(|s| {
-        let second = s.spawn(|| score_part(&candidates[half..]));
-        let first = score_part(&candidates[..half]);
+        let second = s.spawn(|| score_part(half..count));
+        let first = score_part(0..half);
         (first, second.join().ok().flatten())
     });
     let mut scored = a?;
