@@ -244,7 +244,7 @@ async fn main() {
     );
     println!("time to first frame       {:.1} ms", ms(first_frame));
     println!(
-        "time to first progress    {:.0} ms (the first day read)",
+        "first day judged          {:.0} ms (a loading line names the file and rows read before it)",
         first_day.get().copied().map_or(f64::NAN, ms)
     );
     println!("load and judge            {:.2} s", load.as_secs_f64());

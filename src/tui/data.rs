@@ -253,6 +253,8 @@ async fn load_inner(
         ..
     } = sink;
     crate::report::sort_flags(&mut flags);
+    // Held for the whole session: no growth slack.
+    flags.shrink_to_fit();
     let staff = tally.rank(&flags);
     let symbols = {
         let mut t = tally;
