@@ -139,6 +139,27 @@ impl<'d> Entries<'d> {
 /// compare as the matcher compares them (ASCII case folded unless the
 /// pattern has a capital), so it keeps exactly the entries the matcher
 /// would go on to score.
+/// A query as the in-place test reads it.
+struct Pattern<'q> {
+    chars: Vec<char>,
+    ascii: Option<&'q [u8]>,
+    case_sensitive: bool,
+}
+
+impl<'q> Pattern<'q> {
+    fn new(q: &'q str) -> Self {
+        Pattern {
+            chars: q.chars().collect(),
+            ascii: q.is_ascii().then_some(q.as_bytes()),
+            // As the matcher decides: an ASCII capital makes the query case-sensitive.
+            case_sensitive: q.chars().any(|c| c.is_ascii_uppercase()),
+        }
+    }
+    fn keeps(&self, parts: [&str; 3]) -> bool {
+        in_order(parts, &self.chars, self.ascii, self.case_sensitive)
+    }
+}
+
 fn in_order(
     parts: [&str; 3],
     pattern: &[char],
@@ -207,9 +228,7 @@ pub fn rank(
         return Some((Vec::new(), narrowed));
     }
     let entries = Entries::new(d);
-    let pattern: Vec<char> = q.chars().collect();
-    let case_sensitive = q.chars().any(char::is_uppercase);
-    let ascii = q.is_ascii().then_some(q.as_bytes());
+    let pattern = Pattern::new(q);
     let narrow = prior.filter(|p| !p.query.trim().is_empty() && q.starts_with(p.query.as_str()));
     // The candidates: what the shorter query matched, else every entry.
     let count = narrow.map_or(entries.len() as usize, |p| p.matched.len());
@@ -222,7 +241,7 @@ pub fn rank(
             if k % SLICE == 0 && stale() {
                 return None;
             }
-            if !in_order(entries.parts(n), &pattern, ascii, case_sensitive) {
+            if !pattern.keeps(entries.parts(n)) {
                 continue;
             }
             entries.text_into(n, &mut buf);
@@ -321,4 +340,35 @@ pub fn draw(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
         ),
         results,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The in-place test keeps every entry the matcher scores, and drops
+    /// only entries it would not score, whatever the case and script.
+    #[test]
+    fn the_in_place_test_agrees_with_the_matcher() {
+        let m = SkimMatcherV2::default();
+        let choices = [
+            ["Élodie", " ", "MARTIN"],
+            ["10450", " ", "Kenji Kobayashi"],
+            ["CS-7123", "", ""],
+            ["zoë", " ", "Zoë Ångström"],
+            ["vip_access", "", ""],
+        ];
+        let patterns = [
+            "Éa", "éa", "ÉA", "ka", "Ka", "KK", "cs7", "CS-7", "zoë", "ZOË", "Ång", "ång", "vpa",
+            "x", "10450 k", "",
+        ];
+        for parts in choices {
+            let text = parts.concat();
+            for q in patterns.iter().filter(|q| !q.is_empty()) {
+                let ours = Pattern::new(q).keeps(parts);
+                let theirs = m.fuzzy_match(&text, q).is_some();
+                assert_eq!(ours, theirs, "{text:?} {q:?}");
+            }
+        }
+    }
 }
