@@ -147,6 +147,7 @@ async fn main() {
                 .unwrap_or_default();
             app.show_subject(busiest);
         }
+        let mut worst = Duration::ZERO;
         for k in 0..60 {
             app.update(if k % 2 == 0 {
                 Action::Down
@@ -156,6 +157,13 @@ async fn main() {
             let t = Instant::now();
             let _ = render_to_string(&app, &b, 160, 48);
             frames.push(t.elapsed());
+            worst = worst.max(t.elapsed());
+            if std::env::var_os("KEYHOLE_BENCH_FRAMES").is_some() {
+                eprintln!("    {:?} frame {k}: {:.2} ms", Tab::ALL[i], ms(t.elapsed()));
+            }
+        }
+        if std::env::var_os("KEYHOLE_BENCH_VERBOSE").is_some() {
+            eprintln!("  {:?}: worst frame {:.2} ms", Tab::ALL[i], ms(worst));
         }
     }
 
