@@ -9,9 +9,9 @@ use std::fmt::Write as _;
 use crate::model::{Instant, Interner};
 use crate::policy::Policy;
 use crate::sanitize::terminal;
-use crate::source::load;
 use crate::source::queries::{QueryFile, QuerySet};
 use crate::source::{Dialect, MySqlFlavor, Source, Window};
+use crate::source::{guard, load};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -297,7 +297,7 @@ async fn plan(src: &mut Source, label: &str, sql: &str, window: Window, r: &mut 
                     ),
                 );
                 if access.eq_ignore_ascii_case("ALL") {
-                    scans.push((resolve_alias(sql, &table), n.parse().ok()));
+                    scans.push((resolve_alias(sql, src.dialect, &table), n.parse().ok()));
                 }
             }
         }
@@ -309,7 +309,7 @@ async fn plan(src: &mut Source, label: &str, sql: &str, window: Window, r: &mut 
                 let mut words = detail.split_whitespace();
                 if words.next() == Some("SCAN") && !detail.contains(" USING ") {
                     let alias = words.next().unwrap_or("").to_string();
-                    scans.push((resolve_alias(sql, &alias), None));
+                    scans.push((resolve_alias(sql, src.dialect, &alias), None));
                 }
             }
             let stats = src
@@ -361,13 +361,23 @@ async fn plan(src: &mut Source, label: &str, sql: &str, window: Window, r: &mut 
     }
 }
 
+/// A name as a query file writes it: a bare word or a quoted identifier.
+fn is_name(t: &guard::Token<'_>) -> bool {
+    t.kind == guard::TokenKind::Word
+        || (t.kind == guard::TokenKind::Other
+            && t.text.len() >= 2
+            && matches!(t.text.as_bytes()[0], b'"' | b'`' | b'['))
+}
+
 /// The table an alias in `FROM table alias` / `JOIN table AS alias` names;
 /// the alias itself when it is not found (it may be the table's name).
-pub fn resolve_alias(sql: &str, alias: &str) -> String {
-    let words: Vec<&str> = sql
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')')
-        .filter(|w| !w.is_empty())
-        .collect();
+/// The file is read as the guard reads it, so a comment or a string cannot
+/// mislead it.
+pub fn resolve_alias(sql: &str, dialect: Dialect, alias: &str) -> String {
+    let Ok(toks) = guard::tokens(sql, dialect) else {
+        return alias.to_string();
+    };
+    let words: Vec<&str> = toks.iter().filter(|t| is_name(t)).map(|t| t.text).collect();
     let after_from = |i: usize| {
         i > 0
             && (words[i - 1].eq_ignore_ascii_case("FROM")
@@ -391,22 +401,45 @@ pub fn resolve_alias(sql: &str, alias: &str) -> String {
 }
 
 /// The column the window's start is compared with (`col >= $1`, `?1` or
-/// the first `?`), without its table alias.
+/// the first `?`), without its table alias or quotes, read as the guard
+/// reads the file.
 pub fn window_column(sql: &str, dialect: Dialect) -> Option<String> {
-    let param = match dialect {
-        Dialect::Postgres => "$1",
-        Dialect::Sqlite => "?1",
-        Dialect::Mysql => "?",
+    let toks = guard::tokens(sql, dialect).ok()?;
+    let text = |k: usize| toks.get(k).map(|t| t.text);
+    let next_to = |a: usize, b: usize| match (toks.get(a), toks.get(b)) {
+        (Some(x), Some(y)) => x.start + x.text.len() == y.start,
+        _ => false,
     };
-    let compact: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
-    let at = compact
-        .find(&format!(">= {param}"))
-        .or_else(|| compact.find(&format!(">={param}")))?;
-    let before = compact[..at].trim_end();
-    let expr = before.rsplit([' ', '(']).next()?;
-    let col = expr.rsplit('.').next()?.trim_matches(['"', '`']);
-    (!col.is_empty() && col.chars().all(|c| c.is_alphanumeric() || c == '_'))
-        .then(|| col.to_string())
+    for i in 1..toks.len() {
+        // `>=` is two tokens, written together.
+        if text(i) != Some(">") || text(i + 1) != Some("=") || !next_to(i, i + 1) {
+            continue;
+        }
+        let p = i + 2;
+        let is_start = match dialect {
+            Dialect::Postgres => text(p) == Some("$1"),
+            // `?1`, not `?10`: the digits after `?` come one token each.
+            Dialect::Sqlite => {
+                text(p) == Some("?")
+                    && text(p + 1) == Some("1")
+                    && next_to(p, p + 1)
+                    && !(next_to(p + 1, p + 2)
+                        && text(p + 2).is_some_and(|t| t.as_bytes()[0].is_ascii_digit()))
+            }
+            Dialect::Mysql => text(p) == Some("?"),
+        };
+        if !is_start {
+            continue;
+        }
+        let col = &toks[i - 1];
+        if !is_name(col) {
+            return None;
+        }
+        let name = col.text.trim_matches(['"', '`', '[', ']']);
+        return (!name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_'))
+            .then(|| name.to_string());
+    }
+    None
 }
 
 async fn read_only_session(src: &mut Source, r: &mut Report) {
@@ -634,15 +667,39 @@ mod tests {
             window_column(pg, Dialect::Postgres).as_deref(),
             Some("logged_at")
         );
-        assert_eq!(resolve_alias(pg, "a"), "access_audit");
+        assert_eq!(resolve_alias(pg, Dialect::Postgres, "a"), "access_audit");
         let my =
             "SELECT * FROM `log` AS l JOIN staff s ON s.id = l.who WHERE (l.`at`>=? AND l.at < ?)";
         assert_eq!(window_column(my, Dialect::Mysql).as_deref(), Some("at"));
-        assert_eq!(resolve_alias(my, "s"), "staff");
-        assert_eq!(resolve_alias(my, "l"), "`log`");
+        assert_eq!(resolve_alias(my, Dialect::Mysql, "s"), "staff");
+        assert_eq!(resolve_alias(my, Dialect::Mysql, "l"), "`log`");
         let lite = "SELECT * FROM events WHERE ts >= ?1 AND ts < ?2";
         assert_eq!(window_column(lite, Dialect::Sqlite).as_deref(), Some("ts"));
-        assert_eq!(resolve_alias(lite, "events"), "events");
+        assert_eq!(resolve_alias(lite, Dialect::Sqlite, "events"), "events");
         assert_eq!(window_column("SELECT 1", Dialect::Sqlite), None);
+    }
+
+    /// Comments, strings and longer parameters do not mislead: the file is
+    /// read as the guard (and the database) reads it.
+    #[test]
+    fn comments_strings_and_other_parameters_do_not_mislead() {
+        let pg = "-- old: WHERE a.created >= $1 FROM decoy a\n\
+                  SELECT a.id FROM /* FROM decoy a */ audit_log a\n\
+                  WHERE a.note <> 'x >= $1' AND a.\"seen_at\" >= $1 AND a.\"seen_at\" < $2";
+        assert_eq!(
+            window_column(pg, Dialect::Postgres).as_deref(),
+            Some("seen_at")
+        );
+        assert_eq!(resolve_alias(pg, Dialect::Postgres, "a"), "audit_log");
+        // `?10` is not `?1`; `>` then `=` apart is not `>=`.
+        let lite = "SELECT * FROM t WHERE x > =?1 OR y >= ?10 OR ts >= ?1 AND ts < ?2";
+        assert_eq!(window_column(lite, Dialect::Sqlite).as_deref(), Some("ts"));
+        // MySQL's `#` comment and a string in double quotes.
+        let my = "# FROM decoy l\nSELECT * FROM events l WHERE l.kind <> \"k >= ?\" AND l.at >= ? AND l.at < ?";
+        assert_eq!(window_column(my, Dialect::Mysql).as_deref(), Some("at"));
+        assert_eq!(resolve_alias(my, Dialect::Mysql, "l"), "events");
+        // A window compared with an expression names no column.
+        let expr = "SELECT * FROM t WHERE date(ts) >= $1";
+        assert_eq!(window_column(expr, Dialect::Postgres), None);
     }
 }

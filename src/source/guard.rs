@@ -350,6 +350,56 @@ fn line_col(sql: &str, pos: usize) -> (usize, usize) {
 
 /// Accepts one `SELECT` or `WITH … SELECT` statement (a trailing `;` is
 /// allowed) and returns the text to send, without the trailing semicolon.
+/// What kind of token a query file's text holds at a place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A bare word: keyword, name or function.
+    Word,
+    Semicolon,
+    OpenParen,
+    /// Anything else, each as one token: a string, a quoted identifier, a
+    /// PostgreSQL `$n` parameter, a punctuation character.
+    Other,
+}
+
+/// One token of a query file, as the guard reads it: comments and
+/// whitespace are skipped, per dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token<'a> {
+    pub kind: TokenKind,
+    pub text: &'a str,
+    /// Byte offset of the token in the file.
+    pub start: usize,
+}
+
+/// The tokens of `sql` read as the guard reads it, so that what another
+/// reader of a query file sees (a column compared with the window, a table
+/// and its alias) is what the database will see, never a word in a comment
+/// or a string.
+pub fn tokens(sql: &str, dialect: Dialect) -> Result<Vec<Token<'_>>, Refusal> {
+    let mut lx = Lexer {
+        sql,
+        bytes: sql.as_bytes(),
+        pos: 0,
+        dialect,
+    };
+    let mut out = Vec::new();
+    while let Some((tok, start)) = lx.next()? {
+        let kind = match tok {
+            Tok::Word(_) => TokenKind::Word,
+            Tok::Semicolon => TokenKind::Semicolon,
+            Tok::OpenParen => TokenKind::OpenParen,
+            Tok::Other => TokenKind::Other,
+        };
+        out.push(Token {
+            kind,
+            text: &sql[start..lx.pos],
+            start,
+        });
+    }
+    Ok(out)
+}
+
 pub fn check_select(sql: &str, dialect: Dialect) -> Result<String, Refusal> {
     let mut lx = Lexer {
         sql,
