@@ -347,7 +347,7 @@ async fn a_wrong_password_fails_in_one_line_without_the_password() {
         return;
     };
     let home = tempfile::tempdir().unwrap();
-    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml");
+    let policy = DEMO_POLICY;
     std::fs::write(
         home.path().join("keyhole.toml"),
         format!("url = \"{}\"\npassword_env = \"KH_TEST_PW\"\npolicy = \"{policy}\"\nconnect_timeout_s = 5\n", my.url()),
@@ -378,20 +378,28 @@ async fn a_wrong_password_fails_in_one_line_without_the_password() {
     assert!(r.stderr.contains("auditor:***@"), "{}", r.stderr);
 }
 
-async fn check_server(server: Server) {
-    let Some(s) = scratch(server).await else {
-        return;
-    };
+const DEMO_POLICY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml");
+
+/// A scratch database on `server` holding a demo of `events` events ending
+/// today, and a home directory to run keyhole from.
+async fn demo_on(server: Server, events: u64) -> Option<(common::Scratch, tempfile::TempDir)> {
+    let s = scratch(server).await?;
     let settings = keyhole::demo::DemoSettings {
-        events: 3000,
+        events,
         seed: 1,
         anchor: chrono::Utc::now().date_naive(),
     };
     keyhole::demo::load_into(&s.url(), None, &settings, |_| {})
         .await
         .unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml");
+    Some((s, tempfile::tempdir().unwrap()))
+}
+
+async fn check_server(server: Server) {
+    let Some((s, home)) = demo_on(server, 3000).await else {
+        return;
+    };
+    let policy = DEMO_POLICY;
     // As an administrator: every query works, but the role could write.
     let r = keyhole(
         home.path(),
@@ -802,19 +810,10 @@ fn a_panic_is_one_line_on_stderr_and_a_full_report_in_the_log() {
 /// scans a large access log whole, naming the index to create; with the
 /// index in place the warning goes.
 async fn check_plan_on_server(server: Server) {
-    let Some(s) = scratch(server).await else {
+    let Some((s, home)) = demo_on(server, 2000).await else {
         return;
     };
-    let settings = keyhole::demo::DemoSettings {
-        events: 2000,
-        seed: 1,
-        anchor: chrono::Utc::now().date_naive(),
-    };
-    keyhole::demo::load_into(&s.url(), None, &settings, |_| {})
-        .await
-        .unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml");
+    let policy = DEMO_POLICY;
     let check = || {
         keyhole(
             home.path(),
@@ -944,7 +943,7 @@ async fn sessions_during_a_report(server: Server) {
         .await
         .unwrap();
     let home = tempfile::tempdir().unwrap();
-    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml");
+    let policy = DEMO_POLICY;
     let from = (today - chrono::Duration::days(90)).to_string();
     let mut child = Command::new(env!("CARGO_BIN_EXE_keyhole"))
         .args([
