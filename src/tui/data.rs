@@ -64,10 +64,6 @@ impl Dataset {
     pub fn text(&self, s: Option<crate::model::Sym>) -> &str {
         s.map(|s| self.symbols.resolve(s)).unwrap_or("")
     }
-    /// The row of an event, found by its time and id (a flag's jump).
-    pub fn row_of(&self, id: &str, at: Instant) -> Option<u32> {
-        self.rows.find(id, at)
-    }
     pub fn relationship(&self, row: &AccessRow) -> Option<RelRef<'_>> {
         let i = row.explained_by? as usize;
         self.dir.relationships.as_ref()?.get(i)

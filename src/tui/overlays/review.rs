@@ -601,7 +601,8 @@ pub fn draw(app: &App, bindings: &[Binding], theme: &Theme, f: &mut Frame, area:
         if let Some(d) = d
             && let Ok(at) = chrono::DateTime::parse_from_rfc3339(get("occurred_at").as_str())
             && let Some(row) = d
-                .row_of(event, at.with_timezone(&chrono::Utc))
+                .rows
+                .find(event, at.with_timezone(&chrono::Utc))
                 .map(|i| d.rows.get(i as usize))
         {
             let e = &row.event;

@@ -119,17 +119,9 @@ impl<'d> Entries<'d> {
     }
     /// The text matched: id and name for people, the text itself otherwise.
     fn text_into(&self, n: u32, buf: &mut String) {
-        use std::fmt::Write;
         buf.clear();
-        let d = self.d;
-        if n < self.staff {
-            let s = &d.dir.staff[n as usize];
-            let _ = write!(buf, "{} {}", s.staff_id, s.display_name);
-        } else if n < self.staff + self.subjects {
-            let s = &d.dir.subjects[(n - self.staff) as usize];
-            let _ = write!(buf, "{} {}", s.subject_id, s.display_name());
-        } else {
-            buf.push_str(self.id(n).1);
+        for part in self.parts(n) {
+            buf.push_str(part);
         }
     }
 }
