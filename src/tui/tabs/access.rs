@@ -190,7 +190,9 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
         "when", "", "staff", "subject", "action", "category", "purpose",
     ];
     if wide || list.width >= 100 {
-        widths.push(Constraint::Length(16));
+        // The purpose gets what it needs, the reference (last) the rest.
+        widths[6] = Constraint::Length(24);
+        widths.push(Constraint::Min(16));
         header.push("reference");
     }
     let filter = if app.access.filter == Default::default() {
