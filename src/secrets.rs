@@ -85,15 +85,45 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
+/// Secrets shorter than this are masked only where they stand alone: a
+/// password `x` must not turn "does not exist" into "does not e***ist".
+const SHORT: usize = 6;
+
 /// Masks every registered secret and every URL password in `msg`.
 pub fn redact(msg: &str) -> String {
     let mut out = redact_url(msg);
     let s = SECRETS.lock().unwrap_or_else(|p| p.into_inner());
     for secret in s.iter() {
-        if out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), "***");
+        if !out.contains(secret.as_str()) {
+            continue;
         }
+        out = if secret.chars().count() >= SHORT {
+            out.replace(secret.as_str(), "***")
+        } else {
+            replace_standalone(&out, secret)
+        };
     }
+    out
+}
+
+/// `msg` with each occurrence of `secret` that no letter or digit touches
+/// replaced by `***`.
+fn replace_standalone(msg: &str, secret: &str) -> String {
+    let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(i) = rest.find(secret) {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + secret.len()..].chars().next();
+        out.push_str(&rest[..i]);
+        if word(before) || word(after) {
+            out.push_str(secret);
+        } else {
+            out.push_str("***");
+        }
+        rest = &rest[i + secret.len()..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -123,5 +153,16 @@ mod tests {
         );
         register_url("postgres://u:p%40ss%21word@h/d");
         assert_eq!(redact("bad p@ss!word"), "bad ***");
+    }
+
+    #[test]
+    fn a_short_secret_is_masked_only_where_it_stands_alone() {
+        register("x");
+        assert_eq!(
+            redact(r#"role "nosuch" does not exist; password x rejected"#),
+            r#"role "nosuch" does not exist; password *** rejected"#
+        );
+        register("Ab1");
+        assert_eq!(redact("Ab1 (Ab1) xAb1 Ab12"), "*** (***) xAb1 Ab12");
     }
 }

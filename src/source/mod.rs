@@ -69,8 +69,13 @@ impl SourceError {
     }
 }
 
-fn db_err(context: &str, e: impl std::fmt::Display) -> SourceError {
-    SourceError::new(format!("{context}: {e}"))
+fn db_err(context: &str, e: sqlx::Error) -> SourceError {
+    // The server's own message: the driver's display adds the server's
+    // source line (`at line 768`), which means nothing to a reader.
+    match &e {
+        sqlx::Error::Database(d) => SourceError::new(format!("{context}: {}", d.message())),
+        other => SourceError::new(format!("{context}: {other}")),
+    }
 }
 
 /// What names a source and how to reach it.
