@@ -69,6 +69,7 @@ pub async fn run(
     src: &mut Source,
     set: &QuerySet,
     policy: &Policy,
+    logs: &[crate::dblog::LogSpec],
     now: Instant,
     mut progress: impl FnMut(u64),
 ) -> Report {
@@ -88,8 +89,21 @@ pub async fn run(
 
     let tz = policy.timezone;
     let mut staff_roles: BTreeMap<String, usize> = BTreeMap::new();
+    let mut logins = rustc_hash::FxHashMap::default();
     match load::load_staff(src, set, tz).await {
         Ok(staff) => {
+            for s in &staff {
+                if let Some(u) = s
+                    .db_user
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty())
+                {
+                    logins
+                        .entry(u.to_string())
+                        .or_insert_with(|| s.staff_id.to_string());
+                }
+            }
             r.push(Status::Ok, format!("staff.sql: {} rows", staff.len()));
             for s in &staff {
                 let role = s
@@ -225,7 +239,117 @@ pub async fn run(
             "policy: marketing_purposes is empty, so opt_out_ignored cannot fire",
         );
     }
+    audit_logs(policy, logs, &logins, &mut r);
     r
+}
+
+/// `name 3, other 1`, sanitised.
+fn counts(m: &BTreeMap<String, u64>) -> String {
+    m.iter()
+        .map(|(k, n)| format!("{} {n}", terminal(k)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What each database audit log holds: its format, time span and records,
+/// statements by user, events, service accounts skipped, unknown users and
+/// the records that could not be read.
+fn audit_logs(
+    policy: &Policy,
+    logs: &[crate::dblog::LogSpec],
+    logins: &rustc_hash::FxHashMap<String, String>,
+    r: &mut Report,
+) {
+    if logs.is_empty() {
+        return;
+    }
+    if policy.audit.tables.is_empty() {
+        r.push(
+            Status::Warn,
+            "policy: [audit.tables] names no table, so no audit log statement can become an event",
+        );
+    }
+    if let Err(e) = crate::dblog::check_specs(logs) {
+        r.push(Status::Fail, e.to_string());
+        return;
+    }
+    for spec in logs {
+        let (_, s) = match crate::dblog::read_log(spec, &policy.audit, logins) {
+            Ok(x) => x,
+            Err(e) => {
+                r.push(Status::Fail, terminal(&e.to_string()));
+                continue;
+            }
+        };
+        let name = format!("audit log {}", terminal(&s.file));
+        let span = match (s.first, s.last) {
+            (Some(a), Some(b)) => {
+                format!("{} to {}", crate::time::rfc3339(a), crate::time::rfc3339(b))
+            }
+            _ => "no audit records".into(),
+        };
+        r.push(
+            Status::Ok,
+            format!(
+                "{name}: {}, {span}, {} records",
+                s.format.map_or("?", |f| f.name()),
+                s.records
+            ),
+        );
+        if !s.statements_by_user.is_empty() {
+            r.push(
+                Status::Ok,
+                format!(
+                    "{name}: statements by user: {}",
+                    counts(&s.statements_by_user)
+                ),
+            );
+        }
+        r.push(
+            Status::Ok,
+            format!(
+                "{name}: {} events; {} failed statement(s) skipped; {} statement(s) on a personal table touched no mapped column",
+                s.events, s.failed, s.untouched
+            ),
+        );
+        if !s.service_skipped.is_empty() {
+            r.push(
+                Status::Ok,
+                format!(
+                    "{name}: service accounts skipped: {}",
+                    counts(&s.service_skipped)
+                ),
+            );
+        }
+        if !s.unknown_users.is_empty() {
+            let users: Vec<String> = s.unknown_users.iter().map(|u| terminal(u)).collect();
+            r.push(
+                Status::Warn,
+                format!(
+                    "{name}: database users no staff member's db_user names (their events go to staff db:USER): {}",
+                    users.join(", ")
+                ),
+            );
+        }
+        if s.unparsed > 0 {
+            let lines: Vec<String> = s
+                .unparsed_lines
+                .iter()
+                .map(|(l, why)| format!("line {l} ({})", terminal(why)))
+                .collect();
+            let more = (s.unparsed as usize > lines.len())
+                .then(|| format!(" and {} more", s.unparsed as usize - lines.len()))
+                .unwrap_or_default();
+            r.push(
+                Status::Warn,
+                format!(
+                    "{name}: {} record(s) could not be read: {}{more}",
+                    s.unparsed,
+                    lines.join("; ")
+                ),
+            );
+        }
+    }
 }
 
 /// A table of at least this many rows is large: scanning it whole for

@@ -40,6 +40,9 @@ pub struct GlobalOpts {
     /// Plain output without colour (NO_COLOR does the same)
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// A database audit log (pgAudit stderr or csvlog, MariaDB server_audit) to read beside the source (repeatable)
+    #[arg(long = "audit-log", global = true, value_name = "FILE")]
+    pub audit_logs: Vec<PathBuf>,
 }
 
 /// The audit window, for `report` and the dashboard alike.

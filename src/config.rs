@@ -18,7 +18,32 @@ pub struct Overrides {
     pub policy: Option<PathBuf>,
     pub ledger: Option<PathBuf>,
     pub no_color: bool,
+    /// `--audit-log FILE`, in the order given.
+    pub audit_logs: Vec<PathBuf>,
 }
+
+/// An `[[audit_log]]` table (CONTRACT section 8).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuditLog {
+    pub path: toml::Spanned<PathBuf>,
+    pub format: Option<toml::Spanned<String>>,
+    pub log_line_prefix: Option<String>,
+    pub timezone: Option<toml::Spanned<String>>,
+}
+
+/// A database audit log to read, as the config or the command line names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditLogSetting {
+    pub path: PathBuf,
+    /// `pgaudit`, `pgaudit-csv` or `server_audit`; None: detected.
+    pub format: Option<String>,
+    pub log_line_prefix: Option<String>,
+    pub timezone: Option<chrono_tz::Tz>,
+}
+
+/// The formats an `[[audit_log]]` may name.
+pub const AUDIT_LOG_FORMATS: [&str; 3] = ["pgaudit", "pgaudit-csv", "server_audit"];
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,6 +62,8 @@ pub struct ConfigFile {
     pub display_timezone: Option<String>,
     /// Dashboard key bindings: action name → keys (`[]` unbinds).
     pub keys: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    /// Database audit logs to read beside the source.
+    pub audit_log: Option<Vec<RawAuditLog>>,
 }
 
 /// A usage problem (exit 2) or a runtime one (exit 1).
@@ -63,6 +90,8 @@ pub struct Settings {
     pub display_timezone: Option<chrono_tz::Tz>,
     pub no_color: bool,
     pub keys: std::collections::BTreeMap<String, Vec<String>>,
+    /// The config's `[[audit_log]]` tables, then `--audit-log` files.
+    pub audit_logs: Vec<AuditLogSetting>,
 }
 
 /// Reads a TOML file into `T`, with errors as `file:line:column: message`.
@@ -167,9 +196,13 @@ fn relative_to(base: Option<&Path>, p: PathBuf) -> PathBuf {
 impl Settings {
     pub fn resolve(g: &Overrides) -> Result<Settings, ConfigError> {
         let config_path = find_config(g.config.as_deref())?;
-        let file: ConfigFile = match &config_path {
-            Some(p) => read_toml(p)?,
-            None => ConfigFile::default(),
+        let (file, text): (ConfigFile, String) = match &config_path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError::Runtime(format!("{}: {e}", p.display())))?;
+                (parse_toml(p, &text)?, text)
+            }
+            None => (ConfigFile::default(), String::new()),
         };
         let base = config_path.as_deref();
         if let Some(url) = &g.db
@@ -221,6 +254,46 @@ impl Settings {
             })?),
             None => None,
         };
+        let mut audit_logs = Vec::new();
+        for raw in file.audit_log.iter().flatten() {
+            let at = |span: std::ops::Range<usize>, msg: String| {
+                let (l, c) = line_col(&text, span.start);
+                let f = base.map(|p| p.display().to_string()).unwrap_or_default();
+                ConfigError::Usage(format!("{f}:{l}:{c}: {msg}"))
+            };
+            let format = match &raw.format {
+                Some(f) if !AUDIT_LOG_FORMATS.contains(&f.get_ref().trim()) => {
+                    return Err(at(
+                        f.span(),
+                        format!(
+                            "unknown audit log format {:?} (pgaudit, pgaudit-csv or server_audit)",
+                            f.get_ref()
+                        ),
+                    ));
+                }
+                Some(f) => Some(f.get_ref().trim().to_string()),
+                None => None,
+            };
+            let timezone =
+                match &raw.timezone {
+                    Some(z) => Some(z.get_ref().trim().parse::<chrono_tz::Tz>().map_err(|_| {
+                        at(z.span(), format!("unknown time zone {:?}", z.get_ref()))
+                    })?),
+                    None => None,
+                };
+            audit_logs.push(AuditLogSetting {
+                path: relative_to(base, raw.path.get_ref().clone()),
+                format,
+                log_line_prefix: raw.log_line_prefix.clone(),
+                timezone,
+            });
+        }
+        audit_logs.extend(g.audit_logs.iter().map(|p| AuditLogSetting {
+            path: p.clone(),
+            format: None,
+            log_line_prefix: None,
+            timezone: None,
+        }));
         let timeout = file.statement_timeout_s.unwrap_or(30);
         if timeout == 0 {
             return Err(ConfigError::Usage(
@@ -249,6 +322,7 @@ impl Settings {
             display_timezone,
             no_color: g.no_color || env_nonempty("NO_COLOR").is_some(),
             keys: file.keys.clone().unwrap_or_default(),
+            audit_logs,
             config_path,
         })
     }

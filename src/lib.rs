@@ -52,6 +52,7 @@ macro_rules! message_error {
 pub mod audit;
 pub mod check;
 pub mod config;
+pub mod dblog;
 pub mod demo;
 pub mod ledger;
 pub mod model;

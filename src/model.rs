@@ -468,6 +468,26 @@ pub struct AccessEvent {
     pub reference: Option<Sym>,
     pub client_ip: Option<Sym>,
     pub record_count: i64,
+    /// Set when the event comes from a database audit log (CONTRACT
+    /// section 8): what `direct_db_access` says of it (the log file and
+    /// line, the login, the table, the statement's kind).
+    pub db: Option<Sym>,
+}
+
+/// An access read from a database audit log, with its values as text: the
+/// pipeline interns them into each day it reads, beside the source's events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DbEvent {
+    pub event_id: Id,
+    pub occurred_at: Instant,
+    pub staff_id: String,
+    pub subject_id: Option<String>,
+    pub action: &'static str,
+    pub data_category: String,
+    pub client_ip: Option<String>,
+    /// The `direct_db_access` detail: file and line, login, table, kind,
+    /// and the other categories the statement touched.
+    pub detail: String,
 }
 
 /// Access events with the interner their symbols point into.
@@ -737,6 +757,9 @@ pub struct Directory {
     pub disclosures: Option<Vec<Disclosure>>,
     pub disclosure_items: Option<Vec<DisclosureItem>>,
     pub requests: Option<Vec<SubjectRequest>>,
+    /// Accesses read from database audit logs (section 8), by
+    /// (`occurred_at`, `event_id`); empty without logs.
+    pub db_events: Vec<DbEvent>,
 }
 
 /// Splits `requested_categories`: commas, each part trimmed and lower-cased,

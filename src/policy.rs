@@ -29,6 +29,54 @@ struct RawPolicy {
     roles: BTreeMap<Spanned<String>, Spanned<RawRole>>,
     #[serde(default)]
     severity: BTreeMap<Spanned<String>, Spanned<String>>,
+    audit: Option<RawAudit>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    service_accounts: Option<Vec<String>>,
+    #[serde(default)]
+    tables: BTreeMap<Spanned<String>, Spanned<RawAuditTable>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuditTable {
+    subject_key: Spanned<String>,
+    #[serde(default)]
+    columns: BTreeMap<String, String>,
+}
+
+/// The `[audit]` table (CONTRACT section 8): the database users of
+/// applications and the tables that hold personal data.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditPolicy {
+    /// Database logins whose statements are never events, trimmed and
+    /// compared exactly (a login is an account name, like a staff id).
+    pub service_accounts: std::collections::BTreeSet<String>,
+    pub tables: Vec<AuditTable>,
+}
+
+/// A table that holds personal data, as the audit log names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditTable {
+    /// As written in the policy (trimmed): `crm.customers`, `shop.customers`.
+    pub name: String,
+    /// The column that identifies the person, lower-cased.
+    pub subject_key: String,
+    /// Mapped column (lower-cased) and its data category (normalised), by column.
+    pub columns: Vec<(String, String)>,
+}
+
+impl AuditPolicy {
+    /// The table a log's object name stands for: the policy's name compared
+    /// case-insensitively, or, for a `database.table` name, its bare table.
+    pub fn table(&self, object: &str) -> Option<&AuditTable> {
+        let object = object.trim();
+        let find = |n: &str| self.tables.iter().find(|t| t.name.eq_ignore_ascii_case(n));
+        find(object).or_else(|| object.rsplit_once('.').and_then(|(_, bare)| find(bare)))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,6 +198,7 @@ pub struct Policy {
     pub roles: std::collections::HashMap<String, RolePolicy>,
     /// Effective severity per rule; None: off.
     pub severity: [Option<Severity>; Rule::COUNT],
+    pub audit: AuditPolicy,
 }
 
 fn norm_set(v: Option<Vec<String>>, default: &[&str]) -> NameSet {
@@ -193,6 +242,57 @@ impl Ctx<'_> {
         } else {
             Err(bad())
         }
+    }
+
+    fn audit(&self, raw: &RawAudit) -> Result<AuditPolicy, ConfigError> {
+        let service_accounts = raw
+            .service_accounts
+            .iter()
+            .flatten()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let mut tables: Vec<AuditTable> = Vec::new();
+        for (name, table) in &raw.tables {
+            let n = name.get_ref().trim().to_string();
+            if n.is_empty() {
+                return Err(self.err(name.span(), "an audit table needs a name"));
+            }
+            if tables.iter().any(|t| t.name.eq_ignore_ascii_case(&n)) {
+                return Err(self.err(name.span(), format!("audit table {n:?} is named twice")));
+            }
+            let t = table.get_ref();
+            let key = t.subject_key.get_ref().trim().to_lowercase();
+            if key.is_empty() {
+                return Err(self.err(t.subject_key.span(), "subject_key is empty"));
+            }
+            let mut columns: Vec<(String, String)> = Vec::new();
+            for (col, cat) in &t.columns {
+                let (col, cat) = (col.trim().to_lowercase(), norm(cat));
+                if col.is_empty() || cat.is_empty() {
+                    return Err(self.err(
+                        table.span(),
+                        format!("audit table {n:?}: a column and its category must not be empty"),
+                    ));
+                }
+                if columns.iter().any(|(c, _)| *c == col) {
+                    return Err(self.err(
+                        table.span(),
+                        format!("audit table {n:?}: column {col:?} is mapped twice"),
+                    ));
+                }
+                columns.push((col, cat));
+            }
+            tables.push(AuditTable {
+                name: n,
+                subject_key: key,
+                columns,
+            });
+        }
+        Ok(AuditPolicy {
+            service_accounts,
+            tables,
+        })
     }
 
     fn hours(&self, raw: &Spanned<RawHours>) -> Result<Hours, ConfigError> {
@@ -287,6 +387,10 @@ impl Policy {
             severity[r as usize] = s;
         }
         let thresholds = raw.thresholds.unwrap_or_default();
+        let audit = match &raw.audit {
+            None => AuditPolicy::default(),
+            Some(a) => cx.audit(a)?,
+        };
         Ok(Policy {
             origin: origin.to_string(),
             sha256: sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(text))
@@ -302,6 +406,7 @@ impl Policy {
             thresholds,
             roles,
             severity,
+            audit,
         })
     }
 
@@ -363,7 +468,7 @@ mod tests {
     fn errors_name_the_line() {
         assert_eq!(
             err("timezone = \"UTC\"\ncolour = 1\n"),
-            "p.toml:2:1: unknown field `colour`, expected one of `timezone`, `marketing_purposes`, `export_actions`, `deletion_exempt_purposes`, `notify_subjects_of_legal_process`, `working_hours`, `thresholds`, `roles`, `severity`"
+            "p.toml:2:1: unknown field `colour`, expected one of `timezone`, `marketing_purposes`, `export_actions`, `deletion_exempt_purposes`, `notify_subjects_of_legal_process`, `working_hours`, `thresholds`, `roles`, `severity`, `audit`"
         );
         assert_eq!(
             err("[working_hours]\nstart = \"7:00\"\nend = \"20:00\"\n"),

@@ -26,6 +26,16 @@ pub fn local_day_start(d: NaiveDate, tz: Tz) -> Instant {
     Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight exists"))
 }
 
+/// A local wall-clock time in `tz`, in UTC; an ambiguous time (the hour
+/// a DST change repeats) is its earlier instant, a skipped one is none.
+pub fn local_to_utc(t: chrono::NaiveDateTime, tz: Tz) -> Option<Instant> {
+    match tz.from_local_datetime(&t) {
+        chrono::LocalResult::Single(x) => Some(x.with_timezone(&Utc)),
+        chrono::LocalResult::Ambiguous(a, _) => Some(a.with_timezone(&Utc)),
+        chrono::LocalResult::None => None,
+    }
+}
+
 pub fn rfc3339(t: Instant) -> String {
     let s = t.to_rfc3339_opts(SecondsFormat::Nanos, true);
     // "2026-01-01T00:00:00.120000000Z" → "2026-01-01T00:00:00.12Z"

@@ -58,6 +58,7 @@ rules! {
     BulkExport = "bulk_export", Event, High;
     OptOutIgnored = "opt_out_ignored", Event, High;
     AccessAfterDeletion = "access_after_deletion", Event, Critical;
+    DirectDbAccess = "direct_db_access", Event, High;
     UnknownStaff = "unknown_staff", StaffDay, Critical;
     BulkAccess = "bulk_access", StaffDay, High;
     BulkRecords = "bulk_records", StaffDay, High;
@@ -71,7 +72,7 @@ rules! {
 }
 
 impl Rule {
-    pub const COUNT: usize = 24;
+    pub const COUNT: usize = 25;
 
     pub fn from_name(s: &str) -> Option<Rule> {
         Rule::ALL.iter().copied().find(|r| r.name() == s)

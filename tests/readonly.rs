@@ -354,8 +354,15 @@ async fn connect_without(
 async fn session_lines(src: &mut Source) -> Vec<(keyhole::check::Status, String)> {
     let set = keyhole::source::queries::QuerySet::builtin(src.dialect);
     let now = chrono::Utc::now();
-    let report =
-        keyhole::check::run(src, &set, &keyhole::policy::Policy::demo(), now, |_| {}).await;
+    let report = keyhole::check::run(
+        src,
+        &set,
+        &keyhole::policy::Policy::demo(),
+        &[],
+        now,
+        |_| {},
+    )
+    .await;
     report
         .lines
         .into_iter()

@@ -16,7 +16,9 @@ use std::time::Instant as Clock;
 
 use chrono::{Duration, NaiveDate};
 
-use crate::model::{AccessEvent, Directory, Instant, Interner};
+use crate::dblog::{DbLogError, LogSpec, LogSummary};
+use crate::model::{AccessEvent, DbEvent, Directory, Instant, Interner};
+use crate::policy::Policy;
 use crate::rules::{Engine, Flag, JudgedEvent};
 use crate::source::load::stream_events;
 use crate::source::queries::QuerySet;
@@ -37,6 +39,8 @@ pub enum AuditError {
     Panicked,
     #[error("cancelled")]
     Cancelled,
+    #[error(transparent)]
+    Log(#[from] DbLogError),
 }
 
 impl AuditError {
@@ -127,14 +131,17 @@ impl Default for Plan<'_> {
 }
 
 /// Reads staff, subjects, relationships, disclosures and requests, logging
-/// what each took.
+/// what each took, then the database audit logs (section 8) with what
+/// each held.
 pub async fn load_directory(
     src: &mut Source,
     set: &QuerySet,
-    tz: chrono_tz::Tz,
-) -> Result<Directory, SourceError> {
+    policy: &Policy,
+    logs: &[LogSpec],
+) -> Result<(Directory, Vec<LogSummary>), AuditError> {
+    crate::dblog::check_specs(logs)?;
     let started = Clock::now();
-    let dir = Directory::load(src, set, tz).await?;
+    let mut dir = Directory::load(src, set, policy.timezone).await?;
     tracing::info!(
         staff = dir.staff.len(),
         subjects = dir.subjects.len(),
@@ -144,7 +151,51 @@ pub async fn load_directory(
         ms = started.elapsed().as_millis() as u64,
         "directory loaded"
     );
-    Ok(dir)
+    let mut read = || attach_logs(&mut dir, policy, logs);
+    let summaries = if logs.is_empty()
+        || tokio::runtime::Handle::current().runtime_flavor()
+            != tokio::runtime::RuntimeFlavor::MultiThread
+    {
+        read()?
+    } else {
+        tokio::task::block_in_place(read)?
+    };
+    Ok((dir, summaries))
+}
+
+/// Reads the database audit logs into `dir.db_events`, each staff member
+/// known by their `db_user`; returns what each log held.
+pub fn attach_logs(
+    dir: &mut Directory,
+    policy: &Policy,
+    logs: &[LogSpec],
+) -> Result<Vec<LogSummary>, DbLogError> {
+    if logs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let started = Clock::now();
+    let mut logins = rustc_hash::FxHashMap::default();
+    for s in &dir.staff {
+        if let Some(u) = s
+            .db_user
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            logins
+                .entry(u.to_string())
+                .or_insert_with(|| s.staff_id.to_string());
+        }
+    }
+    let (events, summaries) = crate::dblog::read_all(logs, &policy.audit, &logins)?;
+    tracing::info!(
+        logs = logs.len(),
+        events = events.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "audit logs read"
+    );
+    dir.db_events = events;
+    Ok(summaries)
 }
 
 /// One read: a span of local days, and whether it only serves as history.
@@ -216,9 +267,40 @@ async fn read_step(
     tz: chrono_tz::Tz,
     step: &Step,
     only: Option<EventFilter<'_>>,
+    db: &[DbEvent],
     symbols: &mut Interner,
 ) -> Result<Vec<Vec<AccessEvent>>, SourceError> {
     let mut days: Vec<Vec<AccessEvent>> = (0..step.days).map(|_| Vec::new()).collect();
+    let bucket = |ev: &AccessEvent| {
+        if step.days == 1 {
+            0
+        } else {
+            let d = ev.occurred_at.with_timezone(&tz).date_naive();
+            ((d - step.first).num_days().max(0) as usize).min(step.days as usize - 1)
+        }
+    };
+    // The database audit logs' events of the step, beside the source's.
+    let first = db.partition_point(|e| e.occurred_at < step.from);
+    for e in db[first..].iter().take_while(|e| e.occurred_at < step.to) {
+        let ev = AccessEvent {
+            event_id: e.event_id.clone(),
+            occurred_at: e.occurred_at,
+            staff: symbols.intern(&e.staff_id),
+            subject: e.subject_id.as_deref().map(|s| symbols.intern(s)),
+            action: Some(symbols.intern(e.action)),
+            data_category: Some(symbols.intern(&e.data_category)),
+            purpose: None,
+            reference: None,
+            client_ip: e.client_ip.as_deref().map(|s| symbols.intern(s)),
+            record_count: 1,
+            db: Some(symbols.intern(&e.detail)),
+        };
+        if only.is_some_and(|keep| !keep(&ev, symbols)) {
+            continue;
+        }
+        let k = bucket(&ev);
+        days[k].push(ev);
+    }
     stream_events(
         src,
         set,
@@ -232,12 +314,7 @@ async fn read_step(
             if only.is_some_and(|keep| !keep(&ev, syms)) {
                 return;
             }
-            let k = if step.days == 1 {
-                0
-            } else {
-                let d = ev.occurred_at.with_timezone(&tz).date_naive();
-                ((d - step.first).num_days().max(0) as usize).min(days.len() - 1)
-            };
+            let k = bucket(&ev);
             days[k].push(ev);
         },
         |_| {},
@@ -291,6 +368,7 @@ where
     S: Sink<'a> + Send + ?Sized,
 {
     let tz = engine.policy().timezone;
+    let db: &'a [DbEvent] = &engine.ctx.dir.db_events;
     let steps = plan_steps(engine, plan);
     let started = Clock::now();
     tracing::info!(
@@ -317,7 +395,7 @@ where
                 return Err(AuditError::Cancelled);
             }
             progress(st);
-            let days = read_step(src, set, tz, st, plan.only, &mut symbols).await?;
+            let days = read_step(src, set, tz, st, plan.only, db, &mut symbols).await?;
             let go_on = judge_step(engine, st, days, &symbols, sink, &mut events)
                 .map_err(AuditError::Sink)?;
             if per_step {
@@ -367,7 +445,7 @@ where
                             return Err(AuditError::Cancelled);
                         }
                         progress(st);
-                        let days = read_step(src, set, tz, st, only, &mut reader).await?;
+                        let days = read_step(src, set, tz, st, only, db, &mut reader).await?;
                         let strings = if per_step {
                             Strings::Whole(std::mem::take(&mut reader))
                         } else {

@@ -10,6 +10,7 @@ use super::{Usage, audit_error, write_error};
 use crate::cli::{BreachArgs, GlobalOpts};
 
 pub async fn command(g: &GlobalOpts, args: &BreachArgs) -> anyhow::Result<u8> {
+    let logs = super::log_specs(g)?;
     let (mut src, queries, policy) = super::open_source(g).await?;
     let progress = super::progress_enabled();
     let result = async {
@@ -41,7 +42,7 @@ pub async fn command(g: &GlobalOpts, args: &BreachArgs) -> anyhow::Result<u8> {
         let reveal = args.reveal.then_some("");
         super::trail::record(g, super::trail::session("breach", &src, Some(&w), reveal)).await?;
         let mut output = super::Output::open(args.output.as_deref())?;
-        let dir = audit::load_directory(&mut src, &queries, tz).await?;
+        let dir = super::directory(&mut src, &queries, &policy, &logs).await?;
         let mut engine = Engine::new(&policy, &dir, w.from, w.to, w.as_of);
         let show = |d| {
             if progress {

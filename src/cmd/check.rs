@@ -4,10 +4,11 @@
 use crate::cli::GlobalOpts;
 
 pub async fn command(g: &GlobalOpts) -> anyhow::Result<u8> {
+    let logs = super::log_specs(g)?;
     let (mut src, queries, policy) = super::open_source(g).await?;
     let tty = super::progress_enabled();
     let now = chrono::Utc::now();
-    let report = keyhole::check::run(&mut src, &queries, &policy, now, |n| {
+    let report = keyhole::check::run(&mut src, &queries, &policy, &logs, now, |n| {
         if tty {
             eprint!("\r  reading access events: {n} rows\x1b[K");
         }

@@ -26,6 +26,7 @@ pub async fn command(g: &GlobalOpts, window: &WindowArgs) -> anyhow::Result<u8> 
     let bindings =
         keyhole::tui::keys::with_overrides(keyhole::tui::keys::defaults(), &settings.keys)
             .map_err(|e| Usage(e.to_string()))?;
+    let audit_logs = super::log_specs(g)?;
     let (source, queries, policy) = super::open_source(g).await?;
     let now = chrono::Utc::now();
     window.resolve(policy.timezone, now)?;
@@ -42,6 +43,7 @@ pub async fn command(g: &GlobalOpts, window: &WindowArgs) -> anyhow::Result<u8> 
         export_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
         ledger: Some(super::trail::ledger_path(g)?),
         display_timezone: settings.display_timezone,
+        audit_logs,
     };
     keyhole::tui::run(launch).await?;
     Ok(0)

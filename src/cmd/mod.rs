@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::{FormatArg, GlobalOpts, SeverityArg, WindowArgs};
 use keyhole::audit::{WindowError, WindowFlags};
 use keyhole::config::{ConfigError, Overrides, Settings, data_dir};
+use keyhole::dblog::LogSpec;
 use keyhole::demo::{self as demo_db, DemoSettings};
 use keyhole::policy::Policy;
 use keyhole::report::Format;
@@ -42,7 +43,12 @@ pub fn exit_status(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<Closed>().is_some() {
         return 0;
     }
+    let log_usage =
+        |l: &keyhole::dblog::DbLogError| matches!(l, keyhole::dblog::DbLogError::Usage(_));
     let usage = e.downcast_ref::<Usage>().is_some()
+        || e.downcast_ref::<keyhole::dblog::DbLogError>()
+            .is_some_and(log_usage)
+        || matches!(e.downcast_ref::<keyhole::audit::AuditError>(), Some(keyhole::audit::AuditError::Log(l)) if log_usage(l))
         || e.downcast_ref::<WindowError>().is_some()
         || matches!(e.downcast_ref::<ConfigError>(), Some(ConfigError::Usage(_)));
     if usage { 2 } else { 1 }
@@ -56,6 +62,7 @@ pub fn overrides(g: &GlobalOpts) -> Overrides {
         policy: g.policy.clone(),
         ledger: g.ledger.clone(),
         no_color: g.no_color,
+        audit_logs: g.audit_logs.clone(),
     }
 }
 
@@ -130,6 +137,44 @@ pub fn terminal_width() -> usize {
         .ok()
         .and_then(|c| c.parse().ok())
         .unwrap_or(120)
+}
+
+/// The database audit logs that the config's `[[audit_log]]` tables and
+/// `--audit-log` name, checked (one file named twice is a usage error).
+pub fn log_specs(g: &GlobalOpts) -> anyhow::Result<Vec<LogSpec>> {
+    let settings = Settings::resolve(&overrides(g))?;
+    let specs: Vec<LogSpec> = settings
+        .audit_logs
+        .iter()
+        .map(|a| LogSpec {
+            path: a.path.clone(),
+            format: a
+                .format
+                .as_deref()
+                .and_then(keyhole::dblog::Format::from_name),
+            log_line_prefix: a.log_line_prefix.clone(),
+            timezone: a.timezone,
+        })
+        .collect();
+    keyhole::dblog::check_specs(&specs).map_err(|e| Usage(e.to_string()))?;
+    Ok(specs)
+}
+
+/// Reads the directory and the audit logs; a log's records that could not
+/// be read make one warning line on standard error.
+pub async fn directory(
+    src: &mut Source,
+    set: &QuerySet,
+    policy: &Policy,
+    logs: &[LogSpec],
+) -> anyhow::Result<keyhole::model::Directory> {
+    let (dir, summaries) = keyhole::audit::load_directory(src, set, policy, logs).await?;
+    for s in &summaries {
+        if let Some(w) = s.warning() {
+            eprintln!("keyhole: warning: {}", keyhole::sanitize::terminal(&w));
+        }
+    }
+    Ok(dir)
 }
 
 const NO_POLICY: &str = "no policy: give --policy FILE or set policy in the config (the built-in policy is for the demo database only)";

@@ -32,6 +32,8 @@ pub struct ReportRequest {
     pub width: usize,
     pub progress: bool,
     pub now: Instant,
+    /// Database audit logs read beside the source.
+    pub logs: Vec<keyhole::dblog::LogSpec>,
 }
 
 impl ReportRequest {
@@ -78,6 +80,7 @@ impl ReportRequest {
             width: super::terminal_width(),
             progress: super::progress_enabled(),
             now,
+            logs: Vec::new(),
         })
     }
 }
@@ -159,7 +162,7 @@ pub async fn run(
 ) -> anyhow::Result<u8> {
     let tz = policy.timezone;
     let w = req.window;
-    let dir = audit::load_directory(src, set, tz).await?;
+    let dir = super::directory(src, set, policy, &req.logs).await?;
     let header = header(src, policy, &w, req.now);
     let mut engine = Engine::new(policy, &dir, w.from, w.to, w.as_of);
     let show = |d| {
@@ -287,9 +290,11 @@ pub async fn command(g: &crate::cli::GlobalOpts, args: &ReportArgs) -> anyhow::R
     if args.kind == ReportKind::Auditor {
         return super::auditor::command(g, args).await;
     }
+    let logs = super::log_specs(g)?;
     let (mut src, queries, policy) = super::open_source(g).await?;
     let prepared = async {
         let mut req = ReportRequest::from_args(args, &policy, chrono::Utc::now())?;
+        req.logs = logs;
         if args.unreviewed {
             let mut ledger = super::trail::open(g).await?;
             let decided = ledger.decided_keys().await;

@@ -139,6 +139,7 @@ async fn flags_now(
     rules: &[keyhole::rules::Rule],
     min: Option<keyhole::rules::Severity>,
 ) -> anyhow::Result<FlagsNow> {
+    let logs = super::log_specs(g)?;
     let (mut src, set, policy) = super::open_source(g).await?;
     let w = match window(&policy) {
         Ok(w) => w,
@@ -148,7 +149,7 @@ async fn flags_now(
         }
     };
     let r = async {
-        let dir = audit::load_directory(&mut src, &set, policy.timezone).await?;
+        let dir = super::directory(&mut src, &set, &policy, &logs).await?;
         let mut engine = Engine::new(&policy, &dir, w.from, w.to, w.as_of);
         let (flags, _) =
             super::report::collect_flags(&mut src, &set, &mut engine, &Plan::default(), rules, min)

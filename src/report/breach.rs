@@ -501,6 +501,7 @@ mod tests {
             reference: None,
             client_ip: Some(syms.intern(ip)),
             record_count: 1,
+            db: None,
         };
         let scope = Scope {
             staff: vec![],

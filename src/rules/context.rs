@@ -259,11 +259,14 @@ impl<'a> Context<'a> {
         let empty = RolePolicy::default();
         let rp = role.unwrap_or(&empty);
 
-        if self.on(Rule::NoPurpose) && purpose.is_none() {
+        // A database log has no purpose: its events skip the purpose rules.
+        let logged = ev.db.is_some();
+        if self.on(Rule::NoPurpose) && purpose.is_none() && !logged {
             fired.push((Rule::NoPurpose, format!("{what} with no purpose recorded")));
         }
         if known {
             if let Some(pu) = &purpose
+                && !logged
                 && self.on(Rule::PurposeNotPermitted)
                 && !rp.purposes.contains(pu.as_ref())
             {
@@ -441,6 +444,11 @@ impl<'a> Context<'a> {
             {
                 fired.push((Rule::AccessAfterDeletion, format!("{what} although {why}")));
             }
+        }
+        if let Some(d) = ev.db
+            && self.on(Rule::DirectDbAccess)
+        {
+            fired.push((Rule::DirectDbAccess, d.to_string()));
         }
         let role: Option<&'a str> = staff.map(|s| {
             let st: &'a Staff = s.staff;

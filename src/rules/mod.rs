@@ -113,6 +113,8 @@ pub struct EventView<'e> {
     pub purpose: Option<&'e str>,
     pub reference: Option<&'e str>,
     pub record_count: i64,
+    /// What a database audit log says of the event, when it came from one.
+    pub db: Option<&'e str>,
 }
 
 impl<'e> EventView<'e> {
@@ -128,6 +130,7 @@ impl<'e> EventView<'e> {
             purpose: t(ev.purpose),
             reference: t(ev.reference),
             record_count: ev.record_count,
+            db: t(ev.db),
         }
     }
 }

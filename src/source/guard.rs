@@ -119,6 +119,10 @@ struct Lexer<'a> {
     bytes: &'a [u8],
     pos: usize,
     dialect: Dialect,
+    /// Reading what a server already ran (an audit log's statement), not a
+    /// query file: MySQL backslash escapes are read as the server's default
+    /// reads them, and executable comments are skipped like comments.
+    lenient: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -165,7 +169,10 @@ impl<'a> Lexer<'a> {
                 }
                 b'#' if self.dialect == Dialect::Mysql => self.skip_line(),
                 b'/' if self.peek(1) == b'*' => {
-                    if self.dialect == Dialect::Mysql && matches!(self.peek(2), b'!' | b'+') {
+                    if self.dialect == Dialect::Mysql
+                        && !self.lenient
+                        && matches!(self.peek(2), b'!' | b'+')
+                    {
                         return Err(
                             self.refuse(start, "MySQL executable comment or hint (`/*!` or `/*+`)")
                         );
@@ -218,6 +225,21 @@ impl<'a> Lexer<'a> {
                 b'(' => {
                     self.pos += 1;
                     return Ok(Some((Tok::OpenParen, start)));
+                }
+                c if c.is_ascii_digit() => {
+                    // A number is one token: `1001`, `10.5`, `1e3`.
+                    let mut end = self.pos + 1;
+                    while let Some(&b) = self.bytes.get(end) {
+                        let exp_sign =
+                            matches!(b, b'+' | b'-') && matches!(self.bytes[end - 1], b'e' | b'E');
+                        if b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || exp_sign {
+                            end += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                    self.pos = end;
+                    return Ok(Some((Tok::Other, start)));
                 }
                 c if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
                     let mut end = self.pos;
@@ -298,7 +320,7 @@ impl<'a> Lexer<'a> {
         self.pos += 1;
         while let Some(&b) = self.bytes.get(self.pos) {
             if backslash && b == b'\\' {
-                if self.dialect == Dialect::Mysql {
+                if self.dialect == Dialect::Mysql && !self.lenient {
                     // Whether `\` escapes depends on the server's sql_mode
                     // (NO_BACKSLASH_ESCAPES); refuse rather than guess.
                     return Err(self.refuse(
@@ -377,11 +399,23 @@ pub struct Token<'a> {
 /// and its alias) is what the database will see, never a word in a comment
 /// or a string.
 pub fn tokens(sql: &str, dialect: Dialect) -> Result<Vec<Token<'_>>, Refusal> {
+    lex_all(sql, dialect, false)
+}
+
+/// The tokens of a statement a server has already run (an audit log's),
+/// read as that server reads it: MySQL backslash escapes inside literals are
+/// escapes, and executable comments are comments.
+pub fn statement_tokens(sql: &str, dialect: Dialect) -> Result<Vec<Token<'_>>, Refusal> {
+    lex_all(sql, dialect, true)
+}
+
+fn lex_all(sql: &str, dialect: Dialect, lenient: bool) -> Result<Vec<Token<'_>>, Refusal> {
     let mut lx = Lexer {
         sql,
         bytes: sql.as_bytes(),
         pos: 0,
         dialect,
+        lenient,
     };
     let mut out = Vec::new();
     while let Some((tok, start)) = lx.next()? {
@@ -406,6 +440,7 @@ pub fn check_select(sql: &str, dialect: Dialect) -> Result<String, Refusal> {
         bytes: sql.as_bytes(),
         pos: 0,
         dialect,
+        lenient: false,
     };
     let mut first: Option<(&str, usize)> = None;
     let mut end_of_statement: Option<usize> = None;

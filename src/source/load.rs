@@ -425,6 +425,7 @@ pub async fn stream_events(
                 reference: r.sym(7, symbols),
                 client_ip: r.sym(8, symbols),
                 record_count: r.count(9)?.unwrap_or(1),
+                db: None,
             };
             kept += 1;
             on_event(ev, symbols);
@@ -449,6 +450,7 @@ impl Directory {
             disclosures: load_disclosures(src, set, tz).await?,
             disclosure_items: load_disclosure_items(src, set, tz).await?,
             requests: load_requests(src, set, tz).await?,
+            db_events: Vec::new(),
         })
     }
 

@@ -306,6 +306,9 @@ pub struct AccessLog {
     explained_by: Chunked<u32>,
     /// The flagged accesses (a few in a hundred): row and rule mask, by row.
     flagged: Vec<(u32, u32)>,
+    /// The accesses read from a database audit log: row and what
+    /// `direct_db_access` says of it, by row.
+    db: Vec<(u32, u32)>,
 }
 
 fn opt(s: Option<Sym>) -> u32 {
@@ -351,6 +354,22 @@ impl AccessLog {
         if rules != 0 {
             self.flagged.push((row, rules));
         }
+        if let Some(d) = e.db {
+            self.db.push((row, d.0));
+        }
+    }
+
+    /// What the database audit log says of row `i`, when it came from one.
+    pub fn db(&self, i: usize) -> Option<Sym> {
+        self.db
+            .binary_search_by_key(&(i as u32), |x| x.0)
+            .ok()
+            .map(|k| Sym(self.db[k].1))
+    }
+
+    /// The rows read from database audit logs, in order.
+    pub fn db_rows(&self) -> impl Iterator<Item = usize> + '_ {
+        self.db.iter().map(|x| x.0 as usize)
     }
 
     pub fn len(&self) -> usize {
@@ -379,6 +398,7 @@ impl AccessLog {
                 reference: sym(self.reference.get(i)),
                 client_ip: sym(self.client_ip.get(i)),
                 record_count,
+                db: self.db(i),
             },
             rules: self.rules(i),
             explained_by: Some(self.explained_by.get(i)).filter(|x| *x != NONE),
@@ -546,6 +566,7 @@ mod tests {
             reference: None,
             client_ip: Some(Sym(9)),
             record_count: count,
+            db: staff.is_multiple_of(5).then_some(Sym(11)),
         }
     }
 

@@ -37,6 +37,8 @@ pub struct Dataset {
     pub disclosure_order: Vec<u32>,
     /// Requests still open first (oldest first), then the closed, newest first.
     pub request_order: Vec<u32>,
+    /// What each database audit log held.
+    pub db_logs: Vec<crate::dblog::LogSummary>,
     staff_index: IdIndex,
     subject_index: IdIndex,
     /// The first flag of each event rule for an event id, and of each
@@ -160,10 +162,18 @@ impl<'a, R: Fn(LoadEvent) + Sync> Sink<'a> for DatasetSink<'_, R> {
     }
 }
 
+/// What a load reads beside the source: its query files and the database
+/// audit logs.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    pub queries: QuerySet,
+    pub logs: Vec<crate::dblog::LogSpec>,
+}
+
 /// Loads the window from the source and judges it. `report` gets progress.
 pub async fn load(
     mut src: Source,
-    set: QuerySet,
+    set: Inputs,
     policy: Policy,
     window: AuditWindow,
     now: Instant,
@@ -203,7 +213,7 @@ pub fn thousands(n: u64) -> String {
 
 async fn load_inner(
     src: &mut Source,
-    set: &QuerySet,
+    inputs: &Inputs,
     policy: Policy,
     w: AuditWindow,
     now: Instant,
@@ -214,7 +224,8 @@ async fn load_inner(
     report(LoadEvent::Step(
         "reading staff, subjects and relationships".into(),
     ));
-    let dir = audit::load_directory(src, set, policy.timezone).await?;
+    let set = &inputs.queries;
+    let (dir, db_logs) = audit::load_directory(src, set, &policy, &inputs.logs).await?;
     let header = Header {
         generated_at: now,
         as_of,
@@ -335,6 +346,7 @@ async fn load_inner(
     }
     Ok(Box::new(Dataset {
         request_order,
+        db_logs,
         staff_index,
         subject_index,
         event_flags,

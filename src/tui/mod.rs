@@ -56,6 +56,8 @@ pub struct Launch {
     pub ledger: Option<PathBuf>,
     /// The config's `display_timezone`, for the times on screen.
     pub display_timezone: Option<chrono_tz::Tz>,
+    /// Database audit logs read beside the source.
+    pub audit_logs: Vec<crate::dblog::LogSpec>,
 }
 
 fn restore_terminal() {
@@ -78,7 +80,7 @@ struct LoadJob {
 fn spawn_load(
     tx: UnboundedSender<Action>,
     src: Source,
-    set: QuerySet,
+    set: data::Inputs,
     policy: Policy,
     window: AuditWindow,
     now: Instant,
@@ -344,7 +346,12 @@ async fn event_loop<B: Backend>(
         export_dir,
         ledger,
         display_timezone,
+        audit_logs,
     } = launch;
+    let inputs = data::Inputs {
+        queries,
+        logs: audit_logs,
+    };
     let (tx, mut rx) = unbounded_channel::<Action>();
     let mut app = App::new(color);
     app.spawner = Some(tx.clone());
@@ -402,7 +409,7 @@ async fn event_loop<B: Backend>(
     let mut job = Some(spawn_load(
         tx.clone(),
         source,
-        queries.clone(),
+        inputs.clone(),
         policy.clone(),
         first,
         now,
@@ -476,7 +483,7 @@ async fn event_loop<B: Backend>(
                     job = Some(spawn_load(
                         tx.clone(),
                         src,
-                        queries.clone(),
+                        inputs.clone(),
                         policy.clone(),
                         w,
                         chrono::Utc::now(),
@@ -595,7 +602,10 @@ mod tests {
             let job = spawn_load(
                 tx,
                 src,
-                QuerySet::builtin(crate::source::Dialect::Sqlite),
+                data::Inputs {
+                    queries: QuerySet::builtin(crate::source::Dialect::Sqlite),
+                    logs: Vec::new(),
+                },
                 policy.clone(),
                 window,
                 now,

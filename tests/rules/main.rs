@@ -123,6 +123,7 @@ impl Fx {
             disclosures: Some(Vec::new()),
             disclosure_items: Some(Vec::new()),
             requests: Some(Vec::new()),
+            db_events: Vec::new(),
         };
         Fx {
             policy: Policy::parse("test policy", text).unwrap(),
@@ -155,6 +156,7 @@ impl Fx {
             reference: None,
             client_ip: None,
             record_count: 1,
+            db: None,
         };
         self.events.push(ev);
         self.events.last_mut().unwrap()
