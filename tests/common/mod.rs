@@ -259,7 +259,10 @@ pub async fn judged_demo(dir: &std::path::Path) -> std::sync::Arc<keyhole::tui::
     };
     let (src, d) = keyhole::tui::data::load(
         src,
-        keyhole::source::queries::QuerySet::builtin(keyhole::source::Dialect::Sqlite),
+        keyhole::tui::data::Inputs {
+            queries: keyhole::source::queries::QuerySet::builtin(keyhole::source::Dialect::Sqlite),
+            logs: Vec::new(),
+        },
         policy,
         window,
         now,
