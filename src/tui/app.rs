@@ -572,6 +572,16 @@ impl App {
                             self.access.sel = 0;
                             self.tab = Tab::Access;
                         }
+                        HitKind::DbReads => {
+                            self.access.filter = Filter {
+                                staff: Some(h.id.clone()),
+                                source: Some(crate::tui::tabs::access::Origin::Db),
+                                ..Filter::default()
+                            };
+                            self.access.filter_text = format!("staff:{} source:db", h.id);
+                            self.refresh_access();
+                            self.tab = Tab::Access;
+                        }
                         HitKind::Rule => {
                             self.access.filter = Filter {
                                 rule: Rule::from_name(&h.id),

@@ -39,6 +39,8 @@ pub struct Dataset {
     pub request_order: Vec<u32>,
     /// What each database audit log held.
     pub db_logs: Vec<crate::dblog::LogSummary>,
+    /// The staff ids with accesses read from a database audit log, by id.
+    pub db_staff: Vec<crate::model::Sym>,
     staff_index: IdIndex,
     subject_index: IdIndex,
     /// The first flag of each event rule for an event id, and of each
@@ -295,6 +297,12 @@ async fn load_inner(
         }
         n
     };
+    let db_staff = {
+        let mut v: Vec<crate::model::Sym> = rows.db_rows().map(|i| rows.staff(i)).collect();
+        v.sort_unstable_by(|a, b| Id::new(symbols.resolve(*a)).cmp(&Id::new(symbols.resolve(*b))));
+        v.dedup();
+        v
+    };
     let mut disclosure_order: Vec<u32> =
         (0..dir.disclosures.as_ref().map_or(0, Vec::len) as u32).collect();
     if let Some(ds) = &dir.disclosures {
@@ -347,6 +355,7 @@ async fn load_inner(
     Ok(Box::new(Dataset {
         request_order,
         db_logs,
+        db_staff,
         staff_index,
         subject_index,
         event_flags,

@@ -71,9 +71,15 @@ pub fn postgres_missing() -> Option<String> {
         .max()?;
     let lib = format!("/usr/lib/postgresql/{version}/lib/pgaudit.so");
     if !Path::new(&lib).exists() {
-        return Some(format!("{lib} is missing (install postgresql-{version}-pgaudit)"));
+        return Some(format!(
+            "{lib} is missing (install postgresql-{version}-pgaudit)"
+        ));
     }
-    if Command::new("pg_createcluster").arg("--help").output().is_err() {
+    if Command::new("pg_createcluster")
+        .arg("--help")
+        .output()
+        .is_err()
+    {
         return Some("pg_createcluster is missing".into());
     }
     None
@@ -93,8 +99,14 @@ fn start_cluster() -> Result<Cluster, String> {
     let name = format!("kh_audit_{}", std::process::id());
     let port = free_port();
     let _ = run(Command::new("pg_dropcluster").args(["--stop", &version, &name]));
-    run(Command::new("pg_createcluster")
-        .args([&version, &name, "-p", &port.to_string(), "--", "--auth=trust"]))?;
+    run(Command::new("pg_createcluster").args([
+        &version,
+        &name,
+        "-p",
+        &port.to_string(),
+        "--",
+        "--auth=trust",
+    ]))?;
     let c = Cluster {
         data: PathBuf::from(format!("/var/lib/postgresql/{version}/{name}")),
         version,
@@ -142,7 +154,9 @@ pub async fn postgres(out: &Path) -> Result<(), String> {
             "ALTER ROLE postgres SET pgaudit.log = 'none'",
             "CREATE DATABASE shop",
         ] {
-            exec_pg(&mut admin, s).await.map_err(|e| format!("{s}: {e}"))?;
+            exec_pg(&mut admin, s)
+                .await
+                .map_err(|e| format!("{s}: {e}"))?;
         }
         admin.close().await.ok();
         let mut admin = pg(port, "postgres", "shop").await;
@@ -164,7 +178,9 @@ pub async fn postgres(out: &Path) -> Result<(), String> {
             "GRANT SELECT ON crm.orders TO u101, u200, app_svc",
             "GRANT SELECT ON crm.customers, crm.orders TO auditor",
         ] {
-            exec_pg(&mut admin, s).await.map_err(|e| format!("{s}: {e}"))?;
+            exec_pg(&mut admin, s)
+                .await
+                .map_err(|e| format!("{s}: {e}"))?;
         }
         admin.close().await.ok();
     }
@@ -175,7 +191,8 @@ pub async fn postgres(out: &Path) -> Result<(), String> {
     let ok = |r: Result<(), sqlx::Error>, s: &str| r.map_err(|e| format!("{s}: {e}"));
     let s01 = "/* s01 */ SELECT first_name, email FROM crm.customers WHERE customer_id = 10001";
     ok(exec_pg(&mut u101, s01).await, s01)?;
-    let s02 = "/* s02 */ SELECT customer_id, phone FROM crm.customers WHERE email = 'ada@example.com'";
+    let s02 =
+        "/* s02 */ SELECT customer_id, phone FROM crm.customers WHERE email = 'ada@example.com'";
     ok(exec_pg(&mut u101, s02).await, s02)?;
     let s03 = "/* s03 */ SELECT c.last_name /* email */, o.total -- phone\nFROM crm.customers c JOIN crm.orders o ON o.customer_id = c.customer_id\nWHERE c.customer_id IN (10002, '10003') AND c.first_name <> 'it''s the phone'";
     ok(exec_pg(&mut u200, s03).await, s03)?;
@@ -199,7 +216,10 @@ pub async fn postgres(out: &Path) -> Result<(), String> {
             .copy_out_raw(s08)
             .await
             .map_err(|e| format!("{s08}: {e}"))?;
-        let chunks: Vec<_> = stream.try_collect().await.map_err(|e| format!("{s08}: {e}"))?;
+        let chunks: Vec<_> = stream
+            .try_collect()
+            .await
+            .map_err(|e| format!("{s08}: {e}"))?;
         if chunks.is_empty() {
             return Err("s08 exported nothing".into());
         }
@@ -272,8 +292,11 @@ async fn my_cleanup(admin: &mut sqlx::MySqlConnection) {
         "DROP DATABASE IF EXISTS crm".to_string(),
     ]
     .into_iter()
-    .chain(MY_USERS.iter().map(|u| format!("DROP USER IF EXISTS '{u}'@'%'")))
-    {
+    .chain(
+        MY_USERS
+            .iter()
+            .map(|u| format!("DROP USER IF EXISTS '{u}'@'%'")),
+    ) {
         let _ = exec_my(admin, &s).await;
     }
 }

@@ -31,15 +31,27 @@ columns = { total = "order_history" }
 
 /// One event a statement must become: staff, table, subject, action,
 /// category.
-type Want = (&'static str, &'static str, Option<&'static str>, &'static str, &'static str);
+type Want = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+);
 
 /// What each marked statement of the exercise must become, on both
 /// servers unless the server is named.
 fn expected(server: &str) -> BTreeMap<&'static str, Vec<Want>> {
     let mut m: BTreeMap<&'static str, Vec<Want>> = BTreeMap::new();
     // u101 is staff 101, u200 staff 200; u999 is nobody's login.
-    m.insert("s01", vec![("101", "crm.customers", Some("10001"), "view", "contact")]);
-    m.insert("s02", vec![("101", "crm.customers", None, "view", "contact")]);
+    m.insert(
+        "s01",
+        vec![("101", "crm.customers", Some("10001"), "view", "contact")],
+    );
+    m.insert(
+        "s02",
+        vec![("101", "crm.customers", None, "view", "contact")],
+    );
     // A join: `email` in a comment and `phone` in a literal are not touched;
     // both tables' subject_key is compared through the IN list.
     m.insert(
@@ -53,13 +65,22 @@ fn expected(server: &str) -> BTreeMap<&'static str, Vec<Want>> {
     );
     // An aggregate touches no personal column.
     m.insert("s04", vec![]);
-    m.insert("s05", vec![("db:u999", "crm.customers", Some("10004"), "view", "contact")]);
+    m.insert(
+        "s05",
+        vec![("db:u999", "crm.customers", Some("10004"), "view", "contact")],
+    );
     // Denied, and failed while running: no event.
     m.insert("s06", vec![]);
     m.insert("s07", vec![]);
-    m.insert("s08", vec![("200", "crm.customers", None, "export", "contact")]);
+    m.insert(
+        "s08",
+        vec![("200", "crm.customers", None, "export", "contact")],
+    );
     // Rolled back, but the person's data was read and written.
-    m.insert("s09", vec![("200", "crm.customers", Some("10005"), "update", "contact")]);
+    m.insert(
+        "s09",
+        vec![("200", "crm.customers", Some("10005"), "update", "contact")],
+    );
     // A prepared statement: pgAudit logs its parameter; server_audit logs
     // the text with `?`, which names nobody.
     m.insert(
@@ -67,7 +88,11 @@ fn expected(server: &str) -> BTreeMap<&'static str, Vec<Want>> {
         vec![(
             "101",
             "crm.customers",
-            if server == "postgres" { Some("10006") } else { None },
+            if server == "postgres" {
+                Some("10006")
+            } else {
+                None
+            },
             "view",
             "identity",
         )],
@@ -77,7 +102,11 @@ fn expected(server: &str) -> BTreeMap<&'static str, Vec<Want>> {
         vec![(
             "101",
             "crm.customers",
-            if server == "postgres" { Some("10007") } else { None },
+            if server == "postgres" {
+                Some("10007")
+            } else {
+                None
+            },
             "view",
             "contact",
         )],
@@ -85,7 +114,10 @@ fn expected(server: &str) -> BTreeMap<&'static str, Vec<Want>> {
     // A service account's statement is never an event.
     m.insert("s12", vec![]);
     // `*` touches every mapped column; the smallest category by bytes wins.
-    m.insert("s13", vec![("200", "crm.customers", Some("10008"), "view", "address")]);
+    m.insert(
+        "s13",
+        vec![("200", "crm.customers", Some("10008"), "view", "address")],
+    );
     m.insert(
         "s14",
         vec![
@@ -95,7 +127,10 @@ fn expected(server: &str) -> BTreeMap<&'static str, Vec<Want>> {
     );
     if server == "mariadb" {
         // A user variable set earlier on the connection names its subject.
-        m.insert("s15", vec![("101", "crm.customers", Some("10006"), "view", "contact")]);
+        m.insert(
+            "s15",
+            vec![("101", "crm.customers", Some("10006"), "view", "contact")],
+        );
     }
     m
 }
@@ -161,10 +196,17 @@ fn check(path: &Path, format: Format, server: &str) {
         let line: u64 = parts[1].parse().unwrap();
         let table = parts[2];
         let marker = marker_at(path, format, line);
-        assert!(!marker.is_empty(), "{id}: no exercise statement at line {line}");
+        assert!(
+            !marker.is_empty(),
+            "{id}: no exercise statement at line {line}"
+        );
         assert_eq!(e.client_ip.as_deref(), Some("127.0.0.1"), "{id}");
         assert!(e.detail.contains(&format!("line {line}")), "{}", e.detail);
-        assert!(!e.detail.contains("10001") && !e.detail.contains("@example.com"), "{}", e.detail);
+        assert!(
+            !e.detail.contains("10001") && !e.detail.contains("@example.com"),
+            "{}",
+            e.detail
+        );
         ids.push(id.clone());
         let w: Want = (
             leak(&e.staff_id),
@@ -180,15 +222,31 @@ fn check(path: &Path, format: Format, server: &str) {
         let g = got.remove(*step).unwrap_or_default();
         assert_eq!(&g, evs, "{}: statement {step}", path.display());
         // Every step ran and reached the log (denied ones but for pgAudit, which logs none).
-        let logged = std::fs::read_to_string(path).unwrap().contains(&format!("/* {step} */"));
-        assert!(logged || *step == "s06", "{}: {step} is not in the log", path.display());
+        let logged = std::fs::read_to_string(path)
+            .unwrap()
+            .contains(&format!("/* {step} */"));
+        assert!(
+            logged || *step == "s06",
+            "{}: {step} is not in the log",
+            path.display()
+        );
     }
-    assert!(got.is_empty(), "{}: events of no expected statement: {got:?}", path.display());
+    assert!(
+        got.is_empty(),
+        "{}: events of no expected statement: {got:?}",
+        path.display()
+    );
     // Several subjects: ids FILE:LINE:TABLE:N from 1 in text order.
     let multi: Vec<&String> = ids.iter().filter(|i| i.split(':').count() == 4).collect();
-    assert!(multi.iter().all(|i| i.ends_with(":1") || i.ends_with(":2")), "{multi:?}");
+    assert!(
+        multi.iter().all(|i| i.ends_with(":1") || i.ends_with(":2")),
+        "{multi:?}"
+    );
     // The summary says who ran what.
-    assert!(summary.service_skipped.contains_key("app_svc"), "{summary:?}");
+    assert!(
+        summary.service_skipped.contains_key("app_svc"),
+        "{summary:?}"
+    );
     assert!(summary.unknown_users.contains("u999"), "{summary:?}");
     assert!(summary.failed >= 1, "{summary:?}");
     assert!(summary.untouched >= 1, "{summary:?}");
@@ -200,24 +258,44 @@ fn leak(s: &str) -> &'static str {
 
 #[test]
 fn the_committed_pgaudit_stderr_log_gives_the_written_down_events() {
-    check(&fixtures().join("postgres.log"), Format::Pgaudit, "postgres");
+    check(
+        &fixtures().join("postgres.log"),
+        Format::Pgaudit,
+        "postgres",
+    );
 }
 
 #[test]
 fn the_committed_pgaudit_csvlog_gives_the_written_down_events() {
-    check(&fixtures().join("postgres.csv"), Format::PgauditCsv, "postgres");
+    check(
+        &fixtures().join("postgres.csv"),
+        Format::PgauditCsv,
+        "postgres",
+    );
 }
 
 #[test]
 fn the_committed_server_audit_log_gives_the_written_down_events() {
-    check(&fixtures().join("mariadb.log"), Format::ServerAudit, "mariadb");
+    check(
+        &fixtures().join("mariadb.log"),
+        Format::ServerAudit,
+        "mariadb",
+    );
 }
 
 #[test]
 fn both_postgres_formats_give_the_same_events_but_their_ids() {
     let strip = |v: Vec<DbEvent>| {
         v.into_iter()
-            .map(|e| (e.occurred_at, e.staff_id, e.subject_id, e.action, e.data_category))
+            .map(|e| {
+                (
+                    e.occurred_at,
+                    e.staff_id,
+                    e.subject_id,
+                    e.action,
+                    e.data_category,
+                )
+            })
             .collect::<Vec<_>>()
     };
     let (a, _) = read(&fixtures().join("postgres.log"));
@@ -254,8 +332,16 @@ async fn a_fresh_pgaudit_capture_gives_the_written_down_events() {
     }
     let out = shared_tempdir();
     capture::postgres(out.path()).await.unwrap();
-    check(&out.path().join("postgres.log"), Format::Pgaudit, "postgres");
-    check(&out.path().join("postgres.csv"), Format::PgauditCsv, "postgres");
+    check(
+        &out.path().join("postgres.log"),
+        Format::Pgaudit,
+        "postgres",
+    );
+    check(
+        &out.path().join("postgres.csv"),
+        Format::PgauditCsv,
+        "postgres",
+    );
     keep(out.path(), &["postgres.log", "postgres.csv"]);
 }
 
@@ -269,6 +355,10 @@ async fn a_fresh_server_audit_capture_gives_the_written_down_events() {
         }
         r => r.unwrap(),
     }
-    check(&out.path().join("mariadb.log"), Format::ServerAudit, "mariadb");
+    check(
+        &out.path().join("mariadb.log"),
+        Format::ServerAudit,
+        "mariadb",
+    );
     keep(out.path(), &["mariadb.log"]);
 }

@@ -33,6 +33,8 @@ pub enum HitKind {
     Subject,
     Reference,
     Rule,
+    /// A staff member's reads straight from the database (audit logs).
+    DbReads,
 }
 
 /// The search overlay's state: the query and its hits, and the entries the
@@ -66,6 +68,7 @@ struct Entries<'d> {
     staff: u32,
     subjects: u32,
     refs: u32,
+    db: u32,
 }
 
 impl<'d> Entries<'d> {
@@ -75,10 +78,11 @@ impl<'d> Entries<'d> {
             staff: d.dir.staff.len() as u32,
             subjects: d.dir.subjects.len() as u32,
             refs: d.references.len() as u32,
+            db: d.db_staff.len() as u32,
         }
     }
     fn len(&self) -> u32 {
-        self.staff + self.subjects + self.refs + Rule::COUNT as u32
+        self.staff + self.subjects + self.refs + self.db + Rule::COUNT as u32
     }
     /// The entry's kind and id.
     fn id(&self, n: u32) -> (HitKind, &'d str) {
@@ -102,6 +106,10 @@ impl<'d> Entries<'d> {
             );
         }
         n -= self.refs;
+        if n < self.db {
+            return (HitKind::DbReads, d.symbols.resolve(d.db_staff[n as usize]));
+        }
+        n -= self.db;
         (HitKind::Rule, Rule::ALL[n as usize].name())
     }
     /// The text matched, in parts: id, separator and name for people.
@@ -113,6 +121,10 @@ impl<'d> Entries<'d> {
         } else if n < self.staff + self.subjects {
             let s = &d.dir.subjects[(n - self.staff) as usize];
             [s.subject_id.as_str(), " ", s.display_name()]
+        } else if n >= self.staff + self.subjects + self.refs
+            && n < self.staff + self.subjects + self.refs + self.db
+        {
+            [self.id(n).1, " ", "direct database reads"]
         } else {
             [self.id(n).1, "", ""]
         }
@@ -305,6 +317,7 @@ pub fn draw(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
                     person(app, "subject", &h.id, d.and_then(|d| d.subject_name(&h.id))),
                 ),
                 HitKind::Reference => ("reference", String::new()),
+                HitKind::DbReads => ("db log", "direct database reads".to_string()),
                 HitKind::Rule => ("rule", String::new()),
             };
             // The id prefix of the matched text is shown with its matched characters highlighted.

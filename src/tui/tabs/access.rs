@@ -27,6 +27,18 @@ pub struct Filter {
     pub since: Option<chrono::NaiveDate>,
     pub until: Option<chrono::NaiveDate>,
     pub flagged_only: bool,
+    /// `source:db`: only accesses read from a database audit log;
+    /// `source:app`: only the application's.
+    pub source: Option<Origin>,
+}
+
+/// Where an access was recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The application's access log (`access_events.sql`).
+    App,
+    /// A database audit log (pgAudit, server_audit).
+    Db,
 }
 
 impl Filter {
@@ -51,9 +63,16 @@ impl Filter {
                 "since" => f.since = Some(date(v)?),
                 "until" => f.until = Some(date(v)?),
                 "flagged" => f.flagged_only = matches!(v, "yes" | "true" | "1"),
+                "source" => {
+                    f.source = Some(match v {
+                        "db" => Origin::Db,
+                        "app" => Origin::App,
+                        _ => return Err(format!("{word:?}: source is db or app").into()),
+                    })
+                }
                 _ => {
                     return Err(format!(
-                        "unknown filter {k:?} (staff, subject, rule, category, purpose, since, until, flagged)"
+                        "unknown filter {k:?} (staff, subject, rule, category, purpose, since, until, flagged, source)"
                     ).into());
                 }
             }
@@ -113,7 +132,20 @@ impl AccessTab {
                     && f.rule.is_none_or(|x| rules & (1 << (x as u32)) != 0)
             };
             let mut view = Vec::new();
-            if f.rule.is_some() || f.flagged_only {
+            if f.source == Some(Origin::Db) {
+                // Database-log accesses are few: walk those.
+                for i in d.rows.db_rows() {
+                    let t = d.rows.time(i);
+                    if wanted(i, d.rows.rules(i))
+                        && t >= lo
+                        && t < hi
+                        && shape_ok[d.rows.shape(i) as usize]
+                        && (!f.flagged_only || d.rows.rules(i) != 0)
+                    {
+                        view.push(i as u32);
+                    }
+                }
+            } else if f.rule.is_some() || f.flagged_only {
                 // Only flagged rows can match: walk those.
                 for &(i, rules) in d.rows.flagged() {
                     let i = i as usize;
@@ -134,6 +166,9 @@ impl AccessTab {
                 view = (0..d.rows.len() as u32).collect();
             } else {
                 view = d.rows.scan(lo..hi, staff, subject, &shape_ok);
+            }
+            if f.source == Some(Origin::App) {
+                view.retain(|i| d.rows.db(*i as usize).is_none());
             }
             view
         };
@@ -168,10 +203,22 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
                 Cell::from(terminal(d.text(e.subject))),
                 Cell::from(terminal(d.text(e.action))),
                 Cell::from(terminal(d.text(e.data_category))),
-                Cell::from(terminal(d.text(e.purpose))),
+                if e.db.is_some() {
+                    // A database log records no purpose: say where the access was seen.
+                    Cell::from(Span::styled("⛁ database log", theme.accent()))
+                } else {
+                    Cell::from(terminal(d.text(e.purpose)))
+                },
             ];
             if wide || list.width >= 100 {
-                cells.push(Cell::from(terminal(d.text(e.reference))));
+                cells.push(Cell::from(if e.db.is_some() {
+                    // FILE:LINE of the statement.
+                    let id = e.event_id.as_str();
+                    let at = id.match_indices(':').nth(1).map_or(id.len(), |(k, _)| k);
+                    terminal(&id[..at])
+                } else {
+                    terminal(d.text(e.reference))
+                }));
             }
             let row = Row::new(cells);
             selected(row, range.start + k == app.access.sel, theme)
@@ -191,6 +238,7 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
     ];
     if wide || list.width >= 100 {
         // The purpose gets what it needs, the reference (last) the rest.
+        widths[2] = Constraint::Length(9);
         widths[6] = Constraint::Length(24);
         widths.push(Constraint::Min(16));
         header.push("reference");
@@ -219,7 +267,10 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
     {
         Some(ref r) => {
             let mut lines = Vec::new();
-            for rule in r.rule_list() {
+            // Where the access was seen comes first for a database-log access.
+            let mut rules = r.rule_list();
+            rules.sort_by_key(|x| *x != Rule::DirectDbAccess);
+            for rule in rules {
                 let detail = d
                     .flag_for(r, rule)
                     .map(|fl| fl.detail.clone())
@@ -227,6 +278,14 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
                 lines.push(Line::from(vec![
                     Span::styled(format!("⚑ {} ", rule.name()), theme.sev(d.severity(rule))),
                     Span::raw(terminal(&detail)),
+                ]));
+            }
+            if let Some(db) = r.event.db
+                && !r.rule_list().contains(&Rule::DirectDbAccess)
+            {
+                lines.push(Line::from(vec![
+                    Span::styled("⛁ database audit log ", theme.accent()),
+                    Span::raw(terminal(d.symbols.resolve(db))),
                 ]));
             }
             if lines.is_empty() {

@@ -9,7 +9,7 @@ use crate::rules::Severity;
 use crate::sanitize::{clip, terminal};
 use crate::tui::app::App;
 use crate::tui::data::Dataset;
-use crate::tui::theme::{Theme, person, selected, visible_rows};
+use crate::tui::theme::{Theme, local, person, selected, visible_rows};
 
 /// The tab's state: the selection.
 #[derive(Debug, Clone, Default)]
@@ -61,7 +61,7 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
             rows,
             [
                 Constraint::Length(4),
-                Constraint::Length(6),
+                Constraint::Length(8),
                 Constraint::Length(14),
                 Constraint::Length(5),
                 Constraint::Length(5),
@@ -92,6 +92,15 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
         .role(Some(&role))
         .map(|r| crate::rules::list(&r.categories))
         .unwrap_or_else(|| "none (not in the policy)".into());
+    // Reads straight from the database, which the application never logged.
+    let direct: Vec<usize> = match d.symbols.get(s.staff_id.as_str()) {
+        Some(sym) => d
+            .rows
+            .db_rows()
+            .filter(|i| d.rows.staff(*i) == sym)
+            .collect(),
+        None => Vec::new(),
+    };
     let [head, chart, rest] = Layout::vertical([
         Constraint::Length(5),
         Constraint::Length(if profile.height < 16 { 3 } else { 5 }),
@@ -111,10 +120,20 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
             terminal(&role),
             terminal(st.and_then(|x| x.department.as_deref()).unwrap_or("—"))
         )),
-        Line::from(format!(
-            "{} accesses, {} distinct subjects",
-            s.accesses, s.subjects
-        )),
+        Line::from(vec![
+            Span::raw(format!(
+                "{} accesses, {} distinct subjects",
+                s.accesses, s.subjects
+            )),
+            Span::styled(
+                if direct.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · ⛁ {} read in the database directly", direct.len())
+                },
+                theme.accent(),
+            ),
+        ]),
         Line::from(format!("permitted categories: {permitted}")),
     ];
     f.render_widget(
@@ -140,6 +159,33 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
             if ok { "✓" } else { "⚑" },
             terminal(c)
         )));
+    }
+    if !direct.is_empty() {
+        let mut people: Vec<_> = direct.iter().filter_map(|i| d.rows.subject(*i)).collect();
+        people.sort_unstable();
+        people.dedup();
+        lines.push(Line::from(Span::styled(
+            format!(
+                "⛁ direct database reads: {} ({} people) · filter staff:{} source:db lists them",
+                direct.len(),
+                people.len(),
+                terminal(s.staff_id.as_str())
+            ),
+            theme.accent(),
+        )));
+        for i in direct.iter().rev().take(3) {
+            let r = d.rows.get(*i);
+            let id = r.event.event_id.as_str();
+            let table = id.split(':').nth(2).unwrap_or("");
+            lines.push(Line::from(format!(
+                "  {} {} {} {} {}",
+                local(app, d, r.event.occurred_at),
+                terminal(d.text(r.event.action)),
+                terminal(table),
+                terminal(d.text(r.event.subject)),
+                terminal(d.text(r.event.data_category)),
+            )));
+        }
     }
     lines.push(Line::from(Span::styled("flags by rule", theme.dim())));
     for r in crate::rules::Rule::ALL {
