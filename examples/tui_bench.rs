@@ -115,7 +115,10 @@ async fn main() {
     let first_day = std::sync::OnceLock::new();
     let (_src, d) = keyhole::tui::data::load(
         src,
-        set,
+        keyhole::tui::data::Inputs {
+            queries: set,
+            logs: Vec::new(),
+        },
         policy,
         window,
         window.as_of,

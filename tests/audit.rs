@@ -37,7 +37,7 @@ async fn demo(dir: &std::path::Path) -> (Source, QuerySet, Directory, Policy) {
     .unwrap();
     let set = QuerySet::builtin(keyhole::source::Dialect::Sqlite);
     let policy = Policy::demo();
-    let dir = audit::load_directory(&mut src, &set, policy.timezone)
+    let (dir, _) = audit::load_directory(&mut src, &set, &policy, &[])
         .await
         .unwrap();
     (src, set, dir, policy)

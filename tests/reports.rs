@@ -101,11 +101,150 @@ async fn every_violation_planted_in_the_demo_is_reported() {
         assert!(found, "planted {rule} {key} was not reported");
         rules_seen.insert(rule.clone());
     }
+    // direct_db_access comes from a database audit log, not from the
+    // demo database: the next test reads a captured one beside it.
+    assert!(!rules_seen.contains("direct_db_access"));
     assert_eq!(
         rules_seen.len(),
-        keyhole::rules::Rule::COUNT,
+        keyhole::rules::Rule::COUNT - 1,
         "a planted violation of every rule: {rules_seen:?}"
     );
+}
+
+/// A DBA exported customers: the captured pgAudit log read beside the demo
+/// names who (staff 200, the demo's engineer with login u200), which people
+/// and which data, and flags it.
+#[tokio::test]
+async fn a_direct_export_in_a_captured_audit_log_is_judged_beside_the_demo() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let db = format!("sqlite://{}", path.display());
+    let log = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/audit-logs/postgres.log"
+    );
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml");
+    let window = [
+        "--from",
+        "2026-12-01",
+        "--to",
+        "2026-12-02",
+        "--as-of",
+        "2026-12-02T12:00:00Z",
+    ];
+    let mut args = vec![
+        "report",
+        "accesses",
+        "--format",
+        "json",
+        "--db",
+        &db,
+        "--policy",
+        policy,
+        "--audit-log",
+        log,
+    ];
+    args.extend(window);
+    let r = keyhole(home.path(), &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let export: Vec<&serde_json::Value> = rows.iter().filter(|e| e["action"] == "export").collect();
+    assert_eq!(export.len(), 1, "{export:?}");
+    let e = export[0];
+    assert_eq!(e["staff_id"], "200");
+    assert_eq!(e["data_category"], "contact");
+    assert_eq!(e["purpose"], serde_json::Value::Null);
+    assert_eq!(e["client_ip"], "127.0.0.1");
+    let id = e["event_id"].as_str().unwrap();
+    assert!(
+        id.starts_with("postgres.log:") && id.ends_with(":crm.customers"),
+        "{id}"
+    );
+    let flags: Vec<&str> = e["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    // Engineers may see order history only, and only view or search; a
+    // database log has no purpose, so the purpose rules stay silent.
+    assert_eq!(
+        flags,
+        [
+            "category_not_permitted",
+            "action_not_permitted",
+            "off_hours",
+            "direct_db_access"
+        ]
+    );
+    // Every access from the log is marked by direct_db_access; the app's are not.
+    for row in &rows {
+        let from_log = row["event_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("postgres.log:");
+        let marked = row["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "direct_db_access");
+        assert_eq!(from_log, marked, "{row}");
+    }
+    // The flag's detail names file, line, login, table and kind, and no literal.
+    let mut args = vec![
+        "report",
+        "flags",
+        "--format",
+        "json",
+        "--db",
+        &db,
+        "--policy",
+        policy,
+        "--audit-log",
+        log,
+        "--rule",
+        "direct_db_access",
+    ];
+    args.extend(window);
+    let r = keyhole(home.path(), &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let flag = doc["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["event_ids"][0] == id)
+        .unwrap();
+    let detail = flag["detail"].as_str().unwrap();
+    let line = id.split(':').nth(1).unwrap();
+    assert_eq!(
+        detail,
+        format!(
+            "database login u200 exported crm.customers directly in the database (SELECT; audit log postgres.log line {line})"
+        )
+    );
+    assert_eq!(flag["severity"], "high");
+    // Naming the same log twice is a usage error.
+    let mut args = vec![
+        "report",
+        "flags",
+        "--db",
+        &db,
+        "--policy",
+        policy,
+        "--audit-log",
+        log,
+        "--audit-log",
+        log,
+    ];
+    args.extend(window);
+    let r = keyhole(home.path(), &args);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("is named twice"), "{}", r.stderr);
 }
 
 /// The planted list, read with keyhole's own read-only source.
