@@ -337,9 +337,11 @@ fn audit_logs(
                 .iter()
                 .map(|(l, why)| format!("line {l} ({})", terminal(why)))
                 .collect();
-            let more = (s.unparsed as usize > lines.len())
-                .then(|| format!(" and {} more", s.unparsed as usize - lines.len()))
-                .unwrap_or_default();
+            let more = if s.unparsed as usize > lines.len() {
+                format!(" and {} more", s.unparsed as usize - lines.len())
+            } else {
+                String::new()
+            };
             r.push(
                 Status::Warn,
                 format!(

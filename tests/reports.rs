@@ -224,7 +224,7 @@ async fn a_direct_export_in_a_captured_audit_log_is_judged_beside_the_demo() {
     assert_eq!(
         detail,
         format!(
-            "database login u200 exported crm.customers directly in the database (SELECT; audit log postgres.log line {line})"
+            "database login u200 exported crm.customers directly in the database (COPY … TO; audit log postgres.log line {line})"
         )
     );
     assert_eq!(flag["severity"], "high");

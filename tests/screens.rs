@@ -173,3 +173,60 @@ fn review_160x48() {
     app.update(Action::Down);
     check("review-160x48", &screen(&mut app, 160, 48));
 }
+
+/// The demo with the captured pgAudit log beside it.
+fn with_audit_log() -> App {
+    static DATA: OnceLock<Arc<Dataset>> = OnceLock::new();
+    let d = DATA
+        .get_or_init(|| {
+            std::thread::spawn(|| {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    let dir = tempfile::tempdir().unwrap().keep();
+                    common::judged_demo_with_audit_log(&dir).await
+                })
+            })
+            .join()
+            .unwrap()
+        })
+        .clone();
+    let mut app = App::new(false);
+    app.update(Action::Load(LoadEvent::Done(d)));
+    app
+}
+
+#[test]
+fn database_log_accesses_are_marked_and_filtered_80x24() {
+    let mut app = with_audit_log();
+    app.access.filter = keyhole::tui::tabs::access::Filter::parse("source:db").unwrap();
+    app.access.filter_text = "source:db".into();
+    app.refresh_access();
+    app.update(Action::GoTab(2));
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("accesses 1/14 · filter source:db"), "{s}");
+    assert_eq!(s.matches("⛁ database log").count(), 14, "{s}");
+    check("database_log-80x24", &s);
+    // Wide, the reference column names the log and line.
+    let s = screen(&mut app, 160, 48);
+    assert!(s.contains("postgres.log:32"), "{s}");
+    // source:app keeps only the application's.
+    app.access.filter = keyhole::tui::tabs::access::Filter::parse("source:app").unwrap();
+    app.refresh_access();
+    let s = screen(&mut app, 160, 48);
+    assert!(!s.contains("⛁ database log"), "{s}");
+}
+
+#[test]
+fn the_staff_profile_counts_and_lists_direct_reads_160x48() {
+    let mut app = with_audit_log();
+    app.show_staff("200");
+    let s = screen(&mut app, 160, 48);
+    assert!(s.contains("⛁ 9 read in the database directly"), "{s}");
+    assert!(s.contains("⛁ direct database reads: 9 (6 people)"), "{s}");
+    assert!(s.contains("view crm.customers 10010 contact"), "{s}");
+    check("staff_direct_reads-160x48", &s);
+}

@@ -41,13 +41,14 @@ fn unescape(quoted: &str) -> Option<(String, usize)> {
         match b[i] {
             b'\\' if i + 1 < b.len() => {
                 out.push_str(&quoted[run..i]);
-                match b[i + 1] {
-                    b'n' => out.push('\n'),
-                    b'r' => out.push('\r'),
-                    b't' => out.push('\t'),
-                    c => out.push(c as char),
-                }
-                i += 2;
+                let c = quoted[i + 1..].chars().next().unwrap_or('\\');
+                out.push(match c {
+                    'n' => '\n',
+                    'r' => '\r',
+                    't' => '\t',
+                    c => c,
+                });
+                i += 1 + c.len_utf8();
                 run = i;
             }
             b'\'' => {
@@ -266,9 +267,7 @@ pub(crate) fn read<R: BufRead>(
         .filter_map(|c| c.pending.map(|p| (p.statement, c.vars)))
         .collect();
     rest.sort_by_key(|(s, _)| s.line);
-    for (mut s, vars) in rest {
-        // TABLE records whose QUERY never came: no text to read.
-        s.records.retain(|r| r.text != usize::MAX);
+    for (s, vars) in rest {
         judge.statement(s, Some(&vars));
     }
     Ok(())

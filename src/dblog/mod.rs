@@ -296,7 +296,11 @@ impl<'p> Judge<'p> {
     }
 
     /// One statement, with the connection's user variables (MariaDB).
-    pub fn statement(&mut self, st: Statement, vars: Option<&FxHashMap<String, String>>) {
+    pub fn statement(&mut self, mut st: Statement, vars: Option<&FxHashMap<String, String>>) {
+        // A record whose text never arrived (server_audit's TABLE records
+        // without their QUERY) has nothing to read.
+        let texts = st.texts.len();
+        st.records.retain(|r| r.text < texts);
         *self
             .summary
             .statements_by_user
@@ -419,6 +423,12 @@ impl<'p> Judge<'p> {
                 .find(|c| !c.is_empty() && !c.eq_ignore_ascii_case("QUERY"))
                 .map(str::to_uppercase)
                 .unwrap_or_else(|| readings[recs[0].text].kind.clone());
+            // An export is named by how it left: `COPY … TO` or `INTO OUTFILE`.
+            let kind = match action {
+                "export" if readings.iter().any(|r| r.kind == "COPY") => "COPY … TO".to_string(),
+                "export" => format!("{kind} … INTO OUTFILE"),
+                _ => kind,
+            };
             let verb = match action {
                 "export" => "exported",
                 "update" => "changed",

@@ -261,14 +261,9 @@ pub fn read(text: &str, dialect: Dialect) -> Option<Reading> {
                 .and_then(|b| colref_ending(&toks, b, dialect))
         {
             let mut j = i + 2;
-            loop {
-                match value_at(&toks, j, dialect) {
-                    Some((v, next)) => {
-                        r.compared.push((col.clone(), v));
-                        j = next;
-                    }
-                    None => break,
-                }
+            while let Some((v, next)) = value_at(&toks, j, dialect) {
+                r.compared.push((col.clone(), v));
+                j = next;
                 if toks.get(j).is_some_and(|t| t.text == ",") {
                     j += 1;
                 } else {

@@ -234,6 +234,34 @@ pub fn source_options(url: &str) -> keyhole::source::SourceOptions {
 /// The demo (5,000 events, seed 5) judged over October 2026 as the
 /// dashboard loads it, as of 2026-11-01T12:00:00Z.
 pub async fn judged_demo(dir: &std::path::Path) -> std::sync::Arc<keyhole::tui::data::Dataset> {
+    judged_demo_over(
+        dir,
+        ("2026-10-02T04:00:00Z", "2026-11-01T04:00:00Z"),
+        Vec::new(),
+    )
+    .await
+}
+
+/// The same demo with the captured pgAudit log read beside it, over the
+/// last week of November 2026 and the day of the capture.
+pub async fn judged_demo_with_audit_log(
+    dir: &std::path::Path,
+) -> std::sync::Arc<keyhole::tui::data::Dataset> {
+    let log = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/audit-logs/postgres.log");
+    judged_demo_over(
+        dir,
+        ("2026-11-25T05:00:00Z", "2026-12-02T05:00:00Z"),
+        vec![keyhole::dblog::LogSpec::new(log)],
+    )
+    .await
+}
+
+async fn judged_demo_over(
+    dir: &std::path::Path,
+    (from, to): (&str, &str),
+    logs: Vec<keyhole::dblog::LogSpec>,
+) -> std::sync::Arc<keyhole::tui::data::Dataset> {
     let path = dir.join("demo.sqlite");
     let s = keyhole::demo::DemoSettings {
         events: 5000,
@@ -251,17 +279,17 @@ pub async fn judged_demo(dir: &std::path::Path) -> std::sync::Arc<keyhole::tui::
     let t = |s: &str| -> chrono::DateTime<chrono::Utc> {
         chrono::DateTime::parse_from_rfc3339(s).unwrap().into()
     };
-    let now = t("2026-11-01T12:00:00Z");
+    let now = t("2026-11-01T12:00:00Z").max(t(to));
     let window = keyhole::audit::AuditWindow {
-        from: t("2026-10-02T04:00:00Z"),
-        to: t("2026-11-01T04:00:00Z"),
+        from: t(from),
+        to: t(to),
         as_of: now,
     };
     let (src, d) = keyhole::tui::data::load(
         src,
         keyhole::tui::data::Inputs {
             queries: keyhole::source::queries::QuerySet::builtin(keyhole::source::Dialect::Sqlite),
-            logs: Vec::new(),
+            logs,
         },
         policy,
         window,
