@@ -545,6 +545,35 @@ mod tests {
     }
 
     #[test]
+    fn the_audit_table_maps_tables_columns_and_service_accounts() {
+        let p = Policy::parse(
+            "p.toml",
+            "[audit]\nservice_accounts = [\" app_svc \"]\n[audit.tables.\"crm.Customers\"]\nsubject_key = \" Customer_ID \"\ncolumns = { Email = \" Contact \" }\n",
+        )
+        .unwrap();
+        assert!(p.audit.service_accounts.contains("app_svc"));
+        let t = p.audit.table("CRM.customers").unwrap();
+        assert_eq!(t.subject_key, "customer_id");
+        assert_eq!(
+            t.columns,
+            vec![("email".to_string(), "contact".to_string())]
+        );
+        // A database.table name matches a bare policy table, not the other way.
+        let p =
+            Policy::parse("p.toml", "[audit.tables.customers]\nsubject_key = \"id\"\n").unwrap();
+        assert!(p.audit.table("shop.customers").is_some());
+        assert!(p.audit.table("shop.orders").is_none());
+        assert_eq!(
+            err("[audit.tables.t]\nsubject_key = \" \"\n"),
+            "p.toml:2:15: subject_key is empty"
+        );
+        assert!(
+            err("[audit.tables.t]\nsubject_key = \"id\"\n[audit.tables.T]\nsubject_key = \"id\"\n")
+                .contains("is named twice")
+        );
+    }
+
+    #[test]
     fn role_names_compare_trimmed_and_lower_cased() {
         let p = Policy::parse(
             "p.toml",

@@ -1007,3 +1007,147 @@ async fn a_report_holds_at_most_two_postgres_sessions_and_leaves_none() {
 async fn a_report_holds_at_most_two_mariadb_sessions_and_leaves_none() {
     sessions_during_a_report(Server::Mariadb).await;
 }
+
+fn audit_fixture(name: &str) -> String {
+    format!(
+        "{}/tests/fixtures/audit-logs/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// `keyhole check --audit-log` says, per log, its format, span and records,
+/// statements by user, events, service accounts skipped, unknown users and
+/// the records it could not read, by line.
+#[test]
+fn check_describes_each_audit_log() {
+    let home = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", demo(home.path(), "demo.sqlite").display());
+    let broken = home.path().join("broken.log");
+    let mut text = std::fs::read_to_string(audit_fixture("mariadb.log")).unwrap();
+    text.push_str("not a record\n");
+    std::fs::write(&broken, text).unwrap();
+    let pg = audit_fixture("postgres.csv");
+    let r = keyhole(
+        home.path(),
+        &[
+            "check",
+            "--db",
+            &db,
+            "--audit-log",
+            &pg,
+            "--audit-log",
+            broken.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let lines: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.contains("audit log"))
+        .collect();
+    let has = |s: &str| lines.iter().any(|l| l.contains(s));
+    assert!(
+        has("ok    audit log postgres.csv: pgaudit-csv, 2026-12-01T"),
+        "{lines:#?}"
+    );
+    assert!(
+        has("audit log postgres.csv: statements by user: app_svc 1, u101 6, u200 9, u999 1"),
+        "{lines:#?}"
+    );
+    assert!(
+        has("audit log postgres.csv: 15 events; 1 failed statement(s) skipped"),
+        "{lines:#?}"
+    );
+    assert!(
+        has("audit log postgres.csv: service accounts skipped: app_svc 1"),
+        "{lines:#?}"
+    );
+    assert!(
+        has(
+            "warn  audit log postgres.csv: database users no staff member's db_user names (their events go to staff db:USER): u999"
+        ),
+        "{lines:#?}"
+    );
+    assert!(
+        has("ok    audit log broken.log: server_audit,"),
+        "{lines:#?}"
+    );
+    let n = std::fs::read_to_string(&broken).unwrap().lines().count();
+    assert!(
+        has(&format!(
+            "warn  audit log broken.log: 1 record(s) could not be read: line {n} (not a server_audit record)"
+        )),
+        "{lines:#?}"
+    );
+}
+
+/// `[[audit_log]]` in the config names logs with their settings; a wrong
+/// one is a usage error naming the file, line and column.
+#[test]
+fn the_config_names_audit_logs_and_a_wrong_setting_names_its_line() {
+    let home = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", demo(home.path(), "demo.sqlite").display());
+    let cfg = home.path().join("keyhole.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "url = \"{db}\"\n[[audit_log]]\npath = \"{}\"\nformat = \"server_audit\"\ntimezone = \"UTC\"\n",
+            audit_fixture("mariadb.log")
+        ),
+    )
+    .unwrap();
+    let r = keyhole(
+        home.path(),
+        &[
+            "report",
+            "accesses",
+            "--format",
+            "json",
+            "--from",
+            "2026-12-01",
+            "--to",
+            "2026-12-02",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout.matches("\"mariadb.log:").count(),
+        16,
+        "{}",
+        r.stdout
+    );
+    std::fs::write(
+        &cfg,
+        format!("url = \"{db}\"\n[[audit_log]]\npath = \"x.log\"\nformat = \"pgbadger\"\n"),
+    )
+    .unwrap();
+    let r = keyhole(home.path(), &["check"], &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    // Found as ./keyhole.toml, it is named so.
+    assert_eq!(
+        r.stderr.trim(),
+        "keyhole: keyhole.toml:4:10: unknown audit log format \"pgbadger\" (pgaudit, pgaudit-csv or server_audit)"
+    );
+    // A missing log is a runtime error naming it.
+    let r = keyhole(
+        home.path(),
+        &[
+            "report",
+            "flags",
+            "--db",
+            &db,
+            "--audit-log",
+            "/nonexistent/pg.log",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("audit log /nonexistent/pg.log: No such file"),
+        "{}",
+        r.stderr
+    );
+}

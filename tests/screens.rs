@@ -207,11 +207,13 @@ fn database_log_accesses_are_marked_and_filtered_80x24() {
     app.refresh_access();
     app.update(Action::GoTab(2));
     let s = screen(&mut app, 80, 24);
-    assert!(s.contains("accesses 1/14 · filter source:db"), "{s}");
+    assert!(s.contains("accesses 1/15 · filter source:db"), "{s}");
+    // Every row that fits is one of the log's.
     assert_eq!(s.matches("⛁ database log").count(), 14, "{s}");
     check("database_log-80x24", &s);
-    // Wide, the reference column names the log and line.
+    // Wide, all fifteen, and the reference column names the log and line.
     let s = screen(&mut app, 160, 48);
+    assert_eq!(s.matches("⛁ database log").count(), 15, "{s}");
     assert!(s.contains("postgres.log:32"), "{s}");
     // source:app keeps only the application's.
     app.access.filter = keyhole::tui::tabs::access::Filter::parse("source:app").unwrap();

@@ -250,6 +250,8 @@ pub async fn postgres(out: &Path) -> Result<(), String> {
     ok(exec_pg(&mut u200, s13).await, s13)?;
     let s14 = "/* s14 */ SELECT email\nFROM crm.customers\nWHERE customer_id = 10009 OR customer_id = 10010";
     ok(exec_pg(&mut u200, s14).await, s14)?;
+    let s16 = "/* s16 — Łódź */ SELECT email FROM crm.customers WHERE last_name = 'Müller-Łukasiewicz' OR customer_id = '10012'";
+    ok(exec_pg(&mut u101, s16).await, s16)?;
     for conn in [u101, u200, u999, svc] {
         conn.close().await.ok();
     }
@@ -393,6 +395,8 @@ pub async fn mariadb(out: &Path) -> Result<(), String> {
         ok(exec_my(&mut u200, s13).await, s13)?;
         let s14 = "/* s14 */ SELECT email\nFROM crm.customers\nWHERE customer_id = 10009 OR customer_id = 10010";
         ok(exec_my(&mut u200, s14).await, s14)?;
+        let s16 = "/* s16 — Łódź */ SELECT email FROM crm.customers WHERE last_name = 'Müller-Łukasiewicz' OR customer_id = '10012'";
+        ok(exec_my(&mut u101, s16).await, s16)?;
         for conn in [u101, u200, u999, svc] {
             conn.close().await.ok();
         }

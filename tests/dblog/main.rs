@@ -125,6 +125,11 @@ fn expected(server: &str) -> BTreeMap<&'static str, Vec<Want>> {
             ("200", "crm.customers", Some("10010"), "view", "contact"),
         ],
     );
+    // UTF-8 in a comment and a literal; the name compared is not the key.
+    m.insert(
+        "s16",
+        vec![("101", "crm.customers", Some("10012"), "view", "contact")],
+    );
     if server == "mariadb" {
         // A user variable set earlier on the connection names its subject.
         m.insert(
@@ -224,7 +229,7 @@ fn check(path: &Path, format: Format, server: &str) {
         // Every step ran and reached the log (denied ones but for pgAudit, which logs none).
         let logged = std::fs::read_to_string(path)
             .unwrap()
-            .contains(&format!("/* {step} */"));
+            .contains(&format!("/* {step} "));
         assert!(
             logged || *step == "s06",
             "{}: {step} is not in the log",
