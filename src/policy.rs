@@ -71,11 +71,17 @@ pub struct AuditTable {
 
 impl AuditPolicy {
     /// The table a log's object name stands for: the policy's name compared
-    /// case-insensitively, or, for a `database.table` name, its bare table.
-    pub fn table(&self, object: &str) -> Option<&AuditTable> {
+    /// case-insensitively; with `bare`, a `database.table` name (MariaDB's)
+    /// also matches the policy's bare table.
+    pub fn table(&self, object: &str, bare: bool) -> Option<&AuditTable> {
         let object = object.trim();
         let find = |n: &str| self.tables.iter().find(|t| t.name.eq_ignore_ascii_case(n));
-        find(object).or_else(|| object.rsplit_once('.').and_then(|(_, bare)| find(bare)))
+        find(object).or_else(|| {
+            object
+                .rsplit_once('.')
+                .filter(|_| bare)
+                .and_then(|(_, b)| find(b))
+        })
     }
 }
 
@@ -552,17 +558,19 @@ mod tests {
         )
         .unwrap();
         assert!(p.audit.service_accounts.contains("app_svc"));
-        let t = p.audit.table("CRM.customers").unwrap();
+        let t = p.audit.table("CRM.customers", false).unwrap();
         assert_eq!(t.subject_key, "customer_id");
         assert_eq!(
             t.columns,
             vec![("email".to_string(), "contact".to_string())]
         );
-        // A database.table name matches a bare policy table, not the other way.
+        // MariaDB's database.table matches a bare policy table; PostgreSQL's
+        // schema.table only as written.
         let p =
             Policy::parse("p.toml", "[audit.tables.customers]\nsubject_key = \"id\"\n").unwrap();
-        assert!(p.audit.table("shop.customers").is_some());
-        assert!(p.audit.table("shop.orders").is_none());
+        assert!(p.audit.table("shop.customers", true).is_some());
+        assert!(p.audit.table("shop.customers", false).is_none());
+        assert!(p.audit.table("shop.orders", true).is_none());
         assert_eq!(
             err("[audit.tables.t]\nsubject_key = \" \"\n"),
             "p.toml:2:15: subject_key is empty"

@@ -1131,6 +1131,7 @@ fn the_config_names_audit_logs_and_a_wrong_setting_names_its_line() {
         "keyhole: keyhole.toml:4:10: unknown audit log format \"pgbadger\" (pgaudit, pgaudit-csv or server_audit)"
     );
     // A missing log is a runtime error naming it.
+    std::fs::remove_file(&cfg).unwrap();
     let r = keyhole(
         home.path(),
         &[

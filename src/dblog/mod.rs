@@ -321,7 +321,10 @@ impl<'p> Judge<'p> {
         // The personal tables it names, in the order its records name them.
         let mut tables: Vec<&AuditTable> = Vec::new();
         for r in &st.records {
-            if let Some(t) = r.object.as_deref().and_then(|o| self.audit.table(o))
+            if let Some(t) = r
+                .object
+                .as_deref()
+                .and_then(|o| self.audit.table(o, self.dialect == Dialect::Mysql))
                 && !tables.iter().any(|x| std::ptr::eq(*x, t))
             {
                 tables.push(t);
@@ -367,7 +370,7 @@ impl<'p> Judge<'p> {
                 .filter(|r| {
                     r.object
                         .as_deref()
-                        .and_then(|o| self.audit.table(o))
+                        .and_then(|o| self.audit.table(o, self.dialect == Dialect::Mysql))
                         .is_some_and(|t| std::ptr::eq(t, table))
                 })
                 .collect();
