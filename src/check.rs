@@ -274,7 +274,8 @@ fn audit_logs(
         return;
     }
     for spec in logs {
-        let (_, s) = match crate::dblog::read_log(spec, &policy.audit, logins) {
+        let mut events = crate::model::DbEvents::default();
+        let s = match crate::dblog::read_log(spec, &policy.audit, logins, &mut events) {
             Ok(x) => x,
             Err(e) => {
                 r.push(Status::Fail, terminal(&e.to_string()));

@@ -474,20 +474,173 @@ pub struct AccessEvent {
     pub db: Option<Sym>,
 }
 
-/// An access read from a database audit log, with its values as text: the
-/// pipeline interns them into each day it reads, beside the source's events.
-#[derive(Debug, Clone, PartialEq)]
+/// Text that many database-log accesses share (logins, tables, subjects,
+/// categories, addresses), each kept once and named by a number.
+#[derive(Debug, Clone, Default)]
+pub struct DbStrings {
+    list: Vec<Box<str>>,
+    index: rustc_hash::FxHashMap<Box<str>, u32>,
+}
+
+impl DbStrings {
+    pub fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = self.list.len() as u32;
+        self.list.push(s.into());
+        self.index.insert(s.into(), i);
+        i
+    }
+    pub fn get(&self, i: u32) -> &str {
+        &self.list[i as usize]
+    }
+    fn opt(&self, i: u32) -> Option<&str> {
+        (i != DbEvent::NONE).then(|| self.get(i))
+    }
+}
+
+/// An access read from a database audit log, compactly: numbers into the
+/// [`DbStrings`] of its [`DbEvents`] (a log of millions of statements keeps
+/// tens of bytes a read).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DbEvent {
+    pub occurred_at: Instant,
+    /// The line where the statement's first record starts.
+    pub line: u64,
+    /// `N` of `FILE:LINE:TABLE:N` when the statement named several
+    /// subjects; 0 otherwise.
+    pub part: u32,
+    pub file: u32,
+    /// The table as the policy names it.
+    pub table: u32,
+    pub staff: u32,
+    pub subject: u32,
+    pub action: DbAction,
+    pub category: u32,
+    pub client: u32,
+    pub login: u32,
+    /// The statement's kind (`SELECT`, `COPY … TO`).
+    pub kind: u32,
+    /// The other categories touched, `, `-joined, or NONE.
+    pub others: u32,
+}
+
+/// What a logged statement did to a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbAction {
+    View,
+    Update,
+    Export,
+}
+
+impl DbAction {
+    pub fn name(self) -> &'static str {
+        match self {
+            DbAction::View => "view",
+            DbAction::Update => "update",
+            DbAction::Export => "export",
+        }
+    }
+    fn verb(self) -> &'static str {
+        match self {
+            DbAction::View => "read",
+            DbAction::Update => "changed",
+            DbAction::Export => "exported",
+        }
+    }
+}
+
+impl DbEvent {
+    /// No value (a NULL subject or address, no other categories).
+    pub const NONE: u32 = u32::MAX;
+}
+
+/// A database-log access with its values as text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DbAccess<'a> {
     pub event_id: Id,
     pub occurred_at: Instant,
-    pub staff_id: String,
-    pub subject_id: Option<String>,
+    pub staff_id: &'a str,
+    pub subject_id: Option<&'a str>,
     pub action: &'static str,
-    pub data_category: String,
-    pub client_ip: Option<String>,
-    /// The `direct_db_access` detail: file and line, login, table, kind,
-    /// and the other categories the statement touched.
+    pub data_category: &'a str,
+    pub client_ip: Option<&'a str>,
+    /// What `direct_db_access` says: the log file and line, the login, the
+    /// table and the statement's kind; never its text or a literal.
     pub detail: String,
+}
+
+/// Every access read from the database audit logs, by (`occurred_at`,
+/// `event_id`), with the text they share.
+#[derive(Debug, Clone, Default)]
+pub struct DbEvents {
+    pub events: Vec<DbEvent>,
+    pub strings: DbStrings,
+}
+
+impl DbEvents {
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// `FILE:LINE:TABLE`, or `FILE:LINE:TABLE:N`.
+    pub fn event_id(&self, e: &DbEvent) -> Id {
+        let s = &self.strings;
+        let mut id = format!("{}:{}:{}", s.get(e.file), e.line, s.get(e.table));
+        if e.part > 0 {
+            id.push_str(&format!(":{}", e.part));
+        }
+        Id::new(id)
+    }
+
+    pub fn get(&self, e: &DbEvent) -> DbAccess<'_> {
+        let s = &self.strings;
+        let mut detail = format!(
+            "database login {} {} {} directly in the database ({}; audit log {} line {})",
+            s.get(e.login),
+            e.action.verb(),
+            s.get(e.table),
+            s.get(e.kind),
+            s.get(e.file),
+            e.line
+        );
+        if let Some(o) = s.opt(e.others) {
+            detail.push_str("; also touched ");
+            detail.push_str(o);
+        }
+        DbAccess {
+            event_id: self.event_id(e),
+            occurred_at: e.occurred_at,
+            staff_id: s.get(e.staff),
+            subject_id: s.opt(e.subject),
+            action: e.action.name(),
+            data_category: s.get(e.category),
+            client_ip: s.opt(e.client),
+            detail,
+        }
+    }
+
+    /// Puts the events in (`occurred_at`, `event_id`) order.
+    pub fn sort(&mut self) {
+        let mut ev = std::mem::take(&mut self.events);
+        ev.sort_by(|a, b| {
+            a.occurred_at
+                .cmp(&b.occurred_at)
+                .then_with(|| self.event_id(a).cmp(&self.event_id(b)))
+        });
+        self.events = ev;
+    }
+
+    /// The events from `from` (inclusive) to `to` (exclusive).
+    pub fn between(&self, from: Instant, to: Instant) -> &[DbEvent] {
+        let a = self.events.partition_point(|e| e.occurred_at < from);
+        let b = self.events.partition_point(|e| e.occurred_at < to);
+        &self.events[a..b.max(a)]
+    }
 }
 
 /// Access events with the interner their symbols point into.
@@ -759,7 +912,7 @@ pub struct Directory {
     pub requests: Option<Vec<SubjectRequest>>,
     /// Accesses read from database audit logs (section 8), by
     /// (`occurred_at`, `event_id`); empty without logs.
-    pub db_events: Vec<DbEvent>,
+    pub db_events: DbEvents,
 }
 
 /// Splits `requested_categories`: commas, each part trimmed and lower-cased,

@@ -17,7 +17,7 @@ use std::time::Instant as Clock;
 use chrono::{Duration, NaiveDate};
 
 use crate::dblog::{DbLogError, LogSpec, LogSummary};
-use crate::model::{AccessEvent, DbEvent, Directory, Instant, Interner};
+use crate::model::{AccessEvent, DbEvents, Directory, Instant, Interner};
 use crate::policy::Policy;
 use crate::rules::{Engine, Flag, JudgedEvent};
 use crate::source::load::stream_events;
@@ -267,7 +267,7 @@ async fn read_step(
     tz: chrono_tz::Tz,
     step: &Step,
     only: Option<EventFilter<'_>>,
-    db: &[DbEvent],
+    db: &DbEvents,
     symbols: &mut Interner,
 ) -> Result<Vec<Vec<AccessEvent>>, SourceError> {
     let mut days: Vec<Vec<AccessEvent>> = (0..step.days).map(|_| Vec::new()).collect();
@@ -280,20 +280,20 @@ async fn read_step(
         }
     };
     // The database audit logs' events of the step, beside the source's.
-    let first = db.partition_point(|e| e.occurred_at < step.from);
-    for e in db[first..].iter().take_while(|e| e.occurred_at < step.to) {
+    for e in db.between(step.from, step.to) {
+        let a = db.get(e);
         let ev = AccessEvent {
-            event_id: e.event_id.clone(),
-            occurred_at: e.occurred_at,
-            staff: symbols.intern(&e.staff_id),
-            subject: e.subject_id.as_deref().map(|s| symbols.intern(s)),
-            action: Some(symbols.intern(e.action)),
-            data_category: Some(symbols.intern(&e.data_category)),
+            event_id: a.event_id,
+            occurred_at: a.occurred_at,
+            staff: symbols.intern(a.staff_id),
+            subject: a.subject_id.map(|s| symbols.intern(s)),
+            action: Some(symbols.intern(a.action)),
+            data_category: Some(symbols.intern(a.data_category)),
             purpose: None,
             reference: None,
-            client_ip: e.client_ip.as_deref().map(|s| symbols.intern(s)),
+            client_ip: a.client_ip.map(|s| symbols.intern(s)),
             record_count: 1,
-            db: Some(symbols.intern(&e.detail)),
+            db: Some(symbols.intern(&a.detail)),
         };
         if only.is_some_and(|keep| !keep(&ev, symbols)) {
             continue;
@@ -368,7 +368,7 @@ where
     S: Sink<'a> + Send + ?Sized,
 {
     let tz = engine.policy().timezone;
-    let db: &'a [DbEvent] = &engine.ctx.dir.db_events;
+    let db: &'a DbEvents = &engine.ctx.dir.db_events;
     let steps = plan_steps(engine, plan);
     let started = Clock::now();
     tracing::info!(

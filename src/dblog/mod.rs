@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
 
-use crate::model::{DbEvent, Id, Instant};
+use crate::model::{DbAction, DbEvent, DbEvents, Instant};
 use crate::policy::{AuditPolicy, AuditTable};
 use crate::source::Dialect;
 use statement::{Reading, Value};
@@ -267,10 +267,10 @@ pub(crate) fn client_ip(host: &str) -> Option<String> {
 pub(crate) struct Judge<'p> {
     audit: &'p AuditPolicy,
     logins: &'p FxHashMap<String, String>,
-    file: String,
     dialect: Dialect,
     pub summary: LogSummary,
-    pub events: Vec<DbEvent>,
+    out: &'p mut DbEvents,
+    file_sym: u32,
 }
 
 const WRITES: [&str; 4] = ["INSERT", "UPDATE", "DELETE", "MERGE"];
@@ -281,17 +281,19 @@ impl<'p> Judge<'p> {
         logins: &'p FxHashMap<String, String>,
         file: String,
         dialect: Dialect,
+        out: &'p mut DbEvents,
     ) -> Self {
+        let file_sym = out.strings.intern(&file);
         Judge {
             audit,
             logins,
             summary: LogSummary {
-                file: file.clone(),
+                file,
                 ..LogSummary::default()
             },
-            file,
             dialect,
-            events: Vec::new(),
+            out,
+            file_sym,
         }
     }
 
@@ -344,15 +346,15 @@ impl<'p> Judge<'p> {
         }
         let readings: Vec<Reading> = readings.into_iter().map(Option::unwrap).collect();
         let action = if readings.iter().any(|r| r.export) {
-            "export"
+            DbAction::Export
         } else if st
             .records
             .iter()
             .any(|r| r.write || WRITES.contains(&r.command.to_uppercase().as_str()))
         {
-            "update"
+            DbAction::Update
         } else {
-            "view"
+            DbAction::View
         };
         let login = st.user.trim();
         let staff = match self.logins.get(login) {
@@ -428,44 +430,48 @@ impl<'p> Judge<'p> {
                 .unwrap_or_else(|| readings[recs[0].text].kind.clone());
             // An export is named by how it left: `COPY … TO` or `INTO OUTFILE`.
             let kind = match action {
-                "export" if readings.iter().any(|r| r.kind == "COPY") => "COPY … TO".to_string(),
-                "export" => format!("{kind} … INTO OUTFILE"),
+                DbAction::Export if readings.iter().any(|r| r.kind == "COPY") => {
+                    "COPY … TO".to_string()
+                }
+                DbAction::Export => format!("{kind} … INTO OUTFILE"),
                 _ => kind,
             };
-            let verb = match action {
-                "export" => "exported",
-                "update" => "changed",
-                _ => "read",
-            };
-            let mut detail = format!(
-                "database login {login} {verb} {} directly in the database ({kind}; audit log {} line {})",
-                table.name, self.file, st.line
-            );
-            if cats.len() > 1 {
-                detail.push_str(&format!("; also touched {}", cats[1..].join(", ")));
-            }
-            let base = format!("{}:{}:{}", self.file, st.line, table.name);
-            let mut push = |id: String, subject: Option<String>| {
-                self.events.push(DbEvent {
-                    event_id: Id::new(id),
-                    occurred_at: st.at,
-                    staff_id: staff.clone(),
-                    subject_id: subject,
-                    action,
-                    data_category: cats[0].to_string(),
-                    client_ip: client.clone(),
-                    detail: detail.clone(),
-                });
-            };
-            if subjects.is_empty() {
-                push(base, None);
-            } else if subjects.len() == 1 {
-                push(base, subjects.pop());
+            let strings = &mut self.out.strings;
+            let others = if cats.len() > 1 {
+                strings.intern(&cats[1..].join(", "))
             } else {
-                for (k, s) in subjects.into_iter().enumerate() {
-                    push(format!("{base}:{}", k + 1), Some(s));
-                }
+                DbEvent::NONE
+            };
+            let template = DbEvent {
+                occurred_at: st.at,
+                line: st.line,
+                part: 0,
+                file: self.file_sym,
+                table: strings.intern(&table.name),
+                staff: strings.intern(&staff),
+                subject: DbEvent::NONE,
+                action,
+                category: strings.intern(cats[0]),
+                client: client
+                    .as_deref()
+                    .map_or(DbEvent::NONE, |c| strings.intern(c)),
+                login: strings.intern(login),
+                kind: strings.intern(&kind),
+                others,
+            };
+            let several = subjects.len() > 1;
+            if subjects.is_empty() {
+                self.out.events.push(template);
             }
+            for (k, sub) in subjects.iter().enumerate() {
+                let subject = self.out.strings.intern(sub);
+                self.out.events.push(DbEvent {
+                    part: if several { k as u32 + 1 } else { 0 },
+                    subject,
+                    ..template
+                });
+            }
+            self.summary.events += subjects.len().max(1) as u64;
         }
     }
 }
@@ -506,12 +512,14 @@ fn detect_text(text: &str) -> Format {
     Format::Pgaudit
 }
 
-/// Reads one log: its events (not yet in time order) and what was found.
+/// Reads one log, adding its events to `out` (not yet in time order);
+/// returns what was found.
 pub fn read_log(
     spec: &LogSpec,
     audit: &AuditPolicy,
     logins: &FxHashMap<String, String>,
-) -> Result<(Vec<DbEvent>, LogSummary), DbLogError> {
+    out: &mut DbEvents,
+) -> Result<LogSummary, DbLogError> {
     let format = match spec.format {
         Some(f) => f,
         None => detect(&spec.path)?,
@@ -523,7 +531,7 @@ pub fn read_log(
         Format::ServerAudit => Dialect::Mysql,
         _ => Dialect::Postgres,
     };
-    let mut judge = Judge::new(audit, logins, spec.file_name(), dialect);
+    let mut judge = Judge::new(audit, logins, spec.file_name(), dialect, out);
     judge.summary.format = Some(format);
     let io = |e: std::io::Error| DbLogError::Io(format!("audit log {}: {e}", spec.path.display()));
     match format {
@@ -542,8 +550,7 @@ pub fn read_log(
                 .map_err(io)?
         }
     }
-    judge.summary.events = judge.events.len() as u64;
-    Ok((judge.events, judge.summary))
+    Ok(judge.summary)
 }
 
 /// Reads every log into events in (`occurred_at`, `event_id`) order.
@@ -552,20 +559,14 @@ pub fn read_all(
     specs: &[LogSpec],
     audit: &AuditPolicy,
     logins: &FxHashMap<String, String>,
-) -> Result<(Vec<DbEvent>, Vec<LogSummary>), DbLogError> {
+) -> Result<(DbEvents, Vec<LogSummary>), DbLogError> {
     check_specs(specs)?;
-    let mut events = Vec::new();
+    let mut events = DbEvents::default();
     let mut summaries = Vec::new();
     for s in specs {
-        let (ev, sum) = read_log(s, audit, logins)?;
-        events.extend(ev);
-        summaries.push(sum);
+        summaries.push(read_log(s, audit, logins, &mut events)?);
     }
-    events.sort_by(|a, b| {
-        a.occurred_at
-            .cmp(&b.occurred_at)
-            .then_with(|| a.event_id.cmp(&b.event_id))
-    });
+    events.sort();
     Ok((events, summaries))
 }
 

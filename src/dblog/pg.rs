@@ -204,8 +204,12 @@ impl Assembly<'_, '_> {
 }
 
 /// One stderr entry: its first line's prefix fields and its message with
-/// continuation lines joined.
+/// continuation lines joined. One is reused for every line, so reading
+/// allocates only when a line is longer than any before it.
+#[derive(Default)]
 struct Entry {
+    /// Whether it holds an entry not yet finished.
+    open: bool,
     line: u64,
     time: String,
     pid: String,
@@ -215,15 +219,34 @@ struct Entry {
     text: String,
 }
 
-fn finish_entry(e: &Entry, tz: Option<chrono_tz::Tz>, asm: &mut Assembly) {
+fn set(dst: &mut String, src: &str) {
+    dst.clear();
+    dst.push_str(src);
+}
+
+/// The last time read and what it was: a statement's records share theirs.
+#[derive(Default)]
+struct LastTime {
+    text: String,
+    at: Option<Instant>,
+}
+
+fn finish_entry(e: &Entry, tz: Option<chrono_tz::Tz>, last: &mut LastTime, asm: &mut Assembly) {
     match e.level.as_str() {
         "LOG" => {
             let Some(body) = e.text.strip_prefix("AUDIT: ") else {
                 return;
             };
-            let at = match parse_time(&e.time, tz) {
-                Ok(t) => t,
-                Err(why) => return asm.judge.summary.unparsed(e.line, why),
+            let at = match last.at {
+                Some(t) if last.text == e.time => t,
+                _ => match parse_time(&e.time, tz) {
+                    Ok(t) => {
+                        set(&mut last.text, &e.time);
+                        last.at = Some(t);
+                        t
+                    }
+                    Err(why) => return asm.judge.summary.unparsed(e.line, why),
+                },
             };
             let Some(p) = payload(body) else {
                 return asm
@@ -257,7 +280,8 @@ pub(crate) fn read_stderr<R: BufRead>(
     };
     let mut buf = Vec::with_capacity(4096);
     let mut line_no = 0u64;
-    let mut entry: Option<Entry> = None;
+    let mut entry = Entry::default();
+    let mut last = LastTime::default();
     loop {
         buf.clear();
         if reader.read_until(b'\n', &mut buf)? == 0 {
@@ -267,16 +291,20 @@ pub(crate) fn read_stderr<R: BufRead>(
         while matches!(buf.last(), Some(b'\n' | b'\r')) {
             buf.pop();
         }
-        let line = String::from_utf8_lossy(&buf);
+        let line = match std::str::from_utf8(&buf) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(&buf),
+        };
         if let Some(rest) = line.strip_prefix('\t') {
-            if let Some(e) = entry.as_mut() {
-                e.text.push('\n');
-                e.text.push_str(rest);
+            if entry.open {
+                entry.text.push('\n');
+                entry.text.push_str(rest);
             }
             continue;
         }
-        if let Some(e) = entry.take() {
-            finish_entry(&e, tz, &mut asm);
+        if entry.open {
+            finish_entry(&entry, tz, &mut last, &mut asm);
+            entry.open = false;
         }
         if line.is_empty() {
             continue;
@@ -286,15 +314,18 @@ pub(crate) fn read_stderr<R: BufRead>(
             .and_then(|(f, rest)| message(rest).map(|m| (f, m)));
         match parsed {
             Some((f, (level, text))) => {
-                entry = Some(Entry {
-                    line: line_no,
-                    time: f.time.unwrap_or("").to_string(),
-                    pid: f.pid.unwrap_or("").to_string(),
-                    user: f.user.unwrap_or("").to_string(),
-                    host: f.host.map(str::to_string),
-                    level: level.to_string(),
-                    text: text.to_string(),
-                });
+                let e = &mut entry;
+                e.open = true;
+                e.line = line_no;
+                set(&mut e.time, f.time.unwrap_or(""));
+                set(&mut e.pid, f.pid.unwrap_or(""));
+                set(&mut e.user, f.user.unwrap_or(""));
+                match (f.host, e.host.as_mut()) {
+                    (Some(h), Some(dst)) => set(dst, h),
+                    (h, _) => e.host = h.map(str::to_string),
+                }
+                set(&mut e.level, level);
+                set(&mut e.text, text);
             }
             None => asm.judge.summary.unparsed(
                 line_no,
@@ -302,8 +333,8 @@ pub(crate) fn read_stderr<R: BufRead>(
             ),
         }
     }
-    if let Some(e) = entry.take() {
-        finish_entry(&e, tz, &mut asm);
+    if entry.open {
+        finish_entry(&entry, tz, &mut last, &mut asm);
     }
     asm.finish();
     Ok(())

@@ -115,7 +115,7 @@ impl Prefix {
                             .iter()
                             .find(|p| !matches!(p, Piece::Stop))
                         {
-                            Some(Piece::Lit(l)) => rest.find(l.as_str())?,
+                            Some(Piece::Lit(l)) => find(rest, l)?,
                             _ => rest.find(' ').unwrap_or(rest.len()),
                         },
                     };
@@ -136,6 +136,23 @@ impl Prefix {
         }
         Some((f, &line[pos..]))
     }
+}
+
+/// Where `lit` first occurs in `s`: its first byte found, then the rest
+/// compared (prefix literals are short; a general searcher costs more to
+/// set up than to run here).
+fn find(s: &str, lit: &str) -> Option<usize> {
+    let (b, l) = (s.as_bytes(), lit.as_bytes());
+    let first = *l.first()?;
+    let mut from = 0;
+    while let Some(i) = b[from..].iter().position(|&c| c == first) {
+        let at = from + i;
+        if b[at..].starts_with(l) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 const LEVELS: [&str; 17] = [
@@ -166,8 +183,9 @@ fn level_at(s: &str) -> bool {
 
 /// Splits a message into its level and text: `LOG:  AUDIT: …`.
 pub fn message(s: &str) -> Option<(&str, &str)> {
-    let (level, text) = s.split_once(":  ")?;
-    LEVELS.contains(&level).then_some((level, text))
+    let at = find(s, ":  ")?;
+    let level = &s[..at];
+    LEVELS.contains(&level).then_some((level, &s[at + 3..]))
 }
 
 /// Length of `YYYY-MM-DD HH:MM:SS[.mmm] ZONE` at the start of `s`.
@@ -187,13 +205,49 @@ fn timestamp_len(s: &str, millis: bool) -> Option<usize> {
     Some(base + 1 + zone)
 }
 
+/// `YYYY-MM-DD HH:MM:SS[.f…]`, read by hand: a log has a time on every line.
+fn naive_time(s: &str) -> Option<chrono::NaiveDateTime> {
+    let b = s.as_bytes();
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let mut nanos = 0u32;
+    if b.len() > 19 {
+        if b[19] != b'.' || b.len() == 20 || b.len() > 29 {
+            return None;
+        }
+        let mut scale = 100_000_000u32;
+        for &c in &b[20..] {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            nanos += u32::from(c - b'0') * scale;
+            scale /= 10;
+        }
+    }
+    let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    let time =
+        chrono::NaiveTime::from_hms_nano_opt(num(11..13)?, num(14..16)?, num(17..19)?, nanos)?;
+    Some(date.and_time(time))
+}
+
 /// Reads `YYYY-MM-DD HH:MM:SS[.fff] ZONE` as PostgreSQL writes it: the zone
 /// is an abbreviation (`UTC`, `GMT`) or an offset (`+01`, `-0530`); any
 /// other abbreviation is read in `tz` when one is configured.
 pub fn parse_time(s: &str, tz: Option<chrono_tz::Tz>) -> Result<Instant, String> {
     let (local, zone) = s.rsplit_once(' ').ok_or("no time zone")?;
-    let naive = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M:%S%.f")
-        .map_err(|_| format!("malformed time {local:?}"))?;
+    let naive = naive_time(local).ok_or_else(|| format!("malformed time {local:?}"))?;
     let offset_secs = match zone {
         "UTC" | "GMT" | "Z" | "UCT" => Some(0),
         z if z.starts_with('+') || z.starts_with('-') => {
@@ -267,6 +321,11 @@ mod tests {
         let t = parse_time("2026-12-01 08:51:54 +0530", None).unwrap();
         assert_eq!(crate::time::rfc3339(t), "2026-12-01T03:21:54Z");
         assert!(parse_time("2026-12-01 08:51:54 CET", None).is_err());
+        assert!(parse_time("2026-13-01 08:51:54 UTC", None).is_err());
+        assert!(parse_time("2026-12-01 08:5x:54 UTC", None).is_err());
+        assert!(parse_time("2026-12-01 08:51:54. UTC", None).is_err());
+        let t = parse_time("2026-12-01 08:51:54.123456 UTC", None).unwrap();
+        assert_eq!(crate::time::rfc3339(t), "2026-12-01T08:51:54.123456Z");
         let t = parse_time("2026-12-01 08:51:54 CET", Some(chrono_tz::Europe::Paris)).unwrap();
         assert_eq!(crate::time::rfc3339(t), "2026-12-01T07:51:54Z");
     }

@@ -450,7 +450,7 @@ impl Directory {
             disclosures: load_disclosures(src, set, tz).await?,
             disclosure_items: load_disclosure_items(src, set, tz).await?,
             requests: load_requests(src, set, tz).await?,
-            db_events: Vec::new(),
+            db_events: Default::default(),
         })
     }
 

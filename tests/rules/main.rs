@@ -123,7 +123,7 @@ impl Fx {
             disclosures: Some(Vec::new()),
             disclosure_items: Some(Vec::new()),
             requests: Some(Vec::new()),
-            db_events: Vec::new(),
+            db_events: Default::default(),
         };
         Fx {
             policy: Policy::parse("test policy", text).unwrap(),
