@@ -232,3 +232,36 @@ fn the_staff_profile_counts_and_lists_direct_reads_160x48() {
     assert!(s.contains("view crm.customers 10010 contact"), "{s}");
     check("staff_direct_reads-160x48", &s);
 }
+
+#[test]
+fn an_audit_log_with_unreadable_records_says_so_in_the_status_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("broken.log");
+    let mut text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/audit-logs/postgres.log"
+    ))
+    .unwrap();
+    text.push_str("garbage that is no log line\n");
+    let n = text.lines().count();
+    std::fs::write(&log, text).unwrap();
+    let d = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let home = tempfile::tempdir().unwrap();
+            common::judged_demo_with_logs(home.path(), vec![keyhole::dblog::LogSpec::new(&log)])
+                .await
+        })
+    })
+    .join()
+    .unwrap();
+    let mut app = App::new(false);
+    app.update(Action::Load(LoadEvent::Done(d)));
+    let s = screen(&mut app, 160, 48);
+    let want = format!("audit log broken.log: 1 record(s) could not be read, at line(s) {n}");
+    assert!(s.lines().last().unwrap().contains(&want), "{s}");
+}

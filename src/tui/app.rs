@@ -472,8 +472,14 @@ impl App {
                 self.flags.resort(&d);
                 self.access.apply(&d);
                 self.subjects.show(Some(&d), self.subjects.id.clone());
+                // An audit log's unreadable records are said once, where it shows.
+                let warnings: Vec<String> = d.db_logs.iter().filter_map(|l| l.warning()).collect();
+                self.status = if warnings.is_empty() {
+                    "loaded".into()
+                } else {
+                    crate::sanitize::terminal(&warnings.join("; "))
+                };
                 self.data = Some(d);
-                self.status = "loaded".into();
             }
         }
     }

@@ -257,6 +257,14 @@ pub async fn judged_demo_with_audit_log(
     .await
 }
 
+/// The demo with these audit logs beside it, over the capture's week.
+pub async fn judged_demo_with_logs(
+    dir: &std::path::Path,
+    logs: Vec<keyhole::dblog::LogSpec>,
+) -> std::sync::Arc<keyhole::tui::data::Dataset> {
+    judged_demo_over(dir, ("2026-11-25T05:00:00Z", "2026-12-02T05:00:00Z"), logs).await
+}
+
 async fn judged_demo_over(
     dir: &std::path::Path,
     (from, to): (&str, &str),

@@ -418,11 +418,7 @@ fn unreadable_records_are_counted_by_line_and_the_rest_still_read() {
         "{:?}",
         s.unparsed_lines
     );
-    assert!(
-        !events
-            .iter()
-            .any(|e| e.subject_id == Some("10001"))
-    );
+    assert!(!events.iter().any(|e| e.subject_id == Some("10001")));
     assert!(events.iter().any(|e| e.action == "export"));
 }
 
