@@ -41,12 +41,17 @@ impl Reading {
 }
 
 fn unquote(text: &str, dialect: Dialect) -> Option<String> {
-    let (body, quote) = match text.as_bytes().first()? {
-        b'\'' => (&text[1..text.len().saturating_sub(1)], '\''),
-        b'"' => (&text[1..text.len().saturating_sub(1)], '"'),
-        b'`' => (&text[1..text.len().saturating_sub(1)], '`'),
+    let quote = match text.as_bytes().first()? {
+        b'\'' => '\'',
+        b'"' => '"',
+        b'`' => '`',
         _ => return None,
     };
+    // A quoted token opens and closes with its quote; anything else is not one.
+    if text.len() < 2 || !text.ends_with(quote) {
+        return None;
+    }
+    let body = &text[1..text.len() - 1];
     let mut out = String::with_capacity(body.len());
     let mut chars = body.chars().peekable();
     while let Some(c) = chars.next() {
@@ -86,8 +91,9 @@ fn is_string(t: &Token, dialect: Dialect) -> bool {
 fn is_ident(t: &Token, dialect: Dialect) -> bool {
     match t.kind {
         TokenKind::Word => true,
-        TokenKind::Other => {
-            t.text.starts_with('`') || (t.text.starts_with('"') && dialect != Dialect::Mysql)
+        TokenKind::Other if t.text.len() >= 2 => {
+            (t.text.starts_with('`') && dialect == Dialect::Mysql)
+                || (t.text.starts_with('"') && dialect != Dialect::Mysql)
         }
         _ => false,
     }

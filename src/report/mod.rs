@@ -325,6 +325,12 @@ pub fn csv_cell(s: &str) -> String {
 }
 
 pub fn csv_row(cells: &[String]) -> String {
+    // A lone empty cell would be an empty line, which readers skip.
+    if let [only] = cells
+        && only.is_empty()
+    {
+        return "\"\"\n".into();
+    }
     let mut line = cells
         .iter()
         .map(|c| csv_cell(c))
