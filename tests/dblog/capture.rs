@@ -5,48 +5,14 @@
 //! uninstalled. Both run the same scripted exercise, each statement marked
 //! with a `/* sNN */` comment so the tests can find it in the log.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use sqlx::{AssertSqlSafe, Connection, Executor};
 
-fn run(cmd: &mut Command) -> Result<String, String> {
-    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{cmd:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// A PostgreSQL cluster of its own, dropped with this value.
-struct Cluster {
-    version: String,
-    name: String,
-    port: u16,
-    data: PathBuf,
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = run(Command::new("pg_dropcluster")
-            .arg("--stop")
-            .arg(&self.version)
-            .arg(&self.name));
-    }
-}
+use super::common::cluster::Cluster;
 
 const PG_CONF: &str = "
 shared_preload_libraries = 'pgaudit'
@@ -64,11 +30,7 @@ pgaudit.role = 'auditor'
 
 /// Why pgAudit cannot be captured here (not installed, no cluster tools).
 pub fn postgres_missing() -> Option<String> {
-    let version = std::fs::read_dir("/etc/postgresql")
-        .ok()?
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .max()?;
+    let version = super::common::cluster::version()?;
     let lib = format!("/usr/lib/postgresql/{version}/lib/pgaudit.so");
     if !Path::new(&lib).exists() {
         return Some(format!(
@@ -85,45 +47,8 @@ pub fn postgres_missing() -> Option<String> {
     None
 }
 
-fn pg_version() -> String {
-    std::fs::read_dir("/etc/postgresql")
-        .expect("/etc/postgresql")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .max()
-        .expect("a PostgreSQL version")
-}
-
 fn start_cluster() -> Result<Cluster, String> {
-    let version = pg_version();
-    let name = format!("kh_audit_{}", std::process::id());
-    let port = free_port();
-    let _ = run(Command::new("pg_dropcluster").args(["--stop", &version, &name]));
-    run(Command::new("pg_createcluster").args([
-        &version,
-        &name,
-        "-p",
-        &port.to_string(),
-        "--",
-        "--auth=trust",
-    ]))?;
-    let c = Cluster {
-        data: PathBuf::from(format!("/var/lib/postgresql/{version}/{name}")),
-        version,
-        name,
-        port,
-    };
-    let conf = format!("/etc/postgresql/{}/{}/postgresql.conf", c.version, c.name);
-    let mut text = std::fs::read_to_string(&conf).map_err(|e| format!("{conf}: {e}"))?;
-    text.push_str(PG_CONF);
-    std::fs::write(&conf, text).map_err(|e| format!("{conf}: {e}"))?;
-    run(Command::new("pg_ctlcluster").args([
-        "--skip-systemctl-redirect",
-        &c.version,
-        &c.name,
-        "start",
-    ]))?;
-    Ok(c)
+    Cluster::start("audit", &["--auth=trust"], PG_CONF)
 }
 
 async fn pg(port: u16, user: &str, db: &str) -> sqlx::PgConnection {
