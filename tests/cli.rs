@@ -1152,3 +1152,61 @@ fn the_config_names_audit_logs_and_a_wrong_setting_names_its_line() {
         r.stderr
     );
 }
+
+/// The progress line goes to standard error only when it is a terminal
+/// (here a pty made by `script`): a day at a time, overwritten in place and
+/// cleared at the end; into a pipe, nothing.
+#[test]
+fn the_progress_line_shows_on_a_terminal_and_is_cleared() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            !common::require_dbs(),
+            "script(1) is needed for the pty test"
+        );
+        eprintln!("skipping: script(1) is not installed");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", demo(home.path(), "demo.sqlite").display());
+    let typescript = home.path().join("pty.txt");
+    let cmd = format!(
+        "XDG_STATE_HOME={h} XDG_DATA_HOME={h} {bin} report flags --db {db} --from 2026-10-01 --to 2026-10-04 --output {h}/flags.txt",
+        h = home.path().display(),
+        bin = env!("CARGO_BIN_EXE_keyhole"),
+    );
+    let o = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &cmd])
+        .arg(&typescript)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pty = std::fs::read_to_string(&typescript).unwrap();
+    for day in ["2026-10-01", "2026-10-02", "2026-10-03"] {
+        assert!(pty.contains(&format!("\r  reading {day}\x1b[K")), "{pty:?}");
+    }
+    // The last thing on the line is the clearing: no progress is left behind.
+    let last = pty.rfind("reading").unwrap();
+    assert!(pty[last..].contains("\r\x1b[K"), "{pty:?}");
+    assert!(home.path().join("flags.txt").exists());
+    // Into a pipe: no progress at all.
+    let r = keyhole(
+        home.path(),
+        &[
+            "report",
+            "flags",
+            "--db",
+            &db,
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-04",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("reading"), "{:?}", r.stderr);
+}

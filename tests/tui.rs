@@ -1076,3 +1076,52 @@ fn a_campaign_runs_from_the_command_line_through_the_dashboard_to_a_verified_exp
     );
     assert!(dir.path().join("keyhole/reveals.log").exists());
 }
+
+/// Key bindings come from a real config file: `[keys]` in `./keyhole.toml`
+/// moves search from `/` to `f`, and the dashboard obeys it.
+#[test]
+fn key_overrides_from_a_config_file_drive_the_real_binary() {
+    if !tmux_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("keyhole.toml"),
+        "[keys]\nsearch = [\"f\"]\n",
+    )
+    .unwrap();
+    let db = dir.path().join("demo.sqlite");
+    let session = format!("kh-keys-{}", std::process::id());
+    let cmd = format!(
+        "cd {d} && XDG_DATA_HOME={d} XDG_STATE_HOME={d} XDG_CONFIG_HOME={d}/none {bin} demo --events 2000 --path {db}; echo SHELL-OK $?; sleep 30",
+        d = dir.path().display(),
+        bin = env!("CARGO_BIN_EXE_keyhole"),
+        db = db.display(),
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &cmd,
+    ]);
+    let guard = scopeguard(&session);
+    wait_for(&session, "loaded");
+    // `/` is no longer search; `f` is.
+    tmux(&["send-keys", "-t", &session, "/"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let screen = tmux(&["capture-pane", "-p", "-t", &session]);
+    assert!(!screen.contains("Enter opens"), "{screen}");
+    tmux(&["send-keys", "-t", &session, "f"]);
+    wait_for(&session, "Enter opens");
+    tmux(&["send-keys", "-t", &session, "Escape"]);
+    wait_gone(&session, "Enter opens");
+    tmux(&["send-keys", "-t", &session, "q"]);
+    tmux(&["send-keys", "-t", &session, "q"]);
+    wait_for(&session, "SHELL-OK 0");
+    drop(guard);
+}
