@@ -704,6 +704,7 @@ fn no_color_turns_colour_off_and_a_hangup_restores_the_terminal() {
         .unwrap();
     // Wait for the whole report of the shell's mode, not only its first line.
     let after = wait_for(&plain, "STTY-DONE");
+    assert!(after.contains("SHELL-OK 129"), "SIGHUP exits 129: {after}");
     assert!(
         after.lines().any(|l| l.trim() == "icanon"),
         "raw mode was left: {after}"
@@ -1124,4 +1125,72 @@ fn key_overrides_from_a_config_file_drive_the_real_binary() {
     tmux(&["send-keys", "-t", &session, "q"]);
     wait_for(&session, "SHELL-OK 0");
     drop(guard);
+}
+
+/// The keyhole process running under a tmux session's shell.
+fn keyhole_pid(session: &str) -> String {
+    let pane = tmux(&["list-panes", "-t", session, "-F", "#{pane_pid}"]);
+    let out = std::process::Command::new("pgrep")
+        .args(["-P", pane.trim(), "keyhole"])
+        .output()
+        .unwrap();
+    let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(!pid.is_empty(), "keyhole runs under the pane's shell");
+    pid
+}
+
+/// SIGTERM and SIGINT end the dashboard like a hangup does: the terminal
+/// comes back in cooked mode, a reveal made just before is in the ledger,
+/// and the exit status is 128 + the signal (143, 130), as a shell reports.
+#[test]
+fn signals_restore_the_terminal_flush_the_ledger_and_exit_128_plus_the_signal() {
+    if !tmux_available() {
+        return;
+    }
+    for (sig, code) in [("TERM", 143), ("INT", 130)] {
+        let dir = tempfile::tempdir().unwrap();
+        let session = format!("kh-sig{sig}-{}", std::process::id());
+        let _g = run_in_tmux(&session, "TERM=xterm-256color", dir.path());
+        wait_for(&session, "loaded");
+        let reason = format!("incident {sig}");
+        // A flag's subject, masked until revealed.
+        tmux(&["send-keys", "-t", &session, "2"]);
+        wait_for(&session, "sorted by");
+        tmux(&["send-keys", "-t", &session, "Enter"]);
+        wait_for(&session, "•");
+        tmux(&["send-keys", "-t", &session, "v"]);
+        wait_for(&session, "reason for revealing");
+        tmux(&["send-keys", "-t", &session, "-l", &reason]);
+        tmux(&["send-keys", "-t", &session, "Enter"]);
+        // The signal follows at once: the write may still be in flight.
+        let pid = keyhole_pid(&session);
+        std::process::Command::new("kill")
+            .args([&format!("-{sig}"), &pid])
+            .status()
+            .unwrap();
+        let after = wait_for(&session, "STTY-DONE");
+        assert!(
+            after.contains(&format!("SHELL-OK {code}")),
+            "SIG{sig}: {after}"
+        );
+        assert!(
+            after.lines().any(|l| l.trim() == "icanon"),
+            "raw mode was left: {after}"
+        );
+        assert!(
+            !after.contains("Overview"),
+            "the alternate screen is gone: {after}"
+        );
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_keyhole"))
+            .args(["report", "auditor"])
+            .env("XDG_DATA_HOME", dir.path())
+            .env("XDG_STATE_HOME", dir.path())
+            .output()
+            .unwrap();
+        let trail = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            trail.contains(&reason),
+            "the reveal before SIG{sig} is in the ledger: {trail}"
+        );
+    }
 }

@@ -45,6 +45,5 @@ pub async fn command(g: &GlobalOpts, window: &WindowArgs) -> anyhow::Result<u8> 
         display_timezone: settings.display_timezone,
         audit_logs,
     };
-    keyhole::tui::run(launch).await?;
-    Ok(0)
+    Ok(super::signal_status(keyhole::tui::run(launch).await?))
 }

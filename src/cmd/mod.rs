@@ -38,6 +38,12 @@ pub struct Usage(pub String);
 #[error("the reader of the output went away")]
 pub struct Closed;
 
+/// The exit status after the dashboard: 0, or 128 + the signal that ended
+/// it (130 SIGINT, 143 SIGTERM, 129 SIGHUP), as a shell reports one.
+pub fn signal_status(signal: Option<i32>) -> u8 {
+    signal.map_or(0, |n| 128 + n as u8)
+}
+
 /// The exit status for an error: 2 for usage, 0 for a closed pipe, else 1.
 pub fn exit_status(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<Closed>().is_some() {

@@ -169,8 +169,20 @@ pub fn spawn_ledger(
     path: PathBuf,
     actions: UnboundedSender<Action>,
 ) -> UnboundedSender<reveal::LedgerWrite> {
+    spawn_ledger_task(path, actions).0
+}
+
+/// The ledger's writer and its task, which ends once every sender is gone
+/// and every write it was given is done: awaiting it flushes the ledger.
+fn spawn_ledger_task(
+    path: PathBuf,
+    actions: UnboundedSender<Action>,
+) -> (
+    UnboundedSender<reveal::LedgerWrite>,
+    tokio::task::JoinHandle<()>,
+) {
     let (tx, mut rx) = unbounded_channel::<reveal::LedgerWrite>();
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let mut ledger: Option<crate::ledger::Ledger> = None;
         while let Some(w) = rx.recv().await {
             if ledger.is_none() {
@@ -261,7 +273,7 @@ pub fn spawn_ledger(
             l.close().await;
         }
     });
-    tx
+    (tx, task)
 }
 
 /// Maps a terminal event to an action for the current mode.
@@ -302,7 +314,10 @@ pub fn action_for(app: &App, bindings: &[keys::Binding], ev: Event) -> Option<Ac
 }
 
 /// Runs the dashboard until the user quits.
-pub async fn run(launch: Launch) -> Result<(), TuiError> {
+/// Runs the dashboard until the user quits, or a signal ends it: then the
+/// signal's number (SIGINT 2, SIGTERM 15, SIGHUP 1), after the terminal is
+/// restored and the ledger flushed.
+pub async fn run(launch: Launch) -> Result<Option<i32>, TuiError> {
     crossterm::terminal::enable_raw_mode()
         .map_err(|e| TuiError(format!("cannot use this terminal: {e}")))?;
     let mut stdout = std::io::stdout();
@@ -334,7 +349,7 @@ pub async fn run(launch: Launch) -> Result<(), TuiError> {
 async fn event_loop<B: Backend>(
     terminal: &mut Terminal<B>,
     launch: Launch,
-) -> Result<(), TuiError> {
+) -> Result<Option<i32>, TuiError> {
     let Launch {
         source,
         queries,
@@ -359,7 +374,10 @@ async fn event_loop<B: Backend>(
     app.display_timezone = display_timezone;
     let source_json =
         serde_json::json!({"dialect": source.dialect.name(), "database": source.database});
-    let ledger_tx = ledger.map(|p| spawn_ledger(p, tx.clone()));
+    let (ledger_tx, ledger_task) = match ledger.map(|p| spawn_ledger_task(p, tx.clone())) {
+        Some((t, h)) => (Some(t), Some(h)),
+        None => (None, None),
+    };
     app.ledger = ledger_tx.clone();
     let record_window = |w: &AuditWindow| {
         if let Some(l) = &ledger_tx {
@@ -389,15 +407,23 @@ async fn event_loop<B: Backend>(
         }
     });
     let sig_tx = tx.clone();
+    let signalled = Arc::new(std::sync::atomic::AtomicI32::new(0));
+    let got = signalled.clone();
     let signals = tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut hup)) = (
+        let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
             signal(SignalKind::terminate()),
             signal(SignalKind::hangup()),
+            signal(SignalKind::interrupt()),
         ) else {
             return;
         };
-        tokio::select! { _ = term.recv() => {}, _ = hup.recv() => {} }
+        let n = tokio::select! {
+            _ = term.recv() => 15,
+            _ = hup.recv() => 1,
+            _ = int.recv() => 2,
+        };
+        got.store(n, Ordering::SeqCst);
         let _ = sig_tx.send(Action::Quit);
     });
     let canceller = source.canceller();
@@ -506,7 +532,16 @@ async fn event_loop<B: Backend>(
     }
     input.abort();
     signals.abort();
-    Ok(())
+    // Every write the ledger was given is done before the process ends.
+    drop(app);
+    drop(ledger_tx);
+    if let Some(t) = ledger_task {
+        let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+    }
+    Ok(match signalled.load(Ordering::SeqCst) {
+        0 => None,
+        n => Some(n),
+    })
 }
 
 /// Renders the app into a plain-text screen of `w`×`h` (tests, snapshots, benchmarks).
