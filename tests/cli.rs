@@ -1210,3 +1210,60 @@ fn the_progress_line_shows_on_a_terminal_and_is_cleared() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!r.stderr.contains("reading"), "{:?}", r.stderr);
 }
+
+/// Another session holds ACCESS EXCLUSIVE on the access log (a migration,
+/// say): keyhole's statement gives up at lock_timeout with one line naming
+/// the query file, and leaves no session of its own behind.
+#[tokio::test]
+async fn a_locked_access_log_gives_up_at_lock_timeout_in_one_line() {
+    let Some((s, home)) = demo_on(Server::Postgres, 2000).await else {
+        return;
+    };
+    std::fs::write(
+        home.path().join("keyhole.toml"),
+        format!(
+            "url = \"{}\"\npolicy = \"{DEMO_POLICY}\"\nstatement_timeout_s = 6\n",
+            s.url()
+        ),
+    )
+    .unwrap();
+    use sqlx::{Connection, Executor};
+    let mut locker = sqlx::PgConnection::connect(&s.url()).await.unwrap();
+    locker.execute("BEGIN").await.unwrap();
+    locker
+        .execute("LOCK TABLE access_audit IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let h = home.path().to_path_buf();
+    let r = tokio::task::spawn_blocking(move || keyhole(&h, &["report", "flags"], &[]))
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    eprintln!("stderr: {}", r.stderr.trim());
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("access_events.sql"), "{}", r.stderr);
+    assert!(r.stderr.contains("lock timeout"), "{}", r.stderr);
+    // lock_timeout is half the statement timeout: 3 s, not 6.
+    assert!(took < std::time::Duration::from_secs(6), "{took:?}");
+    let count = format!(
+        "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid() AND pid <> {}",
+        s.name,
+        sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()")
+            .fetch_one(&mut locker)
+            .await
+            .unwrap()
+    );
+    let mut left = u32::MAX;
+    for _ in 0..50 {
+        left = s.admin_text(&count).await.parse().unwrap();
+        if left == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(left, 0, "keyhole left sessions behind");
+    locker.execute("ROLLBACK").await.unwrap();
+    locker.close().await.ok();
+}

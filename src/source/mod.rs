@@ -233,6 +233,12 @@ pub enum SettingRole {
     Limit,
 }
 
+/// How long a statement may wait for a lock: half the statement timeout,
+/// at least 1 s and at most 5 s.
+pub fn lock_wait_s(timeout_s: u64) -> u64 {
+    (timeout_s / 2).clamp(1, 5)
+}
+
 /// The session settings keyhole asks of a PostgreSQL or MySQL-family server.
 pub fn session_settings(
     dialect: Dialect,
@@ -259,7 +265,9 @@ pub fn session_settings(
             ),
             set(
                 "lock_timeout",
-                format!("SET lock_timeout = {}", timeout_s * 1000),
+                // A lock waited for queues others behind it: give up sooner
+                // than the statement would (half its timeout, 1 to 5 s).
+                format!("SET lock_timeout = {}", lock_wait_s(timeout_s) * 1000),
                 SettingRole::Limit,
             ),
             set(
