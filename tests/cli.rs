@@ -1267,3 +1267,104 @@ async fn a_locked_access_log_gives_up_at_lock_timeout_in_one_line() {
     locker.execute("ROLLBACK").await.unwrap();
     locker.close().await.ok();
 }
+
+/// The report's session, killed on the server in the middle of a report
+/// (`pg_terminate_backend`, MariaDB `KILL`): exit 1 with one line, and no
+/// `--output` file, whole or partial.
+async fn a_backend_killed_mid_report(server: Server) {
+    let Some((s, home)) = demo_on(server, 60_000).await else {
+        return;
+    };
+    let out = home.path().join("accesses.csv");
+    let today = chrono::Utc::now().date_naive();
+    let from = (today - chrono::Duration::days(120)).to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyhole"))
+        .args([
+            "report",
+            "accesses",
+            "--format",
+            "csv",
+            "--db",
+            &s.url(),
+            "--policy",
+            DEMO_POLICY,
+        ])
+        .args([
+            "--from",
+            &from,
+            "--to",
+            &today.to_string(),
+            "--output",
+            out.to_str().unwrap(),
+        ])
+        .env("XDG_STATE_HOME", home.path())
+        .env("XDG_DATA_HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path())
+        .env_remove("RUST_BACKTRACE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (find, kill) = match server {
+        Server::Postgres => (
+            format!(
+                "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid() AND query LIKE '%access_audit%'",
+                s.name
+            ),
+            "SELECT pg_terminate_backend({})::text",
+        ),
+        Server::Mariadb => (
+            format!(
+                "SELECT CAST(GROUP_CONCAT(ID) AS CHAR) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND ID <> CONNECTION_ID() AND COMMAND = 'Execute' AND INFO LIKE '%access_audit%'",
+                s.name
+            ),
+            "KILL {}",
+        ),
+    };
+    let mut killed = false;
+    while child.try_wait().unwrap().is_none() && !killed {
+        let ids = s.admin_text(&find).await;
+        for id in ids.split(',').filter(|x| !x.is_empty()) {
+            let sql = kill.replace("{}", id);
+            match server {
+                Server::Postgres => {
+                    s.admin_text(&sql).await;
+                }
+                Server::Mariadb => s.admin(&[&sql]).await,
+            }
+            killed = true;
+        }
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        killed,
+        "the report ended before its session could be killed"
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    eprintln!("stderr: {}", stderr.trim());
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("keyhole: queries/"), "{stderr}");
+    assert!(
+        stderr.contains("terminating connection due to administrator command")
+            || stderr.contains("the server closed the connection"),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(home.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("accesses"))
+        .collect();
+    assert!(left.is_empty(), "output left behind: {left:?}");
+}
+
+#[tokio::test]
+async fn a_postgres_backend_killed_mid_report_exits_1_and_leaves_no_output() {
+    a_backend_killed_mid_report(Server::Postgres).await;
+}
+
+#[tokio::test]
+async fn a_mariadb_connection_killed_mid_report_exits_1_and_leaves_no_output() {
+    a_backend_killed_mid_report(Server::Mariadb).await;
+}

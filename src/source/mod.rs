@@ -74,7 +74,29 @@ fn db_err(context: &str, e: sqlx::Error) -> SourceError {
     // source line (`at line 768`), which means nothing to a reader.
     match &e {
         sqlx::Error::Database(d) => SourceError::new(format!("{context}: {}", d.message())),
+        other if connection_lost(other) => SourceError::new(format!(
+            "{context}: the server closed the connection (the session was killed, or the server stopped or restarted): {other}"
+        )),
         other => SourceError::new(format!("{context}: {other}")),
+    }
+}
+
+/// Whether an error means the server went away mid-conversation: a read
+/// that met the end of the stream, a reset or broken connection.
+fn connection_lost(e: &sqlx::Error) -> bool {
+    use std::io::ErrorKind::*;
+    let io = |k: std::io::ErrorKind| {
+        matches!(
+            k,
+            UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe
+        )
+    };
+    // The MySQL driver reports a short read as an error of its own kind.
+    let text = e.to_string();
+    let short = text.contains("got 0 bytes at EOF") || text.contains("connection closed");
+    match e {
+        sqlx::Error::Io(i) => io(i.kind()) || short,
+        _ => short,
     }
 }
 
@@ -1025,5 +1047,5 @@ fn classify(label: &str, e: sqlx::Error) -> SourceError {
         }
         return SourceError::new(format!("{label}: {msg}"));
     }
-    SourceError::new(format!("{label}: {e}"))
+    db_err(label, e)
 }
