@@ -1315,24 +1315,48 @@ async fn a_backend_killed_mid_report(server: Server) {
         ),
         Server::Mariadb => (
             format!(
-                "SELECT CAST(GROUP_CONCAT(ID) AS CHAR) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND ID <> CONNECTION_ID() AND COMMAND = 'Execute' AND INFO LIKE '%access_audit%'",
+                "SELECT CAST(GROUP_CONCAT(ID) AS CHAR) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND ID <> CONNECTION_ID() AND INFO LIKE '%access_audit%'",
                 s.name
             ),
             "KILL {}",
         ),
     };
+    // One admin connection polls as fast as it can: a day's statement is
+    // short, and the report must be caught inside one.
+    use sqlx::{AssertSqlSafe, Connection, Executor};
     let mut killed = false;
-    while child.try_wait().unwrap().is_none() && !killed {
-        let ids = s.admin_text(&find).await;
-        for id in ids.split(',').filter(|x| !x.is_empty()) {
-            let sql = kill.replace("{}", id);
-            match server {
-                Server::Postgres => {
-                    s.admin_text(&sql).await;
+    match server {
+        Server::Postgres => {
+            let mut admin = sqlx::PgConnection::connect(&s.url()).await.unwrap();
+            while child.try_wait().unwrap().is_none() && !killed {
+                let ids: Option<String> = sqlx::query_scalar(AssertSqlSafe(find.clone()))
+                    .fetch_one(&mut admin)
+                    .await
+                    .unwrap();
+                for id in ids.iter().flat_map(|x| x.split(',')) {
+                    admin
+                        .execute(AssertSqlSafe(kill.replace("{}", id)))
+                        .await
+                        .unwrap();
+                    killed = true;
                 }
-                Server::Mariadb => s.admin(&[&sql]).await,
             }
-            killed = true;
+        }
+        Server::Mariadb => {
+            let mut admin = sqlx::MySqlConnection::connect(&s.url()).await.unwrap();
+            while child.try_wait().unwrap().is_none() && !killed {
+                let ids: Option<String> = sqlx::query_scalar(AssertSqlSafe(find.clone()))
+                    .fetch_one(&mut admin)
+                    .await
+                    .unwrap();
+                for id in ids.iter().flat_map(|x| x.split(',')) {
+                    // The session may have ended on its own in between.
+                    killed |= admin
+                        .execute(AssertSqlSafe(kill.replace("{}", id)))
+                        .await
+                        .is_ok();
+                }
+            }
         }
     }
     let o = child.wait_with_output().unwrap();
