@@ -1392,3 +1392,70 @@ async fn a_postgres_backend_killed_mid_report_exits_1_and_leaves_no_output() {
 async fn a_mariadb_connection_killed_mid_report_exits_1_and_leaves_no_output() {
     a_backend_killed_mid_report(Server::Mariadb).await;
 }
+
+/// The rest of the bad input a user can give, each with one line that says
+/// what and where, and its exit status.
+#[test]
+fn more_bad_input_gets_one_line_and_the_right_exit_status() {
+    let home = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", demo(home.path(), "demo.sqlite").display());
+    let one_line = |r: &Run, code: i32, want: &str| {
+        assert_eq!(r.code, code, "{}{}", r.stdout, r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+        assert!(r.stderr.contains(want), "want {want:?} in {}", r.stderr);
+    };
+    // An unknown --rule.
+    let r = keyhole(
+        home.path(),
+        &["report", "flags", "--db", &db, "--rule", "vip_acess"],
+        &[],
+    );
+    one_line(&r, 2, "--rule \"vip_acess\": unknown rule");
+    // A query file the server cannot run: its message, with the file.
+    let q = copy_queries(home.path());
+    std::fs::write(
+        q.join("staff.sql"),
+        "SELECT staff_id, display_name, role FROM no_such_table\n",
+    )
+    .unwrap();
+    let r = keyhole(
+        home.path(),
+        &[
+            "report",
+            "flags",
+            "--db",
+            &db,
+            "--queries",
+            q.to_str().unwrap(),
+        ],
+        &[],
+    );
+    one_line(&r, 1, "staff.sql: no such table: no_such_table");
+    // A ledger that is not one.
+    let ledger = home.path().join("not-a-ledger.sqlite");
+    std::fs::write(&ledger, "this is no SQLite file, and certainly no ledger\n").unwrap();
+    let r = keyhole(
+        home.path(),
+        &["review", "list", "--ledger", ledger.to_str().unwrap()],
+        &[],
+    );
+    one_line(&r, 1, "not-a-ledger.sqlite");
+    assert!(r.stderr.contains("not a database"), "{}", r.stderr);
+    // A config whose password_env names a variable that is not set.
+    let cfg = home.path().join("pw.toml");
+    std::fs::write(
+        &cfg,
+        format!("url = \"{db}\"\npassword_env = \"KH_NOT_SET_ANYWHERE\"\n"),
+    )
+    .unwrap();
+    let r = keyhole(
+        home.path(),
+        &["check", "--config", cfg.to_str().unwrap()],
+        &[],
+    );
+    one_line(
+        &r,
+        2,
+        "password_env names KH_NOT_SET_ANYWHERE, which is not set",
+    );
+}
