@@ -1194,3 +1194,39 @@ fn signals_restore_the_terminal_flush_the_ledger_and_exit_128_plus_the_signal() 
         );
     }
 }
+
+/// A panic while the dashboard is on screen (a test-only hook): the
+/// terminal comes back in cooked mode, stderr has one line, and the log has
+/// the report with its backtrace.
+#[test]
+fn a_panic_on_screen_restores_the_terminal_and_reports_in_the_log() {
+    if !tmux_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let session = format!("kh-panic-{}", std::process::id());
+    let env = format!(
+        "env -u RUST_BACKTRACE KEYHOLE_TEST_PANIC=dashboard XDG_STATE_HOME={} TERM=xterm-256color",
+        dir.path().display()
+    );
+    let _g = run_in_tmux(&session, &env, dir.path());
+    let after = wait_for(&session, "STTY-DONE");
+    assert!(after.contains("SHELL-OK 101"), "{after}");
+    assert!(
+        after.lines().any(|l| l.trim() == "icanon"),
+        "raw mode was left: {after}"
+    );
+    assert!(
+        !after.contains("Overview"),
+        "the alternate screen is gone: {after}"
+    );
+    assert!(
+        after.contains("keyhole: internal error: forced for a test, on screen"),
+        "{after}"
+    );
+    let log = std::fs::read_to_string(dir.path().join("keyhole/keyhole.log")).unwrap();
+    assert!(
+        log.contains("forced for a test, on screen") && log.contains("backtrace="),
+        "{log}"
+    );
+}

@@ -445,10 +445,15 @@ async fn event_loop<B: Backend>(
     let mut parked: Option<Source> = None;
     let mut pending: Option<AuditWindow> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
+    // A test-only way to prove that a panic on screen restores the terminal.
+    let forced_panic = std::env::var_os("KEYHOLE_TEST_PANIC").is_some_and(|v| v == "dashboard");
     loop {
         terminal
             .draw(|f| view::draw(&app, &bindings, f))
             .map_err(|e| TuiError(e.to_string()))?;
+        if forced_panic && app.data.is_some() {
+            panic!("forced for a test, on screen");
+        }
         let mut batch: Vec<Action> = Vec::new();
         tokio::select! {
             a = rx.recv() => match a { Some(a) => batch.push(a), None => break },
