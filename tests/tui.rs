@@ -1230,3 +1230,128 @@ fn a_panic_on_screen_restores_the_terminal_and_reports_in_the_log() {
         "{log}"
     );
 }
+
+/// A reload that fails keeps what was loaded on screen under a banner that
+/// names the failure and offers a retry; a later load clears it.
+#[tokio::test]
+async fn a_failed_reload_keeps_the_data_under_a_banner_that_offers_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dataset(dir.path()).await;
+    let mut app = app_with(d.clone(), dir.path());
+    let b = keys::defaults();
+    app.update(Action::GoTab(2));
+    let before = render_to_string(&app, &b, 100, 30);
+    let why = "queries/postgres/access_events.sql (built-in): terminating connection due to administrator command";
+    app.update(Action::Load(LoadEvent::Failed(why.into())));
+    let s = render_to_string(&app, &b, 100, 30);
+    assert!(
+        s.contains("⚠ reload failed · showing the data loaded before · r retries"),
+        "{s}"
+    );
+    assert!(
+        s.contains("queries/postgres/access_events.sql (built-in): terminating connection"),
+        "{s}"
+    );
+    assert!(s.contains("r retries"), "{s}");
+    // The flags loaded before are still there.
+    let first_flag = before.lines().nth(3).unwrap().trim_matches('│').trim();
+    assert!(!first_flag.is_empty());
+    assert!(s.contains(first_flag), "{first_flag:?} gone:\n{s}");
+    app.update(Action::Load(LoadEvent::Done(d)));
+    let s = render_to_string(&app, &b, 100, 30);
+    assert!(!s.contains("reload failed"), "{s}");
+}
+
+/// The dashboard's load against PostgreSQL when the server kills its
+/// session mid-load: the load fails with one line naming the file and the
+/// cause, and the retry connects again and loads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_killed_mid_load_fails_the_load_and_the_retry_connects_again() {
+    let Some(s) = common::scratch(common::Server::Postgres).await else {
+        return;
+    };
+    let today = chrono::Utc::now().date_naive();
+    let settings = keyhole::demo::DemoSettings {
+        events: 60_000,
+        seed: 1,
+        anchor: today,
+    };
+    keyhole::demo::load_into(&s.url(), None, &settings, |_| {})
+        .await
+        .unwrap();
+    let inputs = keyhole::tui::data::Inputs {
+        queries: keyhole::source::queries::QuerySet::builtin(keyhole::source::Dialect::Postgres),
+        logs: Vec::new(),
+    };
+    let t = |d: chrono::NaiveDate| keyhole::time::local_day_start(d, chrono_tz::America::New_York);
+    let window = keyhole::audit::AuditWindow {
+        from: t(today - chrono::Duration::days(120)),
+        to: t(today),
+        as_of: t(today),
+    };
+    let src = keyhole::source::Source::connect(&common::source_options(&s.url()))
+        .await
+        .unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let load = keyhole::tui::data::load(
+        src,
+        inputs.clone(),
+        keyhole::policy::Policy::demo(),
+        window,
+        window.as_of,
+        &stop,
+        |_| {},
+    );
+    // Kill the session while it reads the access log, from a thread of its
+    // own (the load blocks its task while it judges).
+    let (url, name) = (s.url(), s.name.clone());
+    let killer = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            use sqlx::{AssertSqlSafe, Connection};
+            let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while std::time::Instant::now() < deadline {
+                let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE '%access_audit%'"
+                )))
+                .fetch_one(&mut admin)
+                .await
+                .unwrap();
+                if n > 0 {
+                    return true;
+                }
+            }
+            false
+        })
+    });
+    let (mut src, result) = load.await;
+    assert!(killer.join().unwrap(), "the load was never caught reading");
+    let err = result
+        .expect_err("the load outlived its session")
+        .to_string();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("access_events.sql"), "{err}");
+    assert!(err.contains("terminating connection"), "{err}");
+    // The retry: the lost session is replaced, and the load completes.
+    assert!(
+        src.revive().await.unwrap(),
+        "a killed session must be replaced"
+    );
+    let (src, result) = keyhole::tui::data::load(
+        src,
+        inputs,
+        keyhole::policy::Policy::demo(),
+        window,
+        window.as_of,
+        &stop,
+        |_| {},
+    )
+    .await;
+    let d = result.unwrap();
+    assert!(d.rows.len() > 10_000, "{}", d.rows.len());
+    src.close().await;
+}

@@ -506,7 +506,7 @@ impl Source {
     /// that has them all.
     pub async fn connect_with_settings(
         opts: &SourceOptions,
-        edit: impl FnOnce(&mut Vec<Setting>),
+        edit: impl FnOnce(&mut Vec<Setting>) + Send,
     ) -> Result<Source, SourceError> {
         if let Some(pw) = &opts.password {
             secrets::register(pw);
@@ -528,7 +528,7 @@ impl Source {
         opts: &SourceOptions,
         dialect: Dialect,
         database: String,
-        edit: impl FnOnce(&mut Vec<Setting>),
+        edit: impl FnOnce(&mut Vec<Setting>) + Send,
     ) -> Result<Source, SourceError> {
         let shown = secrets::redact_url(&opts.url);
         let timeout_s = opts.statement_timeout.as_secs().max(1);
@@ -999,6 +999,34 @@ impl Source {
                 .ok()
                 .and_then(|r| r.first().and_then(|x| x.first().cloned().flatten()))
                 .is_some_and(|n| n == "1")
+    }
+
+    /// Makes sure the session is alive: one the server killed, or lost in a
+    /// restart, is replaced by a new session with the same settings (a retry
+    /// after a failure starts here). Returns whether it was replaced. SQLite
+    /// needs none.
+    pub async fn revive(&mut self) -> Result<bool, SourceError> {
+        let alive = match &mut self.conn {
+            Conn::Pg(c) => c.ping().await.is_ok(),
+            Conn::My(c, ..) => c.ping().await.is_ok(),
+            Conn::Lite(..) => true,
+        };
+        let Some(opts) = self.cancel.as_ref().map(|c| c.opts.clone()) else {
+            return Ok(false);
+        };
+        if alive {
+            return Ok(false);
+        }
+        tracing::warn!("the source's session was lost; connecting again");
+        // Connected on a thread of its own: the driver's connect future is
+        // not Send for every lifetime, which a load's spawned task needs.
+        let handle = tokio::runtime::Handle::current();
+        let fresh = tokio::task::spawn_blocking(move || handle.block_on(Source::connect(&opts)))
+            .await
+            .map_err(|_| SourceError::new("connecting again: the connecting thread failed"))??;
+        let reading = self.reading.clone();
+        *self = Source { reading, ..fresh };
+        Ok(true)
     }
 
     pub async fn close(self) {

@@ -108,6 +108,13 @@ fn spawn_load(
         })
     };
     let task = tokio::spawn(async move {
+        // A retry after a lost session starts on a new one.
+        let mut src = src;
+        if let Err(e) = src.revive().await {
+            ticker.abort();
+            let _ = tx.send(Action::Load(LoadEvent::Failed(e.to_string())));
+            return src;
+        }
         let t2 = tx.clone();
         let (src, result) = data::load(src, set, policy, window, now, &flag, move |e| {
             if matches!(e, LoadEvent::Day { .. }) {

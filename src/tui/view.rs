@@ -31,8 +31,30 @@ pub fn draw(app: &App, bindings: &[Binding], f: &mut Frame) {
     ])
     .areas(area);
     draw_tabs(app, &theme, f, tabs);
+    // A reload that failed over loaded data: the data stays, under a banner.
+    let body = match (&app.data, &app.error) {
+        (Some(_), Some(e)) => {
+            let [banner, rest] =
+                Layout::vertical([Constraint::Length(2), Constraint::Min(1)]).areas(body);
+            f.render_widget(
+                Paragraph::new(vec![
+                    Line::from(vec![
+                        Span::styled("⚠ reload failed", theme.sev(crate::rules::Severity::High)),
+                        Span::styled(
+                            " · showing the data loaded before · r retries · q quits",
+                            theme.dim(),
+                        ),
+                    ]),
+                    Line::from(terminal(e)),
+                ]),
+                banner,
+            );
+            rest
+        }
+        _ => body,
+    };
     match (&app.data, &app.error) {
-        (_, Some(e)) => {
+        (None, Some(e)) => {
             let p = Paragraph::new(vec![
                 Line::from(Span::styled("Could not load the source", theme.accent())),
                 Line::from(terminal(e)),
@@ -53,7 +75,7 @@ pub fn draw(app: &App, bindings: &[Binding], f: &mut Frame) {
             .block(Block::bordered());
             f.render_widget(p, body);
         }
-        (Some(d), None) => match app.tab {
+        (Some(d), _) => match app.tab {
             Tab::Overview => tabs::overview::draw(app, d, &theme, f, body),
             Tab::Flags => tabs::flags::draw(app, d, &theme, f, body),
             Tab::Access => tabs::access::draw(app, d, &theme, f, body),
