@@ -1355,3 +1355,52 @@ async fn a_session_killed_mid_load_fails_the_load_and_the_retry_connects_again()
     assert!(d.rows.len() > 10_000, "{}", d.rows.len());
     src.close().await;
 }
+
+/// A reload that fails, and one that succeeds, keep an unsaved verdict: it
+/// stays in review mode, marked unsaved, until the ledger takes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsaved_verdict_survives_a_failed_and_a_new_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dataset(dir.path()).await;
+    let mut app = app_with(d.clone(), dir.path());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    app.ledger = Some(keyhole::tui::spawn_ledger(
+        "/proc/keyhole-test/ledger.sqlite".into(),
+        tx,
+    ));
+    let item = keyhole::ledger::Item {
+        key: "vip_access/e:1".into(),
+        flag: serde_json::json!({"severity": "high", "detail": "a VIP was viewed", "staff_id": "104"}),
+    };
+    let state = common::october_campaign(1, "October", vec![(item, None)]);
+    app.mode = Mode::Review;
+    app.update(Action::CampaignsLoaded(Ok(vec![state])));
+    app.update(Action::Submit);
+    app.update(Action::Verdict(keyhole::ledger::VerdictKind::Escalated));
+    app.update(Action::Submit);
+    pump(&mut app, &mut rx, |a| {
+        a.review.unsaved.values().any(|p| p.failed.is_some())
+    })
+    .await;
+    let unsaved = app.review.unsaved.len();
+    assert_eq!(unsaved, 1);
+    app.update(Action::Load(LoadEvent::Failed(
+        "queries/postgres/access_events.sql (built-in): the server closed the connection".into(),
+    )));
+    assert_eq!(app.mode, Mode::Review);
+    assert_eq!(
+        app.review.unsaved.len(),
+        unsaved,
+        "a failed load dropped a verdict"
+    );
+    let screen = render_to_string(&app, &keys::defaults(), 100, 30);
+    assert!(screen.contains("escalated · unsaved"), "{screen}");
+    app.update(Action::Load(LoadEvent::Done(d)));
+    assert_eq!(
+        app.review.unsaved.len(),
+        unsaved,
+        "a new load dropped a verdict"
+    );
+    let screen = render_to_string(&app, &keys::defaults(), 100, 30);
+    assert!(screen.contains("escalated · unsaved"), "{screen}");
+}
