@@ -1459,3 +1459,110 @@ fn more_bad_input_gets_one_line_and_the_right_exit_status() {
         "password_env names KH_NOT_SET_ANYWHERE, which is not set",
     );
 }
+
+/// The server itself stops in the middle of a report (a scratch cluster of
+/// the test's own, stopped with `pg_ctlcluster … stop -m immediate`): exit 1
+/// with one line, and no output file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_stopped_mid_report_exits_1_and_leaves_no_output() {
+    if common::cluster::version().is_none()
+        || Command::new("pg_createcluster")
+            .arg("--help")
+            .output()
+            .is_err()
+    {
+        assert!(!common::require_dbs(), "pg_createcluster is needed");
+        eprintln!("skipping: no pg_createcluster");
+        return;
+    }
+    let c = common::cluster::Cluster::start(
+        "stop",
+        &["--auth=trust"],
+        "\nlisten_addresses = '127.0.0.1'\n",
+    )
+    .unwrap();
+    c.psql("postgres", "CREATE DATABASE shop").unwrap();
+    let url = format!("postgres://postgres@127.0.0.1:{}/shop", c.port);
+    let today = chrono::Utc::now().date_naive();
+    let settings = keyhole::demo::DemoSettings {
+        events: 60_000,
+        seed: 1,
+        anchor: today,
+    };
+    keyhole::demo::load_into(&url, None, &settings, |_| {})
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("accesses.csv");
+    let from = (today - chrono::Duration::days(120)).to_string();
+    let child = Command::new(env!("CARGO_BIN_EXE_keyhole"))
+        .args([
+            "report",
+            "accesses",
+            "--format",
+            "csv",
+            "--db",
+            &url,
+            "--policy",
+            DEMO_POLICY,
+        ])
+        .args([
+            "--from",
+            &from,
+            "--to",
+            &today.to_string(),
+            "--output",
+            out.to_str().unwrap(),
+        ])
+        .env("XDG_STATE_HOME", home.path())
+        .env("XDG_DATA_HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path())
+        .env_remove("RUST_BACKTRACE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stop the server once the report reads the access log.
+    let seen = "SELECT count(*) FROM pg_stat_activity WHERE datname = 'shop' AND query LIKE '%FROM access_audit%' AND query NOT LIKE 'INSERT%' AND query NOT LIKE 'COPY%' AND pid <> pg_backend_pid()";
+    let mut stopped = false;
+    for _ in 0..600 {
+        if c.psql("postgres", &seen)
+            .is_ok_and(|o| o.trim() != "0" && !o.trim().is_empty())
+        {
+            common::cluster::run(Command::new("pg_ctlcluster").args([
+                "--skip-systemctl-redirect",
+                &c.version,
+                &c.name,
+                "stop",
+                "-m",
+                "immediate",
+            ]))
+            .unwrap();
+            stopped = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        stopped,
+        "the report ended before the server could be stopped"
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    eprintln!("stderr: {}", stderr.trim());
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // Wherever the report was (connecting, or reading a file), the line
+    // says the server went away.
+    assert!(
+        stderr.contains("the server closed the connection") || stderr.contains("cannot connect"),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(home.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("accesses"))
+        .collect();
+    assert!(left.is_empty(), "output left behind: {left:?}");
+}
