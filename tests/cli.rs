@@ -1526,7 +1526,7 @@ async fn a_server_stopped_mid_report_exits_1_and_leaves_no_output() {
     let seen = "SELECT count(*) FROM pg_stat_activity WHERE datname = 'shop' AND query LIKE '%FROM access_audit%' AND query NOT LIKE 'INSERT%' AND query NOT LIKE 'COPY%' AND pid <> pg_backend_pid()";
     let mut stopped = false;
     for _ in 0..600 {
-        if c.psql("postgres", &seen)
+        if c.psql("postgres", seen)
             .is_ok_and(|o| o.trim() != "0" && !o.trim().is_empty())
         {
             common::cluster::run(Command::new("pg_ctlcluster").args([
