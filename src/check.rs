@@ -92,18 +92,7 @@ pub async fn run(
     let mut logins = rustc_hash::FxHashMap::default();
     match load::load_staff(src, set, tz).await {
         Ok(staff) => {
-            for s in &staff {
-                if let Some(u) = s
-                    .db_user
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|u| !u.is_empty())
-                {
-                    logins
-                        .entry(u.to_string())
-                        .or_insert_with(|| s.staff_id.to_string());
-                }
-            }
+            logins = crate::dblog::logins(&staff);
             r.push(Status::Ok, format!("staff.sql: {} rows", staff.len()));
             for s in &staff {
                 let role = s

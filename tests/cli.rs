@@ -1275,36 +1275,7 @@ async fn a_backend_killed_mid_report(server: Server) {
     let Some((s, home)) = demo_on(server, 60_000).await else {
         return;
     };
-    let out = home.path().join("accesses.csv");
-    let today = chrono::Utc::now().date_naive();
-    let from = (today - chrono::Duration::days(120)).to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keyhole"))
-        .args([
-            "report",
-            "accesses",
-            "--format",
-            "csv",
-            "--db",
-            &s.url(),
-            "--policy",
-            DEMO_POLICY,
-        ])
-        .args([
-            "--from",
-            &from,
-            "--to",
-            &today.to_string(),
-            "--output",
-            out.to_str().unwrap(),
-        ])
-        .env("XDG_STATE_HOME", home.path())
-        .env("XDG_DATA_HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path())
-        .env_remove("RUST_BACKTRACE")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_accesses_report(&s.url(), home.path());
     let (find, kill) = match server {
         Server::Postgres => (
             format!(
@@ -1364,23 +1335,13 @@ async fn a_backend_killed_mid_report(server: Server) {
         killed,
         "the report ended before its session could be killed"
     );
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    eprintln!("stderr: {}", stderr.trim());
-    assert_eq!(o.status.code(), Some(1), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let stderr = failed_cleanly(o, home.path());
     assert!(stderr.starts_with("keyhole: queries/"), "{stderr}");
     assert!(
         stderr.contains("terminating connection due to administrator command")
             || stderr.contains("the server closed the connection"),
         "{stderr}"
     );
-    let left: Vec<_> = std::fs::read_dir(home.path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("accesses"))
-        .collect();
-    assert!(left.is_empty(), "output left behind: {left:?}");
 }
 
 #[tokio::test]
@@ -1493,35 +1454,7 @@ async fn a_server_stopped_mid_report_exits_1_and_leaves_no_output() {
         .await
         .unwrap();
     let home = tempfile::tempdir().unwrap();
-    let out = home.path().join("accesses.csv");
-    let from = (today - chrono::Duration::days(120)).to_string();
-    let child = Command::new(env!("CARGO_BIN_EXE_keyhole"))
-        .args([
-            "report",
-            "accesses",
-            "--format",
-            "csv",
-            "--db",
-            &url,
-            "--policy",
-            DEMO_POLICY,
-        ])
-        .args([
-            "--from",
-            &from,
-            "--to",
-            &today.to_string(),
-            "--output",
-            out.to_str().unwrap(),
-        ])
-        .env("XDG_STATE_HOME", home.path())
-        .env("XDG_DATA_HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path())
-        .env_remove("RUST_BACKTRACE")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_accesses_report(&url, home.path());
     // Stop the server once the report reads the access log.
     let seen = "SELECT count(*) FROM pg_stat_activity WHERE datname = 'shop' AND query LIKE '%FROM access_audit%' AND query NOT LIKE 'INSERT%' AND query NOT LIKE 'COPY%' AND pid <> pg_backend_pid()";
     let mut stopped = false;
@@ -1548,21 +1481,63 @@ async fn a_server_stopped_mid_report_exits_1_and_leaves_no_output() {
         stopped,
         "the report ended before the server could be stopped"
     );
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    eprintln!("stderr: {}", stderr.trim());
-    assert_eq!(o.status.code(), Some(1), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let stderr = failed_cleanly(o, home.path());
     // Wherever the report was (connecting, or reading a file), the line
     // says the server went away.
     assert!(
         stderr.contains("the server closed the connection") || stderr.contains("cannot connect"),
         "{stderr}"
     );
-    let left: Vec<_> = std::fs::read_dir(home.path())
+}
+
+/// `report accesses` over the 120 days before today into `home/accesses.csv`,
+/// with stderr captured: the report the fault tests break.
+fn spawn_accesses_report(url: &str, home: &Path) -> std::process::Child {
+    let today = chrono::Utc::now().date_naive();
+    let from = (today - chrono::Duration::days(120)).to_string();
+    let out = home.join("accesses.csv");
+    Command::new(env!("CARGO_BIN_EXE_keyhole"))
+        .args([
+            "report",
+            "accesses",
+            "--format",
+            "csv",
+            "--db",
+            url,
+            "--policy",
+            DEMO_POLICY,
+        ])
+        .args([
+            "--from",
+            &from,
+            "--to",
+            &today.to_string(),
+            "--output",
+            out.to_str().unwrap(),
+        ])
+        .env("XDG_STATE_HOME", home)
+        .env("XDG_DATA_HOME", home)
+        .env("XDG_CONFIG_HOME", home)
+        .env_remove("RUST_BACKTRACE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// A report that failed as it should: exit 1, one line on stderr (returned),
+/// and no output file, whole or partial.
+fn failed_cleanly(o: std::process::Output, home: &Path) -> String {
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    eprintln!("stderr: {}", stderr.trim());
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(home)
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with("accesses"))
         .collect();
     assert!(left.is_empty(), "output left behind: {left:?}");
+    stderr
 }

@@ -174,19 +174,7 @@ pub fn attach_logs(
         return Ok(Vec::new());
     }
     let started = Clock::now();
-    let mut logins = rustc_hash::FxHashMap::default();
-    for s in &dir.staff {
-        if let Some(u) = s
-            .db_user
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-        {
-            logins
-                .entry(u.to_string())
-                .or_insert_with(|| s.staff_id.to_string());
-        }
-    }
+    let logins = crate::dblog::logins(&dir.staff);
     let (events, summaries) = crate::dblog::read_all(logs, &policy.audit, &logins)?;
     tracing::info!(
         logs = logs.len(),

@@ -553,6 +553,24 @@ pub fn read_log(
     Ok(judge.summary)
 }
 
+/// Each staff member's database login (`db_user`, trimmed) to their staff
+/// id; a login two staff members share goes to the first.
+pub fn logins(staff: &[crate::model::Staff]) -> FxHashMap<String, String> {
+    let mut m = FxHashMap::default();
+    for s in staff {
+        if let Some(u) = s
+            .db_user
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            m.entry(u.to_string())
+                .or_insert_with(|| s.staff_id.to_string());
+        }
+    }
+    m
+}
+
 /// Reads every log into events in (`occurred_at`, `event_id`) order.
 /// `logins` maps a staff member's `db_user` to their staff id.
 pub fn read_all(
