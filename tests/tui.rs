@@ -1262,48 +1262,83 @@ async fn a_failed_reload_keeps_the_data_under_a_banner_that_offers_retry() {
     assert!(!s.contains("reload failed"), "{s}");
 }
 
-/// The dashboard's load against PostgreSQL when the server kills its
-/// session mid-load: the load fails with one line naming the file and the
-/// cause, and the retry connects again and loads.
+/// The dashboard's load when the server kills its session mid-load
+/// (`pg_terminate_backend`, MariaDB `KILL`): the load fails with one line
+/// naming the file and the cause, and the retry connects again and loads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_killed_mid_load_fails_the_load_and_the_retry_connects_again() {
-    let Some(s) = common::scratch(common::Server::Postgres).await else {
-        return;
-    };
+    killed_mid_load(common::Server::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mariadb_session_killed_mid_load_fails_the_load_and_the_retry_connects_again() {
+    killed_mid_load(common::Server::Mariadb).await;
+}
+
+/// A 120-day window ending today (New York).
+fn load_window() -> keyhole::audit::AuditWindow {
     let today = chrono::Utc::now().date_naive();
-    let settings = keyhole::demo::DemoSettings {
-        events: 60_000,
-        seed: 1,
-        anchor: today,
-    };
-    keyhole::demo::load_into(&s.url(), None, &settings, |_| {})
-        .await
-        .unwrap();
-    let inputs = keyhole::tui::data::Inputs {
-        queries: keyhole::source::queries::QuerySet::builtin(keyhole::source::Dialect::Postgres),
-        logs: Vec::new(),
-    };
     let t = |d: chrono::NaiveDate| keyhole::time::local_day_start(d, chrono_tz::America::New_York);
-    let window = keyhole::audit::AuditWindow {
+    keyhole::audit::AuditWindow {
         from: t(today - chrono::Duration::days(120)),
         to: t(today),
         as_of: t(today),
+    }
+}
+
+async fn demo_source(url: &str) {
+    let settings = keyhole::demo::DemoSettings {
+        events: 60_000,
+        seed: 1,
+        anchor: chrono::Utc::now().date_naive(),
     };
-    let src = keyhole::source::Source::connect(&common::source_options(&s.url()))
+    keyhole::demo::load_into(url, None, &settings, |_| {})
         .await
         .unwrap();
+}
+
+/// The dashboard's load of `src`, as `r` starts it.
+async fn dashboard_load(
+    src: keyhole::source::Source,
+    dialect: keyhole::source::Dialect,
+) -> (
+    keyhole::source::Source,
+    Result<Box<Dataset>, keyhole::audit::AuditError>,
+) {
+    let window = load_window();
+    let inputs = keyhole::tui::data::Inputs {
+        queries: keyhole::source::queries::QuerySet::builtin(dialect),
+        logs: Vec::new(),
+    };
     let stop = std::sync::atomic::AtomicBool::new(false);
-    let load = keyhole::tui::data::load(
+    keyhole::tui::data::load(
         src,
-        inputs.clone(),
+        inputs,
         keyhole::policy::Policy::demo(),
         window,
         window.as_of,
         &stop,
         |_| {},
-    );
+    )
+    .await
+}
+
+async fn killed_mid_load(server: common::Server) {
+    let Some(s) = common::scratch(server).await else {
+        return;
+    };
+    demo_source(&s.url()).await;
+    let dialect = match server {
+        common::Server::Postgres => keyhole::source::Dialect::Postgres,
+        common::Server::Mariadb => keyhole::source::Dialect::Mysql,
+    };
+    let src = keyhole::source::Source::connect(&common::source_options(&s.url()))
+        .await
+        .unwrap();
+    let load = dashboard_load(src, dialect);
     // Kill the session while it reads the access log, from a thread of its
-    // own (the load blocks its task while it judges).
+    // own (the load blocks its task while it judges), polling on one admin
+    // connection as fast as it can.
     let (url, name) = (s.url(), s.name.clone());
     let killer = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -1311,18 +1346,44 @@ async fn a_session_killed_mid_load_fails_the_load_and_the_retry_connects_again()
             .build()
             .unwrap();
         rt.block_on(async move {
-            use sqlx::{AssertSqlSafe, Connection};
-            let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+            use sqlx::{AssertSqlSafe, Connection, Executor};
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-            while std::time::Instant::now() < deadline {
-                let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE '%access_audit%'"
-                )))
-                .fetch_one(&mut admin)
-                .await
-                .unwrap();
-                if n > 0 {
-                    return true;
+            match server {
+                common::Server::Postgres => {
+                    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+                    while std::time::Instant::now() < deadline {
+                        let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE '%access_audit%'"
+                        )))
+                        .fetch_one(&mut admin)
+                        .await
+                        .unwrap();
+                        if n > 0 {
+                            return true;
+                        }
+                    }
+                }
+                common::Server::Mariadb => {
+                    let mut admin = sqlx::MySqlConnection::connect(&url).await.unwrap();
+                    while std::time::Instant::now() < deadline {
+                        let ids: Option<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+                            "SELECT CAST(GROUP_CONCAT(ID) AS CHAR) FROM information_schema.PROCESSLIST WHERE DB = '{name}' AND ID <> CONNECTION_ID() AND INFO LIKE '%access_audit%'"
+                        )))
+                        .fetch_one(&mut admin)
+                        .await
+                        .unwrap();
+                        let mut killed = false;
+                        for id in ids.iter().flat_map(|x| x.split(',')) {
+                            // The statement may have ended on its own.
+                            killed |= admin
+                                .execute(AssertSqlSafe(format!("KILL {id}")))
+                                .await
+                                .is_ok();
+                        }
+                        if killed {
+                            return true;
+                        }
+                    }
                 }
             }
             false
@@ -1335,22 +1396,106 @@ async fn a_session_killed_mid_load_fails_the_load_and_the_retry_connects_again()
         .to_string();
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("access_events.sql"), "{err}");
-    assert!(err.contains("terminating connection"), "{err}");
+    let cause = match server {
+        common::Server::Postgres => "terminating connection",
+        // MariaDB tells the killed session nothing: its socket just closes.
+        common::Server::Mariadb => "the server closed the connection",
+    };
+    assert!(err.contains(cause), "{err}");
     // The retry: the lost session is replaced, and the load completes.
     assert!(
         src.revive().await.unwrap(),
         "a killed session must be replaced"
     );
-    let (src, result) = keyhole::tui::data::load(
-        src,
-        inputs,
-        keyhole::policy::Policy::demo(),
-        window,
-        window.as_of,
-        &stop,
-        |_| {},
+    let (src, result) = dashboard_load(src, dialect).await;
+    let d = result.unwrap();
+    assert!(d.rows.len() > 10_000, "{}", d.rows.len());
+    src.close().await;
+}
+
+/// The dashboard's load when the server itself stops mid-load (a scratch
+/// cluster, stopped immediately): the load fails with one line; a retry
+/// while the server is down fails with one line saying it cannot connect;
+/// once the server is back, the retry connects again and loads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_stopped_mid_load_fails_the_load_and_the_retry_after_restart_loads() {
+    if std::process::Command::new("pg_createcluster")
+        .arg("--help")
+        .output()
+        .is_err()
+    {
+        assert!(!common::require_dbs(), "pg_createcluster is needed");
+        eprintln!("skipping: no pg_createcluster");
+        return;
+    }
+    let c = common::cluster::Cluster::start(
+        "dashstop",
+        &["--auth=trust"],
+        "\nlisten_addresses = '127.0.0.1'\n",
     )
-    .await;
+    .unwrap();
+    c.psql("postgres", "CREATE DATABASE shop").unwrap();
+    let url = format!("postgres://postgres@127.0.0.1:{}/shop", c.port);
+    demo_source(&url).await;
+    let dialect = keyhole::source::Dialect::Postgres;
+    let src = keyhole::source::Source::connect(&common::source_options(&url))
+        .await
+        .unwrap();
+    let load = dashboard_load(src, dialect);
+    let (version, cname) = (c.version.clone(), c.name.clone());
+    let port = c.port;
+    let stopper = std::thread::spawn(move || {
+        let seen = "SELECT count(*) FROM pg_stat_activity WHERE datname = 'shop' AND query LIKE '%FROM access_audit%' AND pid <> pg_backend_pid()";
+        for _ in 0..3000 {
+            let out = common::cluster::run(std::process::Command::new("psql").args([
+                "-X",
+                "-At",
+                "-h",
+                "/var/run/postgresql",
+                "-p",
+                &port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+                seen,
+            ]));
+            if out.is_ok_and(|o| o.trim() != "0" && !o.trim().is_empty()) {
+                common::cluster::run(std::process::Command::new("pg_ctlcluster").args([
+                    "--skip-systemctl-redirect",
+                    &version,
+                    &cname,
+                    "stop",
+                    "-m",
+                    "immediate",
+                ]))
+                .unwrap();
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        false
+    });
+    let (mut src, result) = load.await;
+    assert!(stopper.join().unwrap(), "the load was never caught reading");
+    let err = result
+        .expect_err("the load outlived its server")
+        .to_string();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("queries/"), "{err}");
+    // The retry while the server is down: one line, no secret, no panic.
+    let down = src
+        .revive()
+        .await
+        .expect_err("a server that is down cannot be reached")
+        .to_string();
+    assert_eq!(down.lines().count(), 1, "{down}");
+    assert!(down.contains("cannot connect"), "{down}");
+    // The server comes back; the next retry loads.
+    c.ctl("start").unwrap();
+    assert!(src.revive().await.unwrap(), "the lost session is replaced");
+    let (src, result) = dashboard_load(src, dialect).await;
     let d = result.unwrap();
     assert!(d.rows.len() > 10_000, "{}", d.rows.len());
     src.close().await;
