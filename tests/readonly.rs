@@ -46,6 +46,11 @@ const MY_FIXTURE: &[&str] = &[
 const MY_CHECKSUM: &str = "SELECT CONCAT(MD5(GROUP_CONCAT(CONCAT(id, ':', name) ORDER BY id)), '|', \
                            (SELECT next_not_cached_value FROM s)) FROM victims";
 
+/// How the guard's refusal of a hostile file begins.
+const GUARD: &str = "hostile.sql: refused: line ";
+/// How a refusal by the server's read-only session begins.
+const SERVER: &str = "hostile.sql: refused by the read-only session: ";
+
 /// The cases every server must refuse.
 fn common_cases() -> Vec<&'static str> {
     vec![
@@ -86,15 +91,17 @@ async fn prove_on(
     let before = s.admin_text(checksum).await;
     for sql in common_cases().iter().chain(extra) {
         let r = run(&mut src, sql).await;
-        assert!(r.is_err(), "{sql:?} was not refused");
         assert!(
-            r.unwrap_err().contains("refused"),
-            "{sql:?} must be refused by the guard"
+            r.as_ref().is_err_and(|e| e.starts_with(GUARD)),
+            "{sql:?} must be refused by the guard: {r:?}"
         );
     }
     for sql in server_side {
         let r = run(&mut src, sql).await;
-        assert!(r.is_err(), "{sql:?} ran inside a read-only transaction");
+        assert!(
+            r.as_ref().is_err_and(|e| e.starts_with(SERVER)),
+            "{sql:?} must be refused by the server's read-only transaction: {r:?}"
+        );
     }
     // The session is still read-only and usable afterwards.
     assert_eq!(run(&mut src, "SELECT 1").await, Ok(1));
@@ -208,8 +215,8 @@ async fn sqlite_is_opened_read_only_and_refuses_writes() {
     ]) {
         let r = run(&mut src, sql).await;
         assert!(
-            r.as_ref().is_err_and(|e| e.contains("refused")),
-            "{sql:?}: {r:?}"
+            r.as_ref().is_err_and(|e| e.starts_with(GUARD)),
+            "{sql:?} must be refused by the guard: {r:?}"
         );
     }
     assert_eq!(run(&mut src, "SELECT * FROM victims").await, Ok(2));
@@ -497,4 +504,202 @@ async fn mariadb_given_mysqls_timeout_setting_warns_and_keyhole_keeps_the_timeou
         "{lines:?}"
     );
     src.close().await;
+}
+
+/// A statement past the guard, on the session's other walls only.
+async fn past_the_guard(src: &mut Source, sql: &str) -> Result<u64, String> {
+    src.run_past_the_guard("hostile.sql", sql)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Each server wall alone, with the guard out of the way: two statements in
+/// one prepared query fail at the server; a write fails in the read-only
+/// transaction; the tables stay as they were.
+async fn server_walls_hold_without_the_guard(server: Server) {
+    let Some(s) = scratch(server).await else {
+        return;
+    };
+    let (fixture, checksum, multiple) = match server {
+        Server::Postgres => (
+            PG_FIXTURE,
+            PG_CHECKSUM,
+            "cannot insert multiple commands into a prepared statement",
+        ),
+        Server::Mariadb => (
+            MY_FIXTURE,
+            MY_CHECKSUM,
+            "You have an error in your SQL syntax",
+        ),
+    };
+    s.admin(fixture).await;
+    let before = s.admin_text(checksum).await;
+    let mut src = Source::connect(&source_options(&s.url())).await.unwrap();
+    // One prepared statement: the second command never runs, and the
+    // server says why (not the read-only wall: a SELECT comes second).
+    for sql in [
+        "SELECT 1; DELETE FROM victims",
+        "DELETE FROM victims; SELECT 1",
+    ] {
+        let r = past_the_guard(&mut src, sql).await;
+        assert!(
+            r.as_ref().is_err_and(|e| e.contains(multiple)),
+            "{sql:?}: {r:?}"
+        );
+    }
+    // The read-only transaction: each write is refused as such.
+    for sql in [
+        "DELETE FROM victims",
+        "UPDATE victims SET name = 'x'",
+        "INSERT INTO victims VALUES (9, 'z')",
+        "CREATE TABLE planted (x int)",
+        "SELECT wipe()",
+        "SELECT bump()",
+    ] {
+        let r = past_the_guard(&mut src, sql).await;
+        assert!(
+            r.as_ref().is_err_and(|e| e.starts_with(SERVER)),
+            "{sql:?} must be refused by the read-only transaction: {r:?}"
+        );
+    }
+    assert_eq!(
+        past_the_guard(&mut src, "SELECT * FROM victims").await,
+        Ok(3)
+    );
+    src.close().await;
+    assert_eq!(s.admin_text(checksum).await, before, "a table changed");
+    let planted = s
+        .admin_text(match server {
+            Server::Postgres => "SELECT count(*)::text FROM pg_tables WHERE tablename = 'planted'",
+            Server::Mariadb => "SELECT CAST(count(*) AS CHAR) FROM information_schema.TABLES WHERE TABLE_NAME = 'planted' AND TABLE_SCHEMA = DATABASE()",
+        })
+        .await;
+    assert_eq!(planted, "0");
+}
+
+#[tokio::test]
+async fn postgres_server_walls_hold_without_the_guard() {
+    server_walls_hold_without_the_guard(Server::Postgres).await;
+}
+
+#[tokio::test]
+async fn mariadb_server_walls_hold_without_the_guard() {
+    server_walls_hold_without_the_guard(Server::Mariadb).await;
+}
+
+/// MariaDB keeps `SET SESSION TRANSACTION READ WRITE` past a ROLLBACK, and a
+/// DDL statement commits the READ ONLY transaction around it and runs under
+/// the session default. keyhole sets the default back to READ ONLY before
+/// every statement; without that reset, this DROP would go through.
+#[tokio::test]
+async fn mariadb_a_session_lifted_to_read_write_is_read_only_again_for_the_next_statement() {
+    let Some(s) = scratch(Server::Mariadb).await else {
+        return;
+    };
+    s.admin(MY_FIXTURE).await;
+    let before = s.admin_text(MY_CHECKSUM).await;
+    let mut src = Source::connect(&source_options(&s.url())).await.unwrap();
+    // The lift itself is allowed inside the transaction.
+    assert_eq!(
+        past_the_guard(&mut src, "SET SESSION TRANSACTION READ WRITE").await,
+        Ok(0)
+    );
+    let r = past_the_guard(&mut src, "DROP TABLE victims").await;
+    assert!(
+        r.as_ref()
+            .is_err_and(|e| e.starts_with(SERVER) && e.contains("READ ONLY")),
+        "the DROP must meet the read-only session default: {r:?}"
+    );
+    src.close().await;
+    assert_eq!(s.admin_text(MY_CHECKSUM).await, before, "the table changed");
+}
+
+/// SQLite's three walls, each alone with the guard out of the way:
+/// `query_only` refuses a TEMP table (which the read-only open allows); the
+/// read-only open refuses a write once `query_only` is lifted; the ATTACH
+/// limit refuses any attached file.
+#[tokio::test]
+async fn sqlite_walls_hold_each_on_its_own_without_the_guard() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("victims.sqlite");
+    {
+        use sqlx::{ConnectOptions, Executor};
+        let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .connect()
+            .await
+            .unwrap();
+        c.execute("CREATE TABLE victims (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO victims VALUES (1,'a'),(2,'b');")
+            .await
+            .unwrap();
+    }
+    let bytes_before = std::fs::read(&path).unwrap();
+    let url = format!("sqlite://{}", path.display());
+    let mut src = Source::connect(&source_options(&url)).await.unwrap();
+    // query_only alone: the temp schema is writable on a read-only file.
+    let r = past_the_guard(&mut src, "CREATE TEMP TABLE planted (x)").await;
+    assert!(
+        r.as_ref()
+            .is_err_and(|e| e.starts_with(SERVER) && e.contains("readonly")),
+        "{r:?}"
+    );
+    // The ATTACH limit alone: the file would be created otherwise.
+    let other = dir.path().join("other.sqlite");
+    let r = past_the_guard(
+        &mut src,
+        &format!("ATTACH DATABASE '{}' AS other", other.display()),
+    )
+    .await;
+    assert!(
+        r.as_ref()
+            .is_err_and(|e| e.contains("too many attached databases")),
+        "{r:?}"
+    );
+    assert!(!other.exists(), "ATTACH created a file");
+    // The read-only open alone: query_only lifted for this statement's
+    // transaction, the write still fails.
+    let r = past_the_guard(&mut src, "PRAGMA query_only = OFF").await;
+    assert!(r.is_ok(), "{r:?}");
+    let r = past_the_guard(&mut src, "PRAGMA query_only").await;
+    assert_eq!(r, Ok(1));
+    let r = past_the_guard(&mut src, "DELETE FROM victims").await;
+    assert!(
+        r.as_ref()
+            .is_err_and(|e| e.starts_with(SERVER) && e.contains("readonly")),
+        "{r:?}"
+    );
+    src.close().await;
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes_before,
+        "the file changed"
+    );
+}
+
+/// The way past the guard is for these tests only: keyhole's own code
+/// never calls it.
+#[test]
+fn only_tests_go_past_the_guard() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut calls = Vec::new();
+    let mut stack = vec![src];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                for (i, l) in text.lines().enumerate() {
+                    if l.contains("run_past_the_guard")
+                        && !l.contains("pub async fn run_past_the_guard")
+                    {
+                        calls.push(format!("{}:{}", p.display(), i + 1));
+                    }
+                }
+            }
+        }
+    }
+    assert!(calls.is_empty(), "called from keyhole itself: {calls:?}");
 }

@@ -493,7 +493,8 @@ pub fn detect(path: &Path) -> Result<Format, DbLogError> {
     Ok(detect_text(&text))
 }
 
-fn detect_text(text: &str) -> Format {
+/// Tells a log's format from its first non-blank line.
+pub fn detect_text(text: &str) -> Format {
     let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let b = line.as_bytes();
     let digits =
@@ -527,6 +528,19 @@ pub fn read_log(
     let file = std::fs::File::open(&spec.path)
         .map_err(|e| DbLogError::Io(format!("audit log {}: {e}", spec.path.display())))?;
     let reader = std::io::BufReader::with_capacity(1 << 20, file);
+    read_from(reader, format, spec, audit, logins, out)
+}
+
+/// Reads one log of a known format from `reader`; `spec` gives its name,
+/// prefix and zone. What [`read_log`] does once the file is open.
+pub fn read_from<R: std::io::BufRead>(
+    reader: R,
+    format: Format,
+    spec: &LogSpec,
+    audit: &AuditPolicy,
+    logins: &FxHashMap<String, String>,
+    out: &mut DbEvents,
+) -> Result<LogSummary, DbLogError> {
     let dialect = match format {
         Format::ServerAudit => Dialect::Mysql,
         _ => Dialect::Postgres,

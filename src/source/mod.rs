@@ -747,6 +747,22 @@ impl Source {
         self.run_accepted(label, sql, window, on_row).await
     }
 
+    /// Runs `sql` past the statement guard, behind the session's other walls
+    /// only (the read-only transaction, the session defaults, one prepared
+    /// statement, SQLite's read-only open, `query_only` and ATTACH limit),
+    /// and counts its rows. keyhole itself never calls it: it lets the tests
+    /// prove that each of those walls holds on its own.
+    #[doc(hidden)]
+    pub async fn run_past_the_guard(&mut self, label: &str, sql: &str) -> Result<u64, SourceError> {
+        let mut n = 0;
+        self.run_accepted(label, sql.to_string(), None, |_, _| {
+            n += 1;
+            Ok(())
+        })
+        .await?;
+        Ok(n)
+    }
+
     /// The database's plan for a windowed query file, without running it:
     /// `EXPLAIN` (PostgreSQL, MySQL/MariaDB) or `EXPLAIN QUERY PLAN`
     /// (SQLite) of the statement the guard accepted, never `ANALYZE`, in the
