@@ -633,15 +633,20 @@ async fn read_only_session(src: &mut Source, r: &mut Report) {
             }
         }
         Dialect::Sqlite => match src.sqlite_read_only().await {
-            Ok((true, q)) => r.push(
+            Ok(w) if w.read_only && w.query_only == "1" && w.attach_limit == 0 => r.push(
                 Status::Ok,
-                format!(
-                    "read-only: file opened read-only (mode=ro), query_only={q}, ATTACH disabled"
-                ),
+                "read-only: file opened read-only (mode=ro), query_only=1, ATTACH limit 0",
             ),
-            Ok((false, _)) => r.push(
+            Ok(w) if !w.read_only => r.push(
                 Status::Fail,
                 "read-only: the SQLite file is open for writing",
+            ),
+            Ok(w) => r.push(
+                Status::Fail,
+                format!(
+                    "read-only: file opened read-only, but query_only={} and ATTACH limit {}",
+                    w.query_only, w.attach_limit
+                ),
             ),
             Err(e) => r.push(Status::Fail, format!("read-only: {e}")),
         },

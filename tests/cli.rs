@@ -149,7 +149,7 @@ fn check_passes_on_the_demo_and_lists_unnamed_roles() {
     let r = keyhole(home.path(), &["check", "--db", &url], &[]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     for want in [
-        "ok    read-only: file opened read-only (mode=ro), query_only=1, ATTACH disabled",
+        "ok    read-only: file opened read-only (mode=ro), query_only=1, ATTACH limit 0",
         "ok    staff.sql: 150 rows",
         "ok    subjects.sql: 20000 rows",
         "warn  roles the policy does not name (deny by default): contractor (2 staff)",

@@ -205,7 +205,11 @@ async fn sqlite_is_opened_read_only_and_refuses_writes() {
         .expect("connect");
     assert_eq!(
         src.sqlite_read_only().await.unwrap(),
-        (true, "1".to_string())
+        keyhole::source::SqliteWalls {
+            read_only: true,
+            query_only: "1".to_string(),
+            attach_limit: 0,
+        }
     );
     for sql in common_cases().iter().chain(&[
         "SELECT load_extension('/tmp/evil')",
@@ -257,16 +261,28 @@ async fn mariadb_statement_timeout_stops_the_query_at_the_server() {
     let mut o = source_options(&s.url());
     o.statement_timeout = Duration::from_secs(1);
     let mut src = Source::connect(&o).await.unwrap();
-    let r = src.probe("SELECT SLEEP(5) AS slept").await;
-    // MariaDB either raises 70100 or cuts SLEEP short, returning 1 (0 means it slept in full).
+    // Work the server must interrupt (SLEEP and BENCHMARK return early
+    // without an error).
+    let started = std::time::Instant::now();
+    let r = run(&mut src, BUSY_MARIADB).await;
     assert!(
-        r.as_ref()
-            .map_or(true, |rows| rows[0][0].as_deref() == Some("1")),
+        r.as_ref().is_err_and(|e| e.contains(
+            "hostile.sql: the statement ran past statement_timeout_s and the server stopped it"
+        ) && e.contains("max_statement_time")),
         "{r:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the server let it run"
     );
     assert_eq!(run(&mut src, "SELECT 1").await, Ok(1));
     src.close().await;
 }
+
+/// Minutes of work on MariaDB (its Sequence engine), in one statement the
+/// guard accepts.
+const BUSY_MARIADB: &str =
+    "SELECT count(*) AS busy FROM seq_1_to_100000 a, seq_1_to_100000 b WHERE a.seq + b.seq = 7";
 
 #[tokio::test]
 async fn sqlite_statement_timeout_interrupts_an_endless_query() {
@@ -285,17 +301,31 @@ async fn sqlite_statement_timeout_interrupts_an_endless_query() {
     let mut o = source_options(&format!("sqlite://{}", path.display()));
     o.statement_timeout = Duration::from_secs(1);
     let mut src = Source::connect(&o).await.unwrap();
-    let r = run(
-        &mut src,
-        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+    // A hang guard: an endless query that is never interrupted fails the
+    // test instead of hanging it.
+    let r = tokio::time::timeout(
+        Duration::from_secs(30),
+        run(
+            &mut src,
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+        ),
     )
-    .await;
-    assert!(r.is_err(), "{r:?}");
+    .await
+    .expect("the statement timeout never interrupted the query");
+    assert!(
+        r.as_ref().is_err_and(|e| e.contains(
+            "hostile.sql: the statement ran past statement_timeout_s and the server stopped it (interrupted)"
+        )),
+        "{r:?}"
+    );
     assert_eq!(run(&mut src, "SELECT 1").await, Ok(1));
     src.close().await;
 }
 
-async fn cancel_reaches_the_server(server: Server, sleep: &'static str) {
+/// Cancels a long statement from a second connection once the server shows
+/// it running, then checks that the server no longer runs it and that the
+/// session is usable.
+async fn cancel_reaches_the_server(server: Server, busy: &'static str) {
     let Some(s) = scratch(server).await else {
         return;
     };
@@ -304,22 +334,39 @@ async fn cancel_reaches_the_server(server: Server, sleep: &'static str) {
     let mut src = Source::connect(&o).await.unwrap();
     let cancel = src.canceller().expect("a server source can be cancelled");
     let running = tokio::spawn(async move {
-        let r = src
-            .probe(sleep)
-            .await
-            .map_err(|e| e.to_string())
-            .map(|rows| rows[0][0].clone().unwrap_or_default());
+        let r = run(&mut src, busy).await;
         (src, r)
     });
-    // Let the statement start, then cancel it from a second connection.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    cancel.cancel().await.unwrap();
-    let (mut src, r) = running.await.unwrap();
-    match server {
-        Server::Postgres => assert!(r.as_ref().is_err_and(|e| e.contains("cancelled")), "{r:?}"),
-        // MariaDB's SLEEP returns 1 when interrupted (0 after a full sleep) instead of failing.
-        Server::Mariadb => assert!(r.as_ref().map_or(true, |v| v == "1"), "{r:?}"),
+    let count = match server {
+        Server::Postgres => format!(
+            "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '{}' AND state = 'active' AND query LIKE '%busy%' AND pid <> pg_backend_pid()",
+            s.name
+        ),
+        Server::Mariadb => format!(
+            "SELECT CAST(count(*) AS CHAR) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND INFO LIKE '%busy%' AND ID <> CONNECTION_ID()",
+            s.name
+        ),
+    };
+    let mut seen = false;
+    for _ in 0..500 {
+        if s.admin_text(&count).await == "1" {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    assert!(seen, "the statement never showed as running");
+    cancel.cancel().await.unwrap();
+    let (mut src, r) = tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("the cancelled statement went on")
+        .unwrap();
+    assert!(
+        r.as_ref()
+            .is_err_and(|e| e.starts_with("hostile.sql: cancelled")),
+        "{r:?}"
+    );
+    assert_eq!(s.admin_text(&count).await, "0", "the server still runs it");
     assert_eq!(
         run(&mut src, "SELECT 1").await,
         Ok(1),
@@ -330,12 +377,12 @@ async fn cancel_reaches_the_server(server: Server, sleep: &'static str) {
 
 #[tokio::test]
 async fn postgres_cancel_stops_the_statement_on_the_server() {
-    cancel_reaches_the_server(Server::Postgres, "SELECT pg_sleep(60)").await;
+    cancel_reaches_the_server(Server::Postgres, "SELECT pg_sleep(60) AS busy").await;
 }
 
 #[tokio::test]
 async fn mariadb_cancel_stops_the_statement_on_the_server() {
-    cancel_reaches_the_server(Server::Mariadb, "SELECT SLEEP(60) AS slept").await;
+    cancel_reaches_the_server(Server::Mariadb, BUSY_MARIADB).await;
 }
 
 /// Connects as an engine would that lacks the named setting: its statement

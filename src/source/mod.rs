@@ -239,6 +239,17 @@ pub struct Setting {
     pub role: SettingRole,
 }
 
+/// SQLite's walls, read back from the open handle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteWalls {
+    /// The main database is open read-only.
+    pub read_only: bool,
+    /// `PRAGMA query_only`, as text (`1` when on).
+    pub query_only: String,
+    /// How many databases may be attached (0: none).
+    pub attach_limit: i32,
+}
+
 /// What a session setting is for, which says what happens without it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SettingRole {
@@ -982,28 +993,43 @@ impl Source {
         }
     }
 
-    /// SQLite: whether the main database is open read-only, and `query_only`.
-    pub async fn sqlite_read_only(&mut self) -> Result<(bool, String), SourceError> {
+    /// SQLite's walls as the open handle reports them: whether the main
+    /// database is open read-only, `query_only`, and the ATTACH limit.
+    pub async fn sqlite_read_only(&mut self) -> Result<SqliteWalls, SourceError> {
         let Conn::Lite(c, _) = &mut self.conn else {
             return Err(SourceError::new("not a SQLite source"));
         };
-        let ro = {
+        let (ro, attach_limit) = {
             let mut h = c
                 .lock_handle()
                 .await
                 .map_err(|e| db_err("locking the SQLite handle", e))?;
             let raw = h.as_raw_handle();
-            // SAFETY: the handle is locked and valid; "main" is a NUL-terminated name.
-            unsafe { libsqlite3_sys::sqlite3_db_readonly(raw.as_ptr(), c"main".as_ptr()) }
+            // SAFETY: the handle is locked and valid; "main" is a NUL-terminated
+            // name; a limit of -1 reads the limit without changing it.
+            unsafe {
+                (
+                    libsqlite3_sys::sqlite3_db_readonly(raw.as_ptr(), c"main".as_ptr()),
+                    libsqlite3_sys::sqlite3_limit(
+                        raw.as_ptr(),
+                        libsqlite3_sys::SQLITE_LIMIT_ATTACHED,
+                        -1,
+                    ),
+                )
+            }
         };
         let rows = self
             .probe("SELECT query_only FROM pragma_query_only")
             .await?;
-        let q = rows
+        let query_only = rows
             .first()
             .and_then(|r| r.first().cloned().flatten())
             .unwrap_or_default();
-        Ok((ro == 1, q))
+        Ok(SqliteWalls {
+            read_only: ro == 1,
+            query_only,
+            attach_limit,
+        })
     }
 
     /// Is this SQLite source a keyhole demo database?
