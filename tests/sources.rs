@@ -331,70 +331,132 @@ async fn sqlite_values_decode_by_storage_class() {
     assert_eq!(value::to_text(get(&row, "g")).as_deref(), Some("hi"));
 }
 
-async fn one(url: &str) -> Result<String, String> {
+/// The first value of a fixed probe, through keyhole's read-only session.
+async fn probe_one(url: &str, sql: &'static str) -> Result<String, String> {
     let mut src = Source::connect(&source_options(url))
         .await
         .map_err(|e| e.to_string())?;
-    let rows = src
-        .probe("SELECT 1 AS one")
-        .await
-        .map_err(|e| e.to_string())?;
+    let rows = src.probe(sql).await.map_err(|e| e.to_string())?;
     src.close().await;
     Ok(rows[0][0].clone().unwrap_or_default())
 }
 
+/// The socket is proven, not assumed: the URL's host cannot resolve, and
+/// the server sees no TCP peer (PostgreSQL: no server address; MariaDB: a
+/// client host without a port), where the same query over TCP does.
 #[tokio::test]
 async fn unix_sockets_reach_postgres_and_mariadb() {
     let Some(pg) = scratch(Server::Postgres).await else {
         return;
     };
+    const PG_OVER_SOCKET: &str = "SELECT (inet_server_addr() IS NULL)::text";
     let url = format!(
-        "postgres://postgres@localhost/{}?host=/var/run/postgresql",
+        "postgres://postgres@no-such-host.invalid/{}?host=/var/run/postgresql",
         pg.name
     );
-    assert_eq!(one(&url).await, Ok("1".to_string()));
+    assert_eq!(probe_one(&url, PG_OVER_SOCKET).await, Ok("true".into()));
+    assert_eq!(
+        probe_one(&pg.url(), PG_OVER_SOCKET).await,
+        Ok("false".into()),
+        "over TCP the server has an address"
+    );
     let Some(my) = scratch(Server::Mariadb).await else {
         return;
     };
+    const MY_HOST: &str =
+        "SELECT HOST FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()";
     let url = format!(
-        "mysql://root@localhost/{}?socket=/run/mysqld/mysqld.sock",
+        "mysql://root@no-such-host.invalid/{}?socket=/run/mysqld/mysqld.sock",
         my.name
     );
-    assert_eq!(one(&url).await, Ok("1".to_string()));
+    assert_eq!(probe_one(&url, MY_HOST).await, Ok("localhost".into()));
+    let tcp = probe_one(&my.url(), MY_HOST).await.unwrap();
+    assert!(tcp.contains(':'), "over TCP the client has a port: {tcp}");
 }
 
+/// PostgreSQL: `pg_stat_ssl` for keyhole's own backend says whether the
+/// session is encrypted, as `sslmode` asks; `verify-full` against the
+/// server's self-signed certificate fails in one line that says so.
 #[tokio::test]
-async fn tls_follows_the_sslmode_the_url_asks_for() {
+async fn postgres_tls_follows_the_sslmode_the_url_asks_for() {
     let Some(pg) = scratch(Server::Postgres).await else {
         return;
     };
-    let ssl = pg.admin_text("SELECT current_setting('ssl')").await;
+    if pg.admin_text("SELECT current_setting('ssl')").await != "on" {
+        assert!(!common::require_dbs(), "the PostgreSQL server has no TLS");
+        eprintln!("skipping: the PostgreSQL server has no TLS");
+        return;
+    }
+    const ENCRYPTED: &str = "SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
     let base = format!("postgres://postgres@127.0.0.1:5432/{}", pg.name);
     assert_eq!(
-        one(&format!("{base}?sslmode=disable")).await,
-        Ok("1".to_string())
+        probe_one(&format!("{base}?sslmode=disable"), ENCRYPTED).await,
+        Ok("false".into())
     );
-    if ssl == "on" {
-        // Encrypted without checking the certificate: works with the server's own certificate.
-        assert_eq!(
-            one(&format!("{base}?sslmode=require")).await,
-            Ok("1".to_string())
-        );
-        // Checking the certificate against the system's roots fails, in one line.
-        let err = one(&format!("{base}?sslmode=verify-full"))
-            .await
-            .expect_err("an unknown certificate authority");
+    assert_eq!(
+        probe_one(&format!("{base}?sslmode=require"), ENCRYPTED).await,
+        Ok("true".into())
+    );
+    let err = probe_one(&format!("{base}?sslmode=verify-full"), ENCRYPTED)
+        .await
+        .expect_err("a self-signed certificate cannot be verified");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("cannot connect to postgres://postgres@127.0.0.1:5432/"),
+        "{err}"
+    );
+    assert!(err.contains("certificate"), "{err}");
+}
+
+/// MySQL-family `ssl-mode`, on a MariaDB of the test's own with the
+/// machine's self-signed certificate: `disabled` is plaintext, `required`
+/// is encrypted (the server's `Ssl_cipher` for this session), and
+/// `verify_identity` fails on the certificate; on the main server, which
+/// has no TLS, `required` fails in one line.
+#[tokio::test]
+async fn mysql_tls_follows_the_ssl_mode_the_url_asks_for() {
+    let cert = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+    let key = "/etc/ssl/private/ssl-cert-snakeoil.key";
+    if !common::mariadb::available() || !std::path::Path::new(key).exists() {
         assert!(
-            err.starts_with("cannot connect to postgres://postgres@127.0.0.1:5432/"),
-            "{err}"
+            !common::require_dbs(),
+            "a scratch MariaDB with TLS needs mariadb-install-db and {key}"
         );
-        assert_eq!(err.lines().count(), 1);
-    } else {
-        let err = one(&format!("{base}?sslmode=require"))
-            .await
-            .expect_err("the server has no TLS");
-        assert!(err.contains("cannot connect"), "{err}");
+        eprintln!("skipping: no scratch MariaDB with TLS here");
+        return;
     }
+    let m = common::mariadb::Instance::start(&[
+        &format!("--ssl-cert={cert}"),
+        &format!("--ssl-key={key}"),
+    ])
+    .unwrap();
+    m.sql("CREATE DATABASE shop").unwrap();
+    const CIPHER: &str = "SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'SSL_CIPHER'";
+    let base = m.url("root", "shop");
+    assert_eq!(
+        probe_one(&format!("{base}?ssl-mode=disabled"), CIPHER).await,
+        Ok(String::new())
+    );
+    let cipher = probe_one(&format!("{base}?ssl-mode=required"), CIPHER)
+        .await
+        .unwrap();
+    assert!(cipher.starts_with("TLS_"), "{cipher:?}");
+    let err = probe_one(&format!("{base}?ssl-mode=verify_identity"), CIPHER)
+        .await
+        .expect_err("a self-signed certificate cannot be verified");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("certificate"), "{err}");
+    let Some(my) = scratch(Server::Mariadb).await else {
+        return;
+    };
+    let err = probe_one(&format!("{}?ssl-mode=required", my.url()), CIPHER)
+        .await
+        .expect_err("the main server has no TLS");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("cannot connect to mysql://root@127.0.0.1:3306/"),
+        "{err}"
+    );
 }
 
 /// A file being read can be watched from elsewhere: its label and its rows

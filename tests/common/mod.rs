@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod mariadb;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -1,9 +1,10 @@
 //! Captures real audit logs: a scratch PostgreSQL cluster with pgAudit on a
 //! spare port (created with `pg_createcluster`, dropped afterwards; the
-//! machine's main cluster is never touched), and MariaDB's server_audit
-//! plugin loaded on the running server into a temporary file and then
-//! uninstalled. Both run the same scripted exercise, each statement marked
-//! with a `/* sNN */` comment so the tests can find it in the log.
+//! machine's main cluster is never touched), and a scratch MariaDB of its
+//! own (a fresh data folder, a spare port) started with the server_audit
+//! plugin logging into a temporary file. Both run the same scripted
+//! exercise, each statement marked with a `/* sNN */` comment so the tests
+//! can find it in the log.
 
 use std::path::Path;
 use std::process::Command;
@@ -13,6 +14,7 @@ use futures_util::TryStreamExt;
 use sqlx::{AssertSqlSafe, Connection, Executor};
 
 use super::common::cluster::Cluster;
+use super::common::mariadb::Instance;
 
 const PG_CONF: &str = "
 shared_preload_libraries = 'pgaudit'
@@ -196,11 +198,10 @@ pub async fn postgres(out: &Path) -> Result<(), String> {
     Ok(())
 }
 
-const MY_ADMIN: &str = "mysql://root@127.0.0.1:3306/test";
 const MY_USERS: [&str; 4] = ["u101", "u200", "u999", "app_svc"];
 
-async fn my(user: &str) -> sqlx::MySqlConnection {
-    let url = format!("mysql://{user}@127.0.0.1:3306/crm");
+async fn my(m: &Instance, user: &str) -> sqlx::MySqlConnection {
+    let url = m.url(user, "crm");
     sqlx::MySqlConnection::connect(&url)
         .await
         .unwrap_or_else(|e| panic!("{url}: {e}"))
@@ -210,33 +211,29 @@ async fn exec_my(c: &mut sqlx::MySqlConnection, sql: &str) -> Result<(), sqlx::E
     c.execute(AssertSqlSafe(sql.to_string())).await.map(|_| ())
 }
 
-/// Removes what the MariaDB exercise made: its users, its database and
-/// the plugin's logging.
-async fn my_cleanup(admin: &mut sqlx::MySqlConnection) {
-    for s in [
-        "SET GLOBAL server_audit_logging = OFF".to_string(),
-        "UNINSTALL SONAME 'server_audit'".to_string(),
-        "DROP DATABASE IF EXISTS crm".to_string(),
-    ]
-    .into_iter()
-    .chain(
-        MY_USERS
-            .iter()
-            .map(|u| format!("DROP USER IF EXISTS '{u}'@'%'")),
-    ) {
-        let _ = exec_my(admin, &s).await;
-    }
-}
-
-/// Runs the exercise with server_audit logging into `out/mariadb.log`.
+/// Runs the exercise on a scratch MariaDB with server_audit logging into
+/// `out/mariadb.log`.
 pub async fn mariadb(out: &Path) -> Result<(), String> {
-    let mut admin = sqlx::MySqlConnection::connect(MY_ADMIN)
-        .await
-        .map_err(|e| format!("MariaDB: {e}"))?;
+    if !super::common::mariadb::available() {
+        return Err("MariaDB: no mariadb-install-db or mariadbd here".into());
+    }
     let file = out.join("mariadb.log");
     let export = out.join("s08-export.csv");
+    let m = Instance::start(&[
+        "--plugin-load-add=server_audit",
+        &format!("--server-audit-file-path={}", file.display()),
+        "--server-audit-events=CONNECT,QUERY,TABLE",
+        &format!("--server-audit-incl-users={}", MY_USERS.join(",")),
+        "--server-audit-logging=ON",
+        "--secure-file-priv=",
+        // Clients logged by address, as on a server that resolves no names.
+        "--skip-name-resolve",
+    ])
+    .map_err(|e| format!("MariaDB: {e}"))?;
+    let mut admin = sqlx::MySqlConnection::connect(&m.socket_url("root", "mysql"))
+        .await
+        .map_err(|e| format!("MariaDB: {e}"))?;
     let result = async {
-        my_cleanup(&mut admin).await;
         let mut setup = vec![
             "CREATE DATABASE crm".to_string(),
             "CREATE TABLE crm.customers (customer_id int PRIMARY KEY, first_name varchar(50), last_name varchar(50), email varchar(80), phone varchar(30), street varchar(80), city varchar(50))".into(),
@@ -253,21 +250,13 @@ pub async fn mariadb(out: &Path) -> Result<(), String> {
             setup.push(format!("GRANT SELECT ON crm.orders TO '{u}'@'%'"));
         }
         setup.push("GRANT FILE ON *.* TO 'u200'@'%'".into());
-        // INSTALL fails harmlessly when the plugin is still loaded from an earlier run.
-        let _ = exec_my(&mut admin, "INSTALL SONAME 'server_audit'").await;
-        setup.extend([
-            format!("SET GLOBAL server_audit_file_path = '{}'", file.display()),
-            "SET GLOBAL server_audit_events = 'CONNECT,QUERY,TABLE'".into(),
-            format!("SET GLOBAL server_audit_incl_users = '{}'", MY_USERS.join(",")),
-            "SET GLOBAL server_audit_logging = ON".into(),
-        ]);
         for s in &setup {
             exec_my(&mut admin, s).await.map_err(|e| format!("{s}: {e}"))?;
         }
-        let mut u101 = my("u101").await;
-        let mut u200 = my("u200").await;
-        let mut u999 = my("u999").await;
-        let mut svc = my("app_svc").await;
+        let mut u101 = my(&m, "u101").await;
+        let mut u200 = my(&m, "u200").await;
+        let mut u999 = my(&m, "u999").await;
+        let mut svc = my(&m, "app_svc").await;
         let ok = |r: Result<(), sqlx::Error>, s: &str| r.map_err(|e| format!("{s}: {e}"));
         let s01 = "/* s01 */ SELECT first_name, email FROM crm.customers WHERE customer_id = 10001";
         ok(exec_my(&mut u101, s01).await, s01)?;
@@ -331,8 +320,8 @@ pub async fn mariadb(out: &Path) -> Result<(), String> {
         Ok(())
     }
     .await;
-    my_cleanup(&mut admin).await;
     admin.close().await.ok();
+    drop(m);
     let _ = std::fs::remove_file(&export);
     result
 }
