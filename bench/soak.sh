@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Soak: the dashboard against a PostgreSQL source of EVENTS events (default
 # 1M), reloading every 10 s for MINUTES minutes (default 30), in tmux.
-# Every 30 s it samples keyhole's RSS, open file descriptors and sessions
-# on the server, then prints the first and last samples and the spread.
+# Every 30 s, at rest (10 s after a reload began, just before the next), it
+# samples keyhole's RSS, open file descriptors and sessions on the server,
+# then prints the first and last samples, the spread and the peak RSS.
 #
 # usage: bench/soak.sh [EVENTS] [MINUTES]     (needs tmux and PostgreSQL on 127.0.0.1:5432)
 set -euo pipefail
@@ -30,7 +31,8 @@ echo -e "seconds\trss_mb\tfds\tsessions" > "$samples"
 start=$(date +%s)
 next_sample=$start
 while [ $(( $(date +%s) - start )) -lt $(( minutes * 60 )) ]; do
-  tmux send-keys -t "$session" r
+  sleep 10
+  # Sampled at rest, 10 s after the last reload began, just before the next.
   now=$(date +%s)
   if [ "$now" -ge "$next_sample" ]; then
     rss=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$pid/status")
@@ -39,9 +41,11 @@ while [ $(( $(date +%s) - start )) -lt $(( minutes * 60 )) ]; do
     echo -e "$(( now - start ))\t$rss\t$fds\t$sess" >> "$samples"
     next_sample=$(( now + 30 ))
   fi
-  sleep 10
+  tmux send-keys -t "$session" r
 done
+peak=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$pid/status")
 tmux send-keys -t "$session" q q
 column -t "$samples" | sed -n '1,4p;$p'
 awk -F'\t' 'NR>2 {if (min=="" || $2<min) min=$2; if ($2>max) max=$2; if (fmin=="" || $3<fmin) fmin=$3; if ($3>fmax) fmax=$3; if ($4>smax) smax=$4}
-  END {printf "RSS after the first load: %d to %d MB (spread %.1f%%); fds %d to %d; sessions at most %d\n", min, max, (max-min)*100/max, fmin, fmax, smax}' "$samples"
+  END {printf "RSS at rest after the first load: %d to %d MB (spread %.1f%%); fds %d to %d; sessions at most %d\n", min, max, (max-min)*100/max, fmin, fmax, smax}' "$samples"
+echo "peak RSS (VmHWM, mid-load): $peak MB"

@@ -6,23 +6,47 @@
 /// bidirectional overrides and isolates, so a value cannot move the cursor,
 /// recolour the terminal or reorder the line it sits in.
 pub fn terminal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    escaped(s, |_| false)
+}
+
+/// [`terminal`] for a CSV cell: the same escapes, but tab, CR and LF stay,
+/// since CSV quoting carries them (CONTRACT section 6) and a spreadsheet
+/// shows them as the text's own layout.
+pub fn spreadsheet(s: &str) -> String {
+    escaped(s, |c| matches!(c, '\t' | '\r' | '\n'))
+}
+
+fn escaped(s: &str, keep: impl Fn(char) -> bool) -> String {
+    if !s.chars().any(|c| needs_escape(c) && !keep(c)) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
+            c if keep(c) || !needs_escape(c) => out.push(c),
             '\u{1b}' => out.push_str("\\x1b"),
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
                 out.push_str(&format!("\\x{:02x}", c as u32))
             }
-            '\u{80}'..='\u{9f}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            '\u{202a}'..='\u{202e}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{200e}'
-            | '\u{200f}'
-            | '\u{061c}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
+            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
         }
     }
     out
+}
+
+/// C0 and C1 controls, DEL, bidirectional overrides, isolates and marks,
+/// and the line and paragraph separators.
+fn needs_escape(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{1f}'
+        | '\u{7f}'..='\u{9f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{200e}'
+        | '\u{200f}'
+        | '\u{061c}'
+        | '\u{2028}'
+        | '\u{2029}')
 }
 
 /// At most `n` characters of `s`, with `…` when cut.
@@ -50,6 +74,20 @@ mod tests {
     fn bidi_overrides_are_neutralised() {
         assert_eq!(terminal("abc\u{202e}fdp.exe"), "abc\\u{202e}fdp.exe");
         assert_eq!(terminal("名前"), "名前");
+    }
+
+    #[test]
+    fn line_separators_are_escaped() {
+        assert_eq!(terminal("a\u{2028}b\u{2029}"), "a\\u{2028}b\\u{2029}");
+    }
+
+    #[test]
+    fn spreadsheet_cells_keep_their_layout_but_lose_escapes() {
+        assert_eq!(
+            spreadsheet("Eve\u{1b}]0;owned\u{7} J\tx\r\ny\u{202e}"),
+            "Eve\\x1b]0;owned\\x07 J\tx\r\ny\\u{202e}"
+        );
+        assert_eq!(spreadsheet("plain"), "plain");
     }
 
     #[test]

@@ -35,6 +35,16 @@ fn dialect() -> impl Strategy<Value = Dialect> {
     ]
 }
 
+/// Characters that move the cursor, recolour or retitle a terminal, or
+/// reorder text: C0 controls but tab, CR and LF; DEL and C1; bidirectional
+/// controls; the line and paragraph separators.
+fn acts_on_a_terminal(c: char) -> bool {
+    let u = c as u32;
+    (u < 0x20 && !matches!(c, '\t' | '\r' | '\n'))
+        || (0x7f..=0x9f).contains(&u)
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{2028}' | '\u{2029}')
+}
+
 fn defused(cell: &str) -> String {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{cell}")
@@ -68,6 +78,7 @@ proptest! {
             let u = c as u32;
             prop_assert!(u >= 0x20 && u != 0x7f, "C0 or DEL {:?} in {:?}", c, out);
             prop_assert!(!(0x80..=0x9f).contains(&u), "C1 {:?} in {:?}", c, out);
+            prop_assert!(!acts_on_a_terminal(c), "{:?} in {:?}", c, out);
             prop_assert!(
                 !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}'),
                 "bidi control {:?} in {:?}", c, out
@@ -77,8 +88,13 @@ proptest! {
 
     #[test]
     fn a_csv_row_parses_back_to_its_cells_with_formulas_defused(
-        cells in prop::collection::vec(any::<String>(), 1..6)
+        raw in prop::collection::vec(any::<String>(), 1..6)
     ) {
+        // Text a spreadsheet may hold as it is: tab, CR and LF included.
+        let cells: Vec<String> = raw
+            .iter()
+            .map(|c| c.chars().filter(|&ch| !acts_on_a_terminal(ch)).collect())
+            .collect();
         let line = keyhole::report::csv_row(&cells);
         let mut r = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -87,6 +103,23 @@ proptest! {
         let got: Vec<&str> = rec.iter().collect();
         let want: Vec<String> = cells.iter().map(|c| defused(c)).collect();
         prop_assert_eq!(got, want.iter().map(String::as_str).collect::<Vec<_>>());
+        prop_assert!(r.records().next().is_none(), "one row is one record: {:?}", line);
+    }
+
+    #[test]
+    fn a_csv_row_holds_no_escape_control_or_bidi_override(
+        cells in prop::collection::vec(any::<String>(), 1..6)
+    ) {
+        let line = keyhole::report::csv_row(&cells);
+        prop_assert!(
+            !line.chars().any(acts_on_a_terminal),
+            "{:?} -> {:?}", cells, line
+        );
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(line.as_bytes());
+        let rec = r.records().next().expect("one record").expect("RFC 4180");
+        prop_assert_eq!(rec.len(), cells.len());
         prop_assert!(r.records().next().is_none(), "one row is one record: {:?}", line);
     }
 

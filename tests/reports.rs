@@ -320,7 +320,7 @@ fn golden(name: &str, actual: &str) {
         })
         .collect::<Vec<_>>()
         .join("\n");
-    if std::env::var("UPDATE_GOLDEN").is_ok() {
+    if std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &actual).unwrap();
     }
@@ -376,31 +376,84 @@ async fn each_format_matches_its_golden_file() {
     }
 }
 
+/// The demo's hostile staff names, revealed, in the staff report: each
+/// cell a spreadsheet would run is defused with `'` (CSV), and no escape,
+/// control or bidi character reaches any format raw.
 #[tokio::test]
-async fn csv_and_tables_defuse_hostile_text() {
+async fn csv_markdown_and_tables_defuse_hostile_names() {
     let home = tempfile::tempdir().unwrap();
     let path = demo(home.path()).await;
     let db = format!("sqlite://{}", path.display());
-    let mut args = vec!["report", "accesses", "--db", &db, "--format", "csv"];
-    args.extend(WINDOW);
-    let r = keyhole(home.path(), &args);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    for line in r.stdout.lines().skip(1) {
-        for cell in line.split(',') {
-            let c = cell.trim_start_matches('"');
-            assert!(!c.starts_with(['=', '+', '@']), "unsafe cell {cell:?}");
-        }
+    let report = |format: &str| {
+        let mut args = vec![
+            "report", "staff", "--db", &db, "--reveal", "--reason", "test", "--format", format,
+        ];
+        args.extend(WINDOW);
+        let r = keyhole(home.path(), &args);
+        assert_eq!(r.code, 0, "{format}: {}", r.stderr);
+        r.stdout
+    };
+    let raw = |out: &str| {
+        out.chars().any(|c| {
+            let u = c as u32;
+            (u < 0x20 && c != '\n') || (0x7f..=0x9f).contains(&u) || c == '\u{202e}'
+        })
+    };
+    // CSV, read back as a spreadsheet would read it.
+    let csv_text = report("csv");
+    assert!(!raw(&csv_text), "a raw control in the CSV");
+    let mut names = std::collections::BTreeMap::new();
+    let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
+    let (id, name) = (col("staff_id"), col("staff_name"));
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        names.insert(rec[id].to_string(), rec[name].to_string());
     }
+    let name_of = |s: &str| {
+        names
+            .get(s)
+            .cloned()
+            .unwrap_or_else(|| panic!("staff {s} missing"))
+    };
+    assert_eq!(name_of("208"), "'@Robert =1+1");
+    for (staff, prefix) in [("209", "'+"), ("210", "'-"), ("213", "'=")] {
+        assert!(
+            name_of(staff).starts_with(prefix),
+            "{staff}: {:?}",
+            name_of(staff)
+        );
+    }
+    assert!(
+        name_of("166").starts_with("Eve\\x1b]0;owned\\x07 "),
+        "{:?}",
+        name_of("166")
+    );
+    // A tab or CR in front is trimmed as the contract reads text: nothing
+    // to defuse, nothing hidden.
+    for staff in ["211", "212"] {
+        let n = name_of(staff);
+        assert!(n.starts_with(char::is_alphabetic), "{staff}: {n:?}");
+    }
+    // Markdown and the table show the same names escaped, never raw.
+    // (The table clips the name to its column.)
+    for (format, shown) in [
+        ("md", "166 (Eve\\x1b]0;owned\\x07 "),
+        ("table", "166 (Eve\\"),
+    ] {
+        let out = report(format);
+        assert!(!raw(&out), "a raw control in the {format} output");
+        assert!(out.contains(shown), "{format}: {out}");
+    }
+    // The hostile reference in the access log, on a terminal.
     let mut args = vec!["report", "accesses", "--db", &db, "--format", "table"];
     args.extend(WINDOW);
     let r = keyhole(home.path(), &args);
+    assert!(!raw(&r.stdout), "raw escapes reached the terminal");
     assert!(
-        !r.stdout.contains('\u{1b}') && !r.stdout.contains('\u{202e}'),
-        "raw escapes reached the terminal"
-    );
-    assert!(
-        r.stdout.contains("\\x1b"),
-        "hostile references are shown escaped"
+        r.stdout.contains("\\x1b[2K\\x1b[1A"),
+        "the hostile reference is shown escaped"
     );
 }
 
@@ -713,4 +766,243 @@ async fn every_flag_has_a_unique_key_built_from_its_kind() {
         assert_eq!(f.as_object().unwrap().keys().next_back().unwrap(), "key");
     }
     assert!(seen.len() > 100);
+}
+
+/// Keys of a JSON object, in the order printed.
+fn keys(v: &serde_json::Value) -> Vec<&str> {
+    v.as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+/// The flags JSON's keys, and the accesses JSON's, are the contract's
+/// (section 6), name for name and in order: checked against the contract's
+/// own lists, not against keyhole's earlier output.
+#[tokio::test]
+async fn flags_and_accesses_json_keys_are_the_contracts_in_order() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let db = format!("sqlite://{}", path.display());
+    let doc = flags_json(home.path(), &db, &[]);
+    assert_eq!(
+        keys(&doc),
+        [
+            "generated_at",
+            "as_of",
+            "window",
+            "source",
+            "flags",
+            "summary"
+        ]
+    );
+    assert_eq!(keys(&doc["window"]), ["from", "to"]);
+    assert_eq!(keys(&doc["source"]), ["dialect", "database"]);
+    assert_eq!(keys(&doc["summary"]), ["events", "flags", "by_rule"]);
+    let flags = doc["flags"].as_array().unwrap();
+    assert!(flags.len() > 20, "{}", flags.len());
+    for f in flags {
+        assert_eq!(
+            keys(f),
+            [
+                "rule",
+                "severity",
+                "staff_id",
+                "subject_id",
+                "event_ids",
+                "day",
+                "disclosure_id",
+                "request_id",
+                "occurred_at",
+                "staff_name",
+                "subject_name",
+                "detail",
+                "key"
+            ],
+            "{f}"
+        );
+        assert!(f["event_ids"].is_array(), "{f}");
+    }
+    let mut args = vec!["report", "accesses", "--db", &db, "--format", "json"];
+    args.extend(WINDOW);
+    let r = keyhole(home.path(), &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut explained = 0;
+    for line in r.stdout.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(
+            keys(&v),
+            [
+                "event_id",
+                "occurred_at",
+                "staff_id",
+                "subject_id",
+                "action",
+                "data_category",
+                "purpose",
+                "reference",
+                "client_ip",
+                "record_count",
+                "explained_by",
+                "flags"
+            ],
+            "{line}"
+        );
+        if v["explained_by"].is_object() {
+            explained += 1;
+            assert_eq!(
+                keys(&v["explained_by"]),
+                ["kind", "reference", "valid_from", "valid_to"],
+                "{line}"
+            );
+        }
+    }
+    assert!(explained > 100, "{explained} explained events");
+}
+
+fn instant(v: &serde_json::Value) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(v.as_str().expect("a timestamp"))
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
+fn id_key(v: &serde_json::Value) -> (u8, u64, String) {
+    let s = v.as_str().unwrap_or_default().to_string();
+    match s.parse::<u64>() {
+        Ok(n) => (0, n, s),
+        Err(_) => (1, 0, s),
+    }
+}
+
+/// The staff ranking's order, recomputed from the report's own counts by
+/// the README's rule (critical, high, medium, low flags, then accesses, all
+/// most first, then staff id), and the counts recomputed from the flags.
+#[tokio::test]
+async fn the_staff_ranking_follows_its_rule() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let db = format!("sqlite://{}", path.display());
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml");
+    let mut args = vec![
+        "report", "staff", "--db", &db, "--policy", policy, "--format", "json",
+    ];
+    args.extend(WINDOW);
+    let r = keyhole(home.path(), &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let rows = doc["staff"].as_array().unwrap();
+    assert!(rows.len() > 100, "{}", rows.len());
+    let n = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap();
+    let mut want = rows.clone();
+    want.sort_by(|a, b| {
+        (
+            n(b, "critical"),
+            n(b, "high"),
+            n(b, "medium"),
+            n(b, "low"),
+            n(b, "accesses"),
+        )
+            .cmp(&(
+                n(a, "critical"),
+                n(a, "high"),
+                n(a, "medium"),
+                n(a, "low"),
+                n(a, "accesses"),
+            ))
+            .then_with(|| id_key(&a["staff_id"]).cmp(&id_key(&b["staff_id"])))
+    });
+    let ids = |v: &[serde_json::Value]| v.iter().map(|r| r["staff_id"].clone()).collect::<Vec<_>>();
+    assert_eq!(ids(rows), ids(&want));
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(n(r, "rank"), i as u64 + 1);
+    }
+    // The severities counted are the flags report's.
+    let flags = flags_json(home.path(), &db, &[]);
+    let mut counted: std::collections::BTreeMap<(String, String), u64> = Default::default();
+    for f in flags["flags"].as_array().unwrap() {
+        if let Some(s) = f["staff_id"].as_str() {
+            *counted
+                .entry((s.to_string(), f["severity"].as_str().unwrap().to_string()))
+                .or_default() += 1;
+        }
+    }
+    let mut nonzero = 0;
+    for r in rows {
+        let s = r["staff_id"].as_str().unwrap().to_string();
+        for sev in ["critical", "high", "medium", "low"] {
+            let c = counted
+                .get(&(s.clone(), sev.to_string()))
+                .copied()
+                .unwrap_or(0);
+            assert_eq!(n(r, sev), c, "staff {s} {sev}");
+            nonzero += c;
+        }
+    }
+    assert!(nonzero > 10, "{nonzero}");
+}
+
+/// The disclosure register's order, recomputed from its rows by the
+/// README's rule: awaiting an answer with a due date (soonest or most
+/// overdue first), awaiting without one (newest first), then the answered,
+/// withdrawn and rejected (newest first); ties by id.
+#[tokio::test]
+async fn the_disclosure_register_sorts_by_urgency() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let db = format!("sqlite://{}", path.display());
+    let r = keyhole(
+        home.path(),
+        &[
+            "report",
+            "disclosures",
+            "--db",
+            &db,
+            "--format",
+            "json",
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2026-12-01",
+            "--as-of",
+            "2026-12-01",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let rows = doc["disclosures"].as_array().unwrap();
+    let class = |d: &serde_json::Value| {
+        let awaiting = d["responded_at"].is_null()
+            && !matches!(d["status"].as_str(), Some("withdrawn" | "rejected"));
+        match (awaiting, d["due_at"].is_null()) {
+            (true, false) => 0,
+            (true, true) => 1,
+            (false, _) => 2,
+        }
+    };
+    // The demo has one awaiting with a due date, and many answered.
+    let count = |c| rows.iter().filter(|d| class(d) == c).count();
+    assert!(
+        count(0) >= 1 && count(2) >= 10,
+        "{} {} {}",
+        count(0),
+        count(1),
+        count(2)
+    );
+    let mut want = rows.clone();
+    want.sort_by(|a, b| {
+        class(a)
+            .cmp(&class(b))
+            .then_with(|| match class(a) {
+                0 => instant(&a["due_at"]).cmp(&instant(&b["due_at"])),
+                _ => instant(&b["received_at"]).cmp(&instant(&a["received_at"])),
+            })
+            .then_with(|| id_key(&a["disclosure_id"]).cmp(&id_key(&b["disclosure_id"])))
+    });
+    let ids = |v: &[serde_json::Value]| {
+        v.iter()
+            .map(|r| r["disclosure_id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(rows), ids(&want));
 }

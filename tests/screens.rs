@@ -265,3 +265,71 @@ fn an_audit_log_with_unreadable_records_says_so_in_the_status_line() {
     let want = format!("audit log broken.log: 1 record(s) could not be read, at line(s) {n}");
     assert!(s.lines().last().unwrap().contains(&want), "{s}");
 }
+
+/// Whether a screen holds a character that would act on a terminal.
+fn raw_control(s: &str) -> bool {
+    s.chars().any(|c| {
+        let u = c as u32;
+        (u < 0x20 && c != '\n')
+            || (0x7f..=0x9f).contains(&u)
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    })
+}
+
+/// The demo's hostile text on the dashboard: a staff name with an OSC
+/// title sequence and the formula-like names, revealed; a customer named
+/// with an escape and one with an RTL override, revealed; a reference with
+/// cursor movements. Each is shown escaped, never sent.
+#[test]
+fn hostile_names_and_references_are_shown_escaped_160x48() {
+    let mut app = loaded();
+    for who in [
+        "staff:166",
+        "staff:208",
+        "staff:209",
+        "staff:210",
+        "staff:213",
+    ] {
+        app.reveals.grant(who.into(), "test".into());
+    }
+    let staff = Tab::ALL.iter().position(|t| *t == Tab::Staff).unwrap();
+    app.update(Action::GoTab(staff));
+    app.show_staff("166");
+    let s = screen(&mut app, 160, 48);
+    assert!(!raw_control(&s), "{s:?}");
+    assert!(s.contains("Eve\\x1b]0;owned\\x07"), "{s}");
+    app.show_staff("208");
+    let s = screen(&mut app, 160, 48);
+    assert!(s.contains("@Robert =1+1"), "{s}");
+    // The reference with cursor movements, in the access log of staff 110.
+    let access = Tab::ALL.iter().position(|t| *t == Tab::Access).unwrap();
+    app.update(Action::GoTab(access));
+    app.access.filter = keyhole::tui::tabs::access::Filter::parse("staff:110").unwrap();
+    app.access.filter_text = "staff:110".into();
+    app.refresh_access();
+    let s = screen(&mut app, 160, 48);
+    assert!(!raw_control(&s), "{s:?}");
+    assert!(s.contains("\\x1b[2K\\x1b[1A"), "{s}");
+    check("hostile_reference-160x48", &s);
+    // Customers with an escape and with an RTL override, revealed.
+    let d = dataset();
+    let named = |needle: &str| {
+        d.dir
+            .subjects
+            .iter()
+            .find(|s| s.text().display_name.contains(needle))
+            .map(|s| s.subject_id.to_string())
+            .unwrap_or_else(|| panic!("no demo customer named {needle:?}"))
+    };
+    for (needle, shown) in [
+        ("Eve\u{1b}[2J", "Eve\\x1b[2J"),
+        ("gnp.exe", "\\u{202e}gnp.exe"),
+    ] {
+        let id = named(needle);
+        app.reveals.grant(format!("subject:{id}"), "test".into());
+        app.show_subject(id.clone());
+        let s = screen(&mut app, 160, 48);
+        assert!(!raw_control(&s), "{id}: {s:?}");
+        assert!(s.contains(shown), "{id}: {s}");
+    }
+}

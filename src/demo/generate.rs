@@ -338,10 +338,10 @@ const HOSTILE: &[(&str, &str)] = &[
     ("@SUM(A1:A9)", "At"),
     ("-2+3", "Minus"),
     ("Eve\u{1b}[2J\u{1b}[31m", "Escape"),
-    ("Mallory", "\u{202e}gnp.exe"),
+    ("\rMallory", "\u{202e}gnp.exe"),
     ("秀英", "王"),
     ("محمد", "الفاسي"),
-    ("Zoë\u{7}\u{8}\u{8}", "Bell\r\nInjected"),
+    ("\tZoë\u{7}\u{8}\u{8}", "Bell\r\nInjected"),
 ];
 
 struct Employee {
@@ -665,6 +665,12 @@ impl Gen {
             let e = self.staff_mut(208);
             e.first = "@Robert".into();
             e.last = "=1+1".into();
+        }
+        // Every start of a cell a spreadsheet would run or hide (a tab or CR
+        // is trimmed away as the contract reads text).
+        for (no, first) in [(209, "+"), (210, "-"), (211, "\t"), (212, "\r"), (213, "=")] {
+            let e = self.staff_mut(no);
+            e.first = format!("{first}{}", e.first);
         }
         self.staff
             .iter()

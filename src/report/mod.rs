@@ -312,6 +312,9 @@ pub fn write_flags_json(
 
 /// One CSV cell: formula-looking text is prefixed with `'`, then quoted if needed.
 pub fn csv_cell(s: &str) -> String {
+    // Escapes cannot act on a terminal the CSV is printed to, nor hide in
+    // a spreadsheet; tab, CR and LF stay, quoted below.
+    let s = &crate::sanitize::spreadsheet(s);
     let mut v = String::with_capacity(s.len() + 2);
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         v.push('\'');
@@ -716,5 +719,7 @@ mod tests {
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
         assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
         assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("Eve\u{1b}]0;x\u{7}"), "Eve\\x1b]0;x\\x07");
+        assert_eq!(csv_cell("=\u{1b}"), "'=\\x1b");
     }
 }
