@@ -356,7 +356,10 @@ impl Policy {
             .map(|h| cx.hours(h))
             .transpose()?;
         let mut roles = std::collections::HashMap::new();
-        for (name, role) in &raw.roles {
+        // In file order, so that the second of two names is the one reported.
+        let mut in_order: Vec<_> = raw.roles.iter().collect();
+        in_order.sort_by_key(|(name, _)| name.span().start);
+        for (name, role) in in_order {
             let key = norm(name.get_ref());
             if key.is_empty() {
                 return Err(cx.err(name.span(), "a role needs a name"));
@@ -500,10 +503,14 @@ mod tests {
             err("timezone = \"Mars/Olympus\"\n"),
             "p.toml:1:12: unknown time zone \"Mars/Olympus\""
         );
-        assert!(
-            err("[roles.support]\n[roles.\" Support\"]\n").starts_with("p.toml:"),
-            "{}",
-            err("[roles.support]\n[roles.\" Support\"]\n")
+        // The second name is reported, at its own line and column.
+        assert_eq!(
+            err("[roles.support]\n[roles.\" Support\"]\n"),
+            "p.toml:2:8: role \"support\" is named twice"
+        );
+        assert_eq!(
+            err("[roles.\"B \"]\n[roles.a]\n[roles.b]\n"),
+            "p.toml:3:8: role \"b\" is named twice"
         );
         assert!(
             err("[roles.support]\ncategory = []\n")

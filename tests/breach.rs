@@ -263,6 +263,48 @@ async fn the_incident_summary_counts_jurisdictions_and_categories() {
         "every tenth look was at payment data: {out}"
     );
     assert!(out.contains("| 2026-10-20 | 120 |"), "{out}");
+    // Each jurisdiction's count, recomputed from the demo's own tables:
+    // the distinct customers staff 104 looked at in the window, by country
+    // (US: by state), as the demo's subjects.sql maps them.
+    let want: std::collections::BTreeMap<String, usize> = {
+        use sqlx::{ConnectOptions, Row};
+        let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .read_only(true)
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query(
+            "SELECT CASE WHEN c.country = 'US' THEN 'US-' || c.region ELSE c.country END AS j, \
+             count(DISTINCT c.customer_id) AS n \
+             FROM access_audit a JOIN customers c ON c.customer_id = a.customer_id \
+             WHERE a.emp_no = 104 AND a.logged_at >= '2026-10-20 06:00:00' AND a.logged_at < '2026-10-20 09:00:00' \
+             GROUP BY j",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get::<String, _>("j"), r.get::<i64, _>("n") as usize))
+        .collect()
+    };
+    assert_eq!(want.values().sum::<usize>(), 120);
+    assert!(want.len() >= 5, "{want:?}");
+    for (j, n) in &want {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(&format!("| {j} | {n} |"))),
+            "{j}: {n} people expected in\n{out}"
+        );
+    }
+    let rows = out
+        .lines()
+        .skip_while(|l| !l.starts_with("## By jurisdiction"))
+        // The heading, a blank line, the table's header and its rule.
+        .skip(4)
+        .take_while(|l| l.starts_with('|'))
+        .count();
+    assert_eq!(rows, want.len(), "one row per jurisdiction");
 }
 
 fn without_generated_at(out: &str) -> serde_json::Value {

@@ -587,9 +587,13 @@ mod tests {
 
     #[test]
     fn mysql_dash_dash_needs_a_space_to_be_a_comment() {
-        // `--1` is minus minus one in MySQL, so the `;` after it is real.
-        refused("SELECT 1 --1\n; DELETE FROM t", Dialect::Mysql);
-        ok("SELECT 1 -- ; DELETE FROM t", Dialect::Mysql);
+        // `--1` is minus minus one in MySQL, so the `;` after it is real
+        // and a second statement follows; in PostgreSQL it is a comment.
+        let r = refused("SELECT 1 --1; SELECT 2", Dialect::Mysql);
+        assert_eq!(r.reason, "a query file must hold exactly one statement");
+        assert_eq!((r.line, r.column), (1, 15), "at the second statement");
+        ok("SELECT 1 --1; SELECT 2", Dialect::Postgres);
+        ok("SELECT 1 -- ; SELECT 2", Dialect::Mysql);
     }
 
     #[test]

@@ -578,13 +578,41 @@ fn opt_out_and_deletion_by_completion_or_grace_and_not_when_denied_or_after_as_o
         "2026-03-09T09:00:00Z",
     );
     assert_eq!(fired(&early, "del_done"), Vec::<&str>::new());
-    // And a request received after as_of is ignored altogether.
-    let before = fx.run_window(
-        "2026-03-01T00:00:00Z",
-        "2026-03-20T00:00:00Z",
-        "2026-03-08T00:00:00Z",
+    // And a request received after as_of is ignored altogether: R7 (no
+    // completion, received a second after as_of) would put del_late past
+    // its grace; R5, received before as_of, still counts for del_grace,
+    // which shows the events after as_of are judged.
+    let mut requests = fx.dir.requests.clone().unwrap();
+    requests.push(request(
+        "R7",
+        "106",
+        "deletion",
+        "2026-02-01T00:00:01Z",
+        None,
+        None,
+    ));
+    fx.dir.requests = Some(requests);
+    m(
+        &mut fx,
+        "del_late",
+        "2026-03-09T20:00:00Z",
+        "106",
+        "billing",
     );
-    assert_eq!(fired(&before, "del_done"), Vec::<&str>::new());
+    let late = fx.run_window(
+        "2026-02-01T00:00:00Z",
+        "2026-03-20T00:00:00Z",
+        "2026-02-01T00:00:00Z",
+    );
+    assert_eq!(fired(&late, "del_late"), Vec::<&str>::new());
+    assert_eq!(fired(&late, "del_grace"), vec!["access_after_deletion"]);
+    // Judged once R7 has arrived, the same access is past R7's grace.
+    let after = fx.run_window(
+        "2026-02-01T00:00:00Z",
+        "2026-03-20T00:00:00Z",
+        "2026-02-01T00:00:02Z",
+    );
+    assert_eq!(fired(&after, "del_late"), vec!["access_after_deletion"]);
 }
 
 #[test]

@@ -276,7 +276,18 @@ fn flags_sort_by_time_then_rule_order_then_ids() {
         "contact",
         None,
     );
+    // An hour later, with the smallest ids: time comes before rule and ids.
+    fx.event(
+        "0",
+        "2026-03-09T20:00:00Z",
+        "1",
+        Some("1"),
+        "view",
+        "contact",
+        None,
+    );
     let mut flags = fx.run();
+    flags.reverse();
     keyhole::report::sort_flags(&mut flags);
     let got: Vec<_> = flags
         .iter()
@@ -289,6 +300,8 @@ fn flags_sort_by_time_then_rule_order_then_ids() {
             ("no_purpose", "100".into()),
             ("category_not_permitted", "99".into()),
             ("category_not_permitted", "100".into()),
+            ("no_purpose", "1".into()),
+            ("no_relationship", "1".into()),
         ]
     );
 }
