@@ -1167,7 +1167,7 @@ fn the_progress_line_shows_on_a_terminal_and_is_cleared() {
             !common::require_dbs(),
             "script(1) is needed for the pty test"
         );
-        eprintln!("skipping: script(1) is not installed");
+        common::skip("script(1) is not installed");
         return;
     }
     let home = tempfile::tempdir().unwrap();
@@ -1433,7 +1433,7 @@ async fn a_server_stopped_mid_report_exits_1_and_leaves_no_output() {
             .is_err()
     {
         assert!(!common::require_dbs(), "pg_createcluster is needed");
-        eprintln!("skipping: no pg_createcluster");
+        common::skip("no pg_createcluster");
         return;
     }
     let c = common::cluster::Cluster::start(

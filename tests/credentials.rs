@@ -77,7 +77,7 @@ fn credentials_fail_in_one_line_without_the_secret() {
         if common::require_dbs() {
             panic!("KEYHOLE_REQUIRE_DBS=1 but pg_createcluster is not here");
         }
-        eprintln!("skipping: no pg_createcluster");
+        common::skip("no pg_createcluster");
         return;
     }
     let c = Cluster::start(

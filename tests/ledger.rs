@@ -279,7 +279,7 @@ fn sqlite3_available() -> bool {
         return true;
     }
     assert!(!common::require_dbs(), "the sqlite3 CLI is needed");
-    eprintln!("skipping: no sqlite3 CLI");
+    common::skip("no sqlite3 CLI");
     false
 }
 

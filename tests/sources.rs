@@ -384,7 +384,7 @@ async fn postgres_tls_follows_the_sslmode_the_url_asks_for() {
     };
     if pg.admin_text("SELECT current_setting('ssl')").await != "on" {
         assert!(!common::require_dbs(), "the PostgreSQL server has no TLS");
-        eprintln!("skipping: the PostgreSQL server has no TLS");
+        common::skip("the PostgreSQL server has no TLS");
         return;
     }
     const ENCRYPTED: &str = "SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
@@ -422,7 +422,7 @@ async fn mysql_tls_follows_the_ssl_mode_the_url_asks_for() {
             !common::require_dbs(),
             "a scratch MariaDB with TLS needs mariadb-install-db and {key}"
         );
-        eprintln!("skipping: no scratch MariaDB with TLS here");
+        common::skip("no scratch MariaDB with TLS here");
         return;
     }
     let m = common::mariadb::Instance::start(&[
@@ -503,4 +503,31 @@ async fn the_rows_read_so_far_are_visible_from_another_task() {
         "reading relationships.sql: 1,234,567 rows"
     );
     src.close().await;
+}
+
+/// What the scratch helper may skip on: a port where no server listens
+/// cannot be connected to; a server that answers with an error (a missing
+/// database, an unknown user) is a failure, never a skip.
+#[tokio::test]
+async fn only_an_unreachable_server_is_a_reason_to_skip() {
+    use sqlx::Connection;
+    let port = common::cluster::free_port();
+    let nobody = sqlx::PgConnection::connect(&format!("postgres://postgres@127.0.0.1:{port}/test"))
+        .await
+        .expect_err("no server listens there");
+    assert!(common::cannot_connect(&nobody), "{nobody:?}");
+    let Some(_pg) = scratch(Server::Postgres).await else {
+        return;
+    };
+    let missing = sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/kh_no_such_db")
+        .await
+        .expect_err("no such database");
+    assert!(!common::cannot_connect(&missing), "{missing:?}");
+    let Some(_my) = scratch(Server::Mariadb).await else {
+        return;
+    };
+    let stranger = sqlx::MySqlConnection::connect("mysql://kh_no_such_user@127.0.0.1:3306/test")
+        .await
+        .expect_err("no such user");
+    assert!(!common::cannot_connect(&stranger), "{stranger:?}");
 }

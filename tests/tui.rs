@@ -466,7 +466,7 @@ fn tmux_available() -> bool {
         !common::require_dbs(),
         "tmux is needed for the end-to-end test"
     );
-    eprintln!("skipping: tmux is not installed");
+    common::skip("tmux is not installed");
     false
 }
 
@@ -1425,7 +1425,7 @@ async fn a_server_stopped_mid_load_fails_the_load_and_the_retry_after_restart_lo
         .is_err()
     {
         assert!(!common::require_dbs(), "pg_createcluster is needed");
-        eprintln!("skipping: no pg_createcluster");
+        common::skip("no pg_createcluster");
         return;
     }
     let c = common::cluster::Cluster::start(

@@ -184,45 +184,77 @@ pub async fn scratch(server: Server) -> Option<Scratch> {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::SeqCst)
     );
-    let made = match server {
-        Server::Postgres => match sqlx::postgres::PgConnectOptions::new()
+    let admin = match server {
+        Server::Postgres => sqlx::postgres::PgConnectOptions::new()
             .host("127.0.0.1")
             .username("postgres")
             .database("test")
             .disable_statement_logging()
             .connect()
             .await
-        {
-            Ok(mut c) => c
-                .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        },
-        Server::Mariadb => match sqlx::MySqlConnection::connect(MY_ADMIN).await {
-            Ok(mut c) => c
-                .execute(AssertSqlSafe(format!(
-                    "CREATE DATABASE {name} CHARACTER SET utf8mb4"
-                )))
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        },
+            .map(Admin::Pg),
+        Server::Mariadb => sqlx::MySqlConnection::connect(MY_ADMIN)
+            .await
+            .map(Admin::My),
     };
-    match made {
-        Ok(()) => Some(Scratch { server, name }),
+    let mut admin = match admin {
+        Ok(c) => c,
+        // Only a server that cannot be reached is a reason to skip; one that
+        // answers and refuses (a login, a missing database) is a failure.
+        Err(e) if !cannot_connect(&e) => {
+            panic!("{server:?} answered but refused the test's admin login: {e}")
+        }
         Err(e) if require_dbs() => {
             panic!("KEYHOLE_REQUIRE_DBS=1 but {server:?} is unreachable: {e}")
         }
         Err(e) => {
-            eprintln!(
-                "skipping: {server:?} is unreachable ({e}); set KEYHOLE_REQUIRE_DBS=1 to fail instead"
-            );
-            None
+            skip(&format!(
+                "{server:?} is unreachable ({e}); set KEYHOLE_REQUIRE_DBS=1 to fail instead"
+            ));
+            return None;
         }
+    };
+    let made = match &mut admin {
+        Admin::Pg(c) => c
+            .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await
+            .map(|_| ()),
+        Admin::My(c) => c
+            .execute(AssertSqlSafe(format!(
+                "CREATE DATABASE {name} CHARACTER SET utf8mb4"
+            )))
+            .await
+            .map(|_| ()),
+    };
+    if let Err(e) = made {
+        panic!("{server:?}: CREATE DATABASE {name}: {e}");
     }
+    Some(Scratch { server, name })
+}
+
+enum Admin {
+    Pg(sqlx::PgConnection),
+    My(sqlx::MySqlConnection),
+}
+
+/// Whether a connection failed before any server answered (refused, no
+/// route, timed out), as opposed to a server that answered with an error.
+pub fn cannot_connect(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_)
+    )
+}
+
+/// Says why a test is skipped where `cargo test` shows it: written to the
+/// process's stderr directly, past the harness's capture of `eprintln!`.
+pub fn skip(why: &str) {
+    use std::io::Write;
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    let _ = writeln!(std::io::stderr(), "skipping {test}: {why}");
 }
 
 pub fn source_options(url: &str) -> keyhole::source::SourceOptions {

@@ -335,7 +335,7 @@ async fn a_fresh_pgaudit_capture_gives_the_written_down_events() {
         if common::require_dbs() {
             panic!("KEYHOLE_REQUIRE_DBS=1 but pgAudit cannot run: {why}");
         }
-        eprintln!("skipping: {why}");
+        common::skip(&why);
         return;
     }
     let out = shared_tempdir();
@@ -358,7 +358,7 @@ async fn a_fresh_server_audit_capture_gives_the_written_down_events() {
     let out = shared_tempdir();
     match capture::mariadb(out.path()).await {
         Err(e) if e.starts_with("MariaDB:") && !common::require_dbs() => {
-            eprintln!("skipping: {e}");
+            common::skip(&e);
             return;
         }
         r => r.unwrap(),
