@@ -170,6 +170,149 @@ fn check_with_no_source_uses_the_demo_database() {
     assert!(r.stdout.contains("database demo.sqlite"), "{}", r.stdout);
 }
 
+/// With no `--db`, no config and no DATABASE_URL, keyhole builds the demo
+/// in its data folder and works on it; a second run reuses the same file.
+#[test]
+fn with_no_source_anywhere_keyhole_builds_and_uses_the_demo() {
+    let home = tempfile::tempdir().unwrap();
+    let r = keyhole(home.path(), &["check"], &[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.starts_with("ok    connected: sqlite ")
+            && r.stdout
+                .lines()
+                .next()
+                .unwrap()
+                .ends_with("(database demo.sqlite)"),
+        "{}",
+        r.stdout
+    );
+    let demo = home.path().join("data/keyhole/demo.sqlite");
+    let built = std::fs::metadata(&demo).expect("the demo in the data folder");
+    let r = keyhole(
+        home.path(),
+        &[
+            "report",
+            "flags",
+            "--format",
+            "json",
+            "--from",
+            "2026-01-01",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["source"]["dialect"], "sqlite");
+    assert_eq!(v["source"]["database"], "demo.sqlite");
+    assert!(v["flags"].as_array().unwrap().len() > 10);
+    assert_eq!(
+        std::fs::metadata(&demo).unwrap().modified().unwrap(),
+        built.modified().unwrap(),
+        "the second run reuses the demo"
+    );
+}
+
+/// The config is found in the documented order (`--config`,
+/// `$KEYHOLE_CONFIG`, `./keyhole.toml`, `$XDG_CONFIG_HOME/keyhole/`), each
+/// naming a different copy of the demo; and a config's `queries`, `policy`
+/// and `ledger` are relative to the config file, not to the working folder.
+#[test]
+fn the_config_is_found_in_order_and_its_paths_are_relative_to_it() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let demo = demo(h, "demo.sqlite");
+    let write = |path: &Path, text: String| {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    for name in ["a", "b", "c", "d"] {
+        std::fs::copy(&demo, h.join(format!("{name}.sqlite"))).unwrap();
+    }
+    let url = |name: &str| {
+        format!(
+            "url = \"sqlite://{}\"\n",
+            h.join(format!("{name}.sqlite")).display()
+        )
+    };
+    write(&h.join("explicit/keyhole.toml"), url("a"));
+    write(&h.join("env.toml"), url("b"));
+    write(&h.join("keyhole.toml"), url("c"));
+    write(&h.join("config/keyhole/keyhole.toml"), url("d"));
+    let explicit = h.join("explicit/keyhole.toml");
+    let env_cfg = h.join("env.toml");
+    let used = |args: &[&str], env: &[(&str, &str)]| {
+        let r = keyhole(h, args, env);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        r.stdout.lines().next().unwrap().to_string()
+    };
+    let env = [("KEYHOLE_CONFIG", env_cfg.to_str().unwrap())];
+    assert!(
+        used(&["check", "--config", explicit.to_str().unwrap()], &env)
+            .ends_with("(database a.sqlite)")
+    );
+    assert!(used(&["check"], &env).ends_with("(database b.sqlite)"));
+    assert!(used(&["check"], &[]).ends_with("(database c.sqlite)"));
+    std::fs::remove_file(h.join("keyhole.toml")).unwrap();
+    assert!(used(&["check"], &[]).ends_with("(database d.sqlite)"));
+    // Relative paths: from the config's folder, whatever the working folder.
+    let sub = h.join("sub");
+    std::fs::create_dir_all(sub.join("q")).unwrap();
+    for f in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/queries/sqlite")).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), sub.join("q").join(f.file_name())).unwrap();
+    }
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml"),
+        sub.join("p.toml"),
+    )
+    .unwrap();
+    write(
+        &sub.join("keyhole.toml"),
+        format!(
+            "{}queries = \"q\"\npolicy = \"p.toml\"\nledger = \"l.sqlite\"\n",
+            url("a")
+        ),
+    );
+    let cfg = sub.join("keyhole.toml");
+    let r = keyhole(h, &["check", "--config", cfg.to_str().unwrap()], &[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let shown = |p: &str| format!("{}/{p}", sub.display());
+    assert!(
+        r.stdout
+            .contains(&format!("ok    queries: {}\n", shown("q"))),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains(&format!("ok    policy: {} ", shown("p.toml"))),
+        "{}",
+        r.stdout
+    );
+    let r = keyhole(
+        h,
+        &[
+            "report",
+            "flags",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--reveal",
+            "--reason",
+            "test",
+            "--from",
+            "2026-01-01",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        sub.join("l.sqlite").exists(),
+        "the ledger beside the config"
+    );
+    assert!(!h.join("l.sqlite").exists());
+}
+
 fn copy_queries(home: &Path) -> PathBuf {
     let dir = home.join("q");
     std::fs::create_dir_all(&dir).unwrap();
