@@ -399,3 +399,77 @@ async fn breach_transparency_requests_and_timelines_agree_between_sqlite_and_pos
         );
     }
 }
+
+/// `--deadlines FILE` replaces the built-in table: its clock, its wording
+/// and its review date reach every row it matches; a broken file is one
+/// line naming the file, line and column.
+#[tokio::test]
+async fn a_deadlines_file_replaces_the_built_in_table() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let db = format!("sqlite://{}", path.display());
+    let table = home.path().join("deadlines.toml");
+    std::fs::write(
+        &table,
+        "reviewed = \"2026-10-30\"\n\n[[jurisdiction]]\nname = \"Counsel's EU reading\"\ncodes = [\"DE\", \"FR\"]\nnotify = \"the lead authority\"\nhours = 24\nsource = \"memo 2026-07\"\n",
+    )
+    .unwrap();
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "breach",
+            "--db",
+            &db,
+            "--staff",
+            "104",
+            "--from",
+            "2026-10-20T06:00:00Z",
+            "--to",
+            "2026-10-20T09:00:00Z",
+            "--aware-at",
+            "2026-11-01T10:00:00Z",
+            "--format",
+            "json",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        keyhole(home.path(), &a)
+    };
+    let (code, out, err) = run(args(&["--deadlines", table.to_str().unwrap()]));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["deadline_table_reviewed"], "2026-10-30");
+    let rows = v["by_jurisdiction"].as_array().unwrap();
+    let row = |j: &str| rows.iter().find(|r| r["jurisdiction"] == j).cloned();
+    for j in ["DE", "FR"] {
+        let r = row(j).unwrap_or_else(|| panic!("no {j} row: {rows:?}"));
+        assert_eq!(r["deadline"], "2026-11-02T10:00:00Z", "{r}");
+        assert_eq!(r["notify"], "the lead authority");
+        assert_eq!(r["source"], "memo 2026-07");
+    }
+    // GB is not in this table: no rule, no invented deadline.
+    let gb = row("GB").expect("a GB row");
+    assert_ne!(gb["source"], "UK GDPR Art. 33(1)", "{gb}");
+    // The built-in table gives the GDPR's 72 hours.
+    let (_, out, _) = run(args(&[]));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let de = v["by_jurisdiction"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["jurisdiction"] == "DE")
+        .cloned()
+        .unwrap();
+    assert_eq!(de["deadline"], "2026-11-04T10:00:00Z");
+    // A broken table: one line with file, line and column.
+    std::fs::write(&table, "reviewed = \"2026-10-30\"\n[[jurisdiction]\n").unwrap();
+    let (code, _, err) = run(args(&["--deadlines", table.to_str().unwrap()]));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(&format!("{}:2:", table.display())), "{err}");
+}

@@ -1006,3 +1006,120 @@ async fn the_disclosure_register_sorts_by_urgency() {
     };
     assert_eq!(ids(rows), ids(&want));
 }
+
+/// The transparency report: `--period year` sums the half-years; Markdown
+/// and CSV carry the same figures; and each kind's count is the number of
+/// disclosures of that kind received in the period, counted from the
+/// disclosure register itself.
+#[tokio::test]
+async fn the_transparency_report_by_year_and_half_year_in_markdown_and_csv() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let db = format!("sqlite://{}", path.display());
+    let run = |extra: &[&str]| {
+        let mut a = vec![
+            "report",
+            "disclosures",
+            "--transparency",
+            "--db",
+            &db,
+            "--to",
+            "2027-01-01",
+        ];
+        a.extend(extra);
+        let r = keyhole(home.path(), &a);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    };
+    // (period, kind) -> requests, from the CSV.
+    let table = |csv_text: &str| {
+        let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
+        assert_eq!(
+            rdr.headers().unwrap().iter().collect::<Vec<_>>(),
+            [
+                "period",
+                "kind",
+                "requests",
+                "accounts_specified",
+                "some_data_produced_pct",
+                "rejected_or_withdrawn_pct"
+            ]
+        );
+        rdr.records()
+            .map(|r| {
+                let r = r.unwrap();
+                ((r[0].to_string(), r[1].to_string()), r[2].to_string())
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let halves = table(&run(&["--format", "csv"]));
+    let years = table(&run(&["--format", "csv", "--period", "year"]));
+    assert!(halves.keys().any(|(p, _)| p.ends_with("-H1")), "{halves:?}");
+    assert!(halves.keys().any(|(p, _)| p.ends_with("-H2")), "{halves:?}");
+    // Every year's count is its two halves' (national security is banded).
+    let mut compared = 0;
+    for ((year, kind), n) in &years {
+        if kind == "national_security" {
+            continue;
+        }
+        let half = |h: &str| {
+            halves
+                .get(&(format!("{year}-{h}"), kind.clone()))
+                .map_or(0, |v| v.parse::<u64>().unwrap())
+        };
+        assert_eq!(
+            n.parse::<u64>().unwrap(),
+            half("H1") + half("H2"),
+            "{year} {kind}"
+        );
+        compared += 1;
+    }
+    assert!(compared >= 4, "{years:?}");
+    // The register, read as JSON, gives the same counts per kind and year.
+    let r = keyhole(
+        home.path(),
+        &[
+            "report",
+            "disclosures",
+            "--db",
+            &db,
+            "--format",
+            "json",
+            "--from",
+            "1970-01-01",
+            "--to",
+            "2027-01-01",
+        ],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let mut counted: std::collections::BTreeMap<(String, String), u64> = Default::default();
+    for d in doc["disclosures"].as_array().unwrap() {
+        let year = d["received_at"].as_str().unwrap()[..4].to_string();
+        *counted
+            .entry((year, d["kind"].as_str().unwrap().to_string()))
+            .or_default() += 1;
+    }
+    for ((year, kind), n) in &counted {
+        if matches!(
+            kind.as_str(),
+            "national_security" | "partner_share" | "acquisition_transfer"
+        ) {
+            continue;
+        }
+        assert_eq!(
+            years.get(&(year.clone(), kind.clone())).map(String::as_str),
+            Some(n.to_string().as_str()),
+            "{year} {kind}"
+        );
+    }
+    // Markdown: the same rows, as a table.
+    let md = run(&["--format", "md", "--period", "year"]);
+    assert!(md.starts_with("# Transparency report"), "{md}");
+    for ((year, kind), n) in &years {
+        assert!(
+            md.lines()
+                .any(|l| l.starts_with(&format!("| {year} | {kind} | {n} |"))),
+            "{year} {kind} {n} missing in\n{md}"
+        );
+    }
+}
