@@ -337,3 +337,16 @@ fn hostile_names_and_references_are_shown_escaped_160x48() {
         assert!(s.contains(shown), "{id}: {s}");
     }
 }
+
+/// Between the narrow and the wide layout (100 to 160 columns) every
+/// column of the access log stays whole: the time is never cut.
+#[test]
+fn the_access_log_keeps_its_times_whole_at_every_width() {
+    let mut app = loaded();
+    let access = Tab::ALL.iter().position(|t| *t == Tab::Access).unwrap();
+    app.update(Action::GoTab(access));
+    for w in [80, 100, 110, 120, 129, 130, 140, 160, 200] {
+        let s = screen(&mut app, w, 30);
+        assert!(s.contains("10-02 07:07 ✓ 237"), "{w} columns:\n{s}");
+    }
+}

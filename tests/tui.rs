@@ -1549,3 +1549,94 @@ async fn an_unsaved_verdict_survives_a_failed_and_a_new_load() {
     let screen = render_to_string(&app, &keys::defaults(), 100, 30);
     assert!(screen.contains("escalated · unsaved"), "{screen}");
 }
+
+/// The first `MM-DD HH:MM` on a screen, as minutes of the day.
+fn first_time_of_day(screen: &str) -> Option<u32> {
+    let b: Vec<char> = screen.chars().collect();
+    let d = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_digit());
+    (0..b.len()).find_map(|i| {
+        let shape = d(i)
+            && d(i + 1)
+            && b.get(i + 2) == Some(&'-')
+            && d(i + 3)
+            && d(i + 4)
+            && b.get(i + 5) == Some(&' ')
+            && d(i + 6)
+            && d(i + 7)
+            && b.get(i + 8) == Some(&':')
+            && d(i + 9)
+            && d(i + 10);
+        shape.then(|| {
+            let n = |j: usize| b[j].to_digit(10).unwrap();
+            (n(i + 6) * 10 + n(i + 7)) * 60 + n(i + 9) * 10 + n(i + 10)
+        })
+    })
+}
+
+/// The real binary with a config file: `display_timezone` moves the times
+/// on screen (UTC, then Kathmandu at +5:45), and the key hints on the
+/// bottom line follow a rebinding (`[keys] search = ["f"]`).
+#[test]
+fn the_configs_display_zone_and_key_hints_reach_the_screen() {
+    if !tmux_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.sqlite");
+    let built = std::process::Command::new(env!("CARGO_BIN_EXE_keyhole"))
+        .args(["demo", "--no-tui", "--events", "2000", "--path"])
+        .arg(&db)
+        .env("XDG_DATA_HOME", dir.path())
+        .env("XDG_STATE_HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(built.status.success());
+    let mut first = Vec::new();
+    for (n, zone) in ["UTC", "Asia/Kathmandu"].into_iter().enumerate() {
+        let home = dir.path().join(format!("run{n}"));
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(
+            home.join("keyhole.toml"),
+            format!(
+                "url = \"sqlite://{}\"\ndisplay_timezone = \"{zone}\"\n\n[keys]\nsearch = [\"f\"]\n",
+                db.display()
+            ),
+        )
+        .unwrap();
+        let session = format!("kh-zone-{}-{n}", std::process::id());
+        let cmd = format!(
+            "cd {h} && XDG_DATA_HOME={h} XDG_STATE_HOME={h} XDG_CONFIG_HOME={h}/none {bin}; echo SHELL-OK $?; sleep 30",
+            h = home.display(),
+            bin = env!("CARGO_BIN_EXE_keyhole"),
+        );
+        tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "200",
+            "-y",
+            "40",
+            &cmd,
+        ]);
+        let guard = scopeguard(&session);
+        let screen = wait_for(&session, "loaded");
+        let hints = screen.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+        assert!(hints.contains("f search"), "{hints}");
+        assert!(!hints.contains("/ search"), "{hints}");
+        tmux(&["send-keys", "-t", &session, "3"]);
+        let screen = wait_for(&session, "accesses 1/");
+        first.push(first_time_of_day(&screen).unwrap_or_else(|| panic!("no time in\n{screen}")));
+        tmux(&["send-keys", "-t", &session, "q"]);
+        tmux(&["send-keys", "-t", &session, "q"]);
+        wait_for(&session, "SHELL-OK 0");
+        drop(guard);
+    }
+    // The same first access, 5 h 45 min later on the clock in Kathmandu.
+    assert_eq!(
+        (first[1] + 1440 - first[0]) % 1440,
+        5 * 60 + 45,
+        "{first:?}"
+    );
+}

@@ -156,6 +156,26 @@ fn action_of(name: &str) -> Option<Action> {
     })
 }
 
+/// The status line's key hints, from the bindings in force: each action's
+/// first key, and an action left without a key is left out.
+pub fn hint_line(table: &[Binding]) -> String {
+    [
+        ("help", "help"),
+        ("search", "search"),
+        ("filter", "filter"),
+        ("reveal", "reveal"),
+        ("export", "export"),
+        ("back", "back"),
+    ]
+    .iter()
+    .filter_map(|(name, label)| {
+        let key = table.iter().find(|b| b.name == *name)?.keys.first()?;
+        Some(format!("{key} {label}"))
+    })
+    .collect::<Vec<_>>()
+    .join("  ")
+}
+
 /// Applies `[keys]` overrides: `reload = ["f5"]` rebinds, `export = []` unbinds.
 pub fn with_overrides(
     mut table: Vec<Binding>,
@@ -230,6 +250,22 @@ pub fn lookup(table: &[Binding], key: &KeyEvent) -> Option<Action> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hint_line_follows_the_bindings() {
+        let d = defaults();
+        assert_eq!(
+            hint_line(&d),
+            "? help  / search  : filter  v reveal  e export  q back"
+        );
+        let mut o = BTreeMap::new();
+        o.insert("search".to_string(), vec!["f".to_string()]);
+        o.insert("export".to_string(), vec![]);
+        assert_eq!(
+            hint_line(&with_overrides(d, &o).unwrap()),
+            "? help  f search  : filter  v reveal  q back"
+        );
+    }
 
     fn key(code: KeyCode, m: KeyModifiers) -> KeyEvent {
         KeyEvent::new(code, m)

@@ -85,7 +85,7 @@ pub fn draw(app: &App, bindings: &[Binding], f: &mut Frame) {
             Tab::Requests => tabs::requests::draw(app, d, &theme, f, body),
         },
     }
-    draw_status(app, &theme, f, status);
+    draw_status(app, bindings, &theme, f, status);
     match app.mode {
         Mode::Help => overlays::help::draw(bindings, &theme, f, area),
         Mode::Search => overlays::search::draw(app, &theme, f, area),
@@ -126,7 +126,7 @@ fn draw_tabs(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn draw_status(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
+fn draw_status(app: &App, bindings: &[Binding], theme: &Theme, f: &mut Frame, area: Rect) {
     let line = match app.mode {
         Mode::Filter => Line::from(vec![
             Span::styled("filter: ", theme.accent()),
@@ -139,9 +139,9 @@ fn draw_status(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
             Span::raw("▏"),
         ]),
         _ => {
-            let hint = "? help  / search  : filter  v reveal  e export  q back";
+            let hint = crate::tui::keys::hint_line(bindings);
             let msg = terminal(&app.status);
-            let room = (area.width as usize).saturating_sub(hint.len() + 2);
+            let room = (area.width as usize).saturating_sub(hint.chars().count() + 2);
             Line::from(vec![
                 Span::raw(clip(&msg, room)),
                 Span::raw(" ".repeat(room.saturating_sub(msg.chars().count().min(room)) + 2)),

@@ -177,7 +177,8 @@ impl AccessTab {
 }
 
 pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
-    let wide = area.width >= 120;
+    // The why panel only beside a list that keeps every column whole.
+    let wide = area.width >= 130;
     let (list, detail) = if wide {
         let [l, r] = Layout::horizontal([Constraint::Min(80), Constraint::Length(48)]).areas(area);
         (l, r)
@@ -210,7 +211,7 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
                     Cell::from(terminal(d.text(e.purpose)))
                 },
             ];
-            if wide || list.width >= 100 {
+            if list.width >= 100 {
                 cells.push(Cell::from(if e.db.is_some() {
                     // FILE:LINE of the statement.
                     let id = e.event_id.as_str();
@@ -236,7 +237,7 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
     let mut header = vec![
         "when", "", "staff", "subject", "action", "category", "purpose",
     ];
-    if wide || list.width >= 100 {
+    if list.width >= 100 {
         // The purpose gets what it needs, the reference (last) the rest.
         widths[2] = Constraint::Length(9);
         widths[6] = Constraint::Length(24);
