@@ -630,10 +630,15 @@ fn colour_codes(screen: &str) -> usize {
 }
 
 fn run_in_tmux(session: &str, env: &str, home: &Path) -> Kill {
+    run_in_tmux_with(session, env, "", home)
+}
+
+/// [`run_in_tmux`] with `flags` after `demo`.
+fn run_in_tmux_with(session: &str, env: &str, flags: &str, home: &Path) -> Kill {
     let bin = env!("CARGO_BIN_EXE_keyhole");
     let db = home.join("demo.sqlite");
     let cmd = format!(
-        "{env} XDG_DATA_HOME={d} {bin} demo --events 3000 --path {db}; echo SHELL-OK $?; stty -a | tr ' ' '\\n' | grep icanon; echo STTY-DONE; sleep 30",
+        "{env} XDG_DATA_HOME={d} {bin} demo {flags} --events 3000 --path {db}; echo SHELL-OK $?; stty -a | tr ' ' '\\n' | grep icanon; echo STTY-DONE; sleep 30",
         d = home.display(),
         db = db.display()
     );
@@ -678,6 +683,11 @@ fn no_color_turns_colour_off_and_a_hangup_restores_the_terminal() {
     wait_for(&plain, "loaded");
     let screen = tmux(&["capture-pane", "-p", "-e", "-t", &plain]);
     assert_eq!(colour_codes(&screen), 0, "NO_COLOR: no colour at all");
+    let flagged = format!("kh-flag-{}", std::process::id());
+    let _g3 = run_in_tmux_with(&flagged, "TERM=xterm-256color", "--no-color", dir.path());
+    wait_for(&flagged, "loaded");
+    let screen = tmux(&["capture-pane", "-p", "-e", "-t", &flagged]);
+    assert_eq!(colour_codes(&screen), 0, "--no-color: no colour at all");
     // An SSH drop: SIGHUP, then the shell is back in its normal (cooked) mode.
     let pid = String::from_utf8_lossy(
         &std::process::Command::new("tmux")
@@ -1639,4 +1649,69 @@ fn the_configs_display_zone_and_key_hints_reach_the_screen() {
         5 * 60 + 45,
         "{first:?}"
     );
+}
+
+/// The loading line names the local day being read: a real load reports
+/// each day of the window in order with the accesses read so far, and the
+/// screen shows the latest of them while the load runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loading_line_shows_the_day_being_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let _ = dataset(dir.path()).await;
+    let url = format!("sqlite://{}", dir.path().join("demo.sqlite").display());
+    let src = keyhole::source::Source::connect(&common::source_options(&url))
+        .await
+        .unwrap();
+    let t = |s: &str| -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339(s).unwrap().into()
+    };
+    let window = keyhole::audit::AuditWindow {
+        from: t("2026-10-02T04:00:00Z"),
+        to: t("2026-10-09T04:00:00Z"),
+        as_of: t("2026-11-01T12:00:00Z"),
+    };
+    let events = std::sync::Mutex::new(Vec::new());
+    let (src, d) = keyhole::tui::data::load(
+        src,
+        keyhole::tui::data::Inputs {
+            queries: keyhole::source::queries::QuerySet::builtin(keyhole::source::Dialect::Sqlite),
+            logs: Vec::new(),
+        },
+        keyhole::policy::Policy::demo(),
+        window,
+        window.as_of,
+        &std::sync::atomic::AtomicBool::new(false),
+        |e| {
+            if let LoadEvent::Day { day, rows } = e {
+                events.lock().unwrap().push((day, rows));
+            }
+        },
+    )
+    .await;
+    src.close().await;
+    let d = d.unwrap();
+    let days = events.into_inner().unwrap();
+    // New York's days from 2 October to 8 October, each once, in order,
+    // the count growing to every access of the window.
+    let want: Vec<chrono::NaiveDate> = (2..=8)
+        .map(|n| chrono::NaiveDate::from_ymd_opt(2026, 10, n).unwrap())
+        .collect();
+    assert_eq!(days.iter().map(|(d, _)| *d).collect::<Vec<_>>(), want);
+    assert!(days.windows(2).all(|w| w[0].1 <= w[1].1), "{days:?}");
+    assert_eq!(days.last().unwrap().1, d.rows.len() as u64);
+    // On screen, during the first load and under a loaded screen alike.
+    let b = keys::defaults();
+    let (day, rows) = days[3];
+    let line = format!(
+        "reading {day}: {} accesses so far",
+        keyhole::tui::data::thousands(rows)
+    );
+    let mut app = App::new(false);
+    app.update(Action::Load(LoadEvent::Day { day, rows }));
+    let s = render_to_string(&app, &b, 100, 30);
+    assert!(s.contains(&line), "{line:?} not in\n{s}");
+    let mut app = app_with(Arc::new(*d), dir.path());
+    app.update(Action::Load(LoadEvent::Day { day, rows }));
+    let s = render_to_string(&app, &b, 100, 30);
+    assert!(s.contains(&format!("⟳ {day}")), "{s}");
 }

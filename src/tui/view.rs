@@ -120,7 +120,13 @@ fn draw_tabs(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
     if let Some(l) = &app.loading
         && app.data.is_some()
     {
-        spans.push(Span::styled(format!(" ⟳ {}", clip(l, 30)), theme.dim()));
+        // Beside the tabs there is room for little: the day being read
+        // comes first, the rest of the line only where it fits.
+        let room = (area.width as usize)
+            .saturating_sub((x - area.x) as usize + 3)
+            .min(40);
+        let l = l.strip_prefix("reading ").unwrap_or(l);
+        spans.push(Span::styled(format!(" ⟳ {}", clip(l, room)), theme.dim()));
     }
     app.screen.set(map);
     f.render_widget(Paragraph::new(Line::from(spans)), area);
