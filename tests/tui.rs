@@ -1715,3 +1715,94 @@ async fn the_loading_line_shows_the_day_being_read() {
     let s = render_to_string(&app, &b, 100, 30);
     assert!(s.contains(&format!("⟳ {day}")), "{s}");
 }
+
+/// Quitting while a load waits on the server cancels the statement there:
+/// the access-log file sleeps 60 s per day on PostgreSQL, `q` is pressed
+/// while it runs, and the server shows the statement gone within seconds
+/// (a client that just disconnected would leave it running its minute).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_mid_load_cancels_the_statement_on_the_server() {
+    if !tmux_available() {
+        return;
+    }
+    let Some(s) = common::scratch(common::Server::Postgres).await else {
+        return;
+    };
+    let settings = keyhole::demo::DemoSettings {
+        events: 2000,
+        seed: 1,
+        anchor: chrono::Utc::now().date_naive(),
+    };
+    keyhole::demo::load_into(&s.url(), None, &settings, |_| {})
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let q = dir.path().join("q");
+    std::fs::create_dir_all(&q).unwrap();
+    for f in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/queries/postgres")).unwrap() {
+        let f = f.unwrap();
+        let mut text = std::fs::read_to_string(f.path()).unwrap();
+        if f.file_name() == "access_events.sql" {
+            text = text.replace(
+                "FROM access_audit a",
+                "FROM access_audit a CROSS JOIN (SELECT pg_sleep(60) AS slept) s",
+            );
+        }
+        std::fs::write(q.join(f.file_name()), text).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("keyhole.toml"),
+        format!(
+            "url = \"{}\"\nqueries = \"q\"\npolicy = \"{}\"\nstatement_timeout_s = 300\n",
+            s.url(),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml")
+        ),
+    )
+    .unwrap();
+    let session = format!("kh-quit-{}", std::process::id());
+    let cmd = format!(
+        "cd {d} && XDG_DATA_HOME={d} XDG_STATE_HOME={d} XDG_CONFIG_HOME={d}/none {bin}; echo SHELL-OK $?; sleep 30",
+        d = dir.path().display(),
+        bin = env!("CARGO_BIN_EXE_keyhole"),
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &cmd,
+    ]);
+    let guard = scopeguard(&session);
+    let sleeping = format!(
+        "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '{}' AND state = 'active' AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()",
+        s.name
+    );
+    let mut running = false;
+    for _ in 0..200 {
+        if s.admin_text(&sleeping).await == "1" {
+            running = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(running, "the load never reached the server");
+    tmux(&["send-keys", "-t", &session, "q"]);
+    wait_for(&session, "SHELL-OK 0");
+    let mut gone = false;
+    for _ in 0..100 {
+        if s.admin_text(&sleeping).await == "0" {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    drop(guard);
+    assert!(
+        gone,
+        "the statement still runs on the server 5 s after quitting"
+    );
+}
