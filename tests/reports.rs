@@ -1126,6 +1126,8 @@ async fn the_transparency_report_by_year_and_half_year_in_markdown_and_csv() {
 
 /// Runs keyhole to the end with its output thrown away; returns the exit
 /// code and the peak resident memory (KiB) the kernel measured for it.
+// The child is reaped by wait4 below, which also gives its peak memory.
+#[allow(clippy::zombie_processes)]
 fn peak_rss_kib(home: &Path, args: &[&str]) -> (i32, i64) {
     let child = Command::new(env!("CARGO_BIN_EXE_keyhole"))
         .args(args)
