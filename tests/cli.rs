@@ -1633,6 +1633,52 @@ async fn a_server_stopped_mid_report_exits_1_and_leaves_no_output() {
     );
 }
 
+/// The same on MariaDB: a server of the test's own, killed outright while
+/// the report reads the access log.
+#[tokio::test]
+async fn a_mariadb_server_stopped_mid_report_exits_1_and_leaves_no_output() {
+    if !common::mariadb::available() {
+        assert!(!common::require_dbs(), "a scratch MariaDB is needed");
+        common::skip("no mariadb-install-db here");
+        return;
+    }
+    let mut m = common::mariadb::Instance::start(&[]).unwrap();
+    m.sql("CREATE DATABASE shop").unwrap();
+    let url = m.url("root", "shop");
+    let settings = keyhole::demo::DemoSettings {
+        events: 60_000,
+        seed: 1,
+        anchor: chrono::Utc::now().date_naive(),
+    };
+    keyhole::demo::load_into(&url, None, &settings, |_| {})
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let child = spawn_accesses_report(&url, home.path());
+    let seen = "SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = 'shop' AND INFO LIKE '%FROM access_audit%' AND ID <> CONNECTION_ID()";
+    let mut stopped = false;
+    for _ in 0..3000 {
+        if m.sql(seen)
+            .is_ok_and(|o| o.trim() != "0" && !o.trim().is_empty())
+        {
+            m.crash();
+            stopped = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        stopped,
+        "the report ended before the server could be stopped"
+    );
+    let stderr = failed_cleanly(o, home.path());
+    assert!(
+        stderr.contains("the server closed the connection") || stderr.contains("cannot connect"),
+        "{stderr}"
+    );
+}
+
 /// `report accesses` over the 120 days before today into `home/accesses.csv`,
 /// with stderr captured: the report the fault tests break.
 fn spawn_accesses_report(url: &str, home: &Path) -> std::process::Child {

@@ -101,6 +101,15 @@ impl Instance {
     }
 }
 
+impl Instance {
+    /// Stops the server at once (SIGKILL to its own process), as a crash
+    /// or a pulled plug would.
+    pub fn crash(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Instance {
     fn drop(&mut self) {
         // A clean shutdown (SIGTERM), then the folder goes with `dir`.
