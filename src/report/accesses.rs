@@ -51,7 +51,7 @@ impl<'p, W: Write> AccessWriter<'p, W> {
             Format::Json => unreachable!("JSON lines are written whole"),
             Format::Csv => csv_row(c),
             Format::Md => {
-                let m = |s: &str| terminal(s).replace('|', "\\|");
+                let m = super::md;
                 format!(
                     "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                     m(&c[0]),

@@ -14,7 +14,6 @@ use crate::audit::{Day, Sink, SinkError};
 use crate::config::ConfigError;
 use crate::model::Directory;
 use crate::model::{AccessEvent, Id, Instant, Interner};
-use crate::sanitize::terminal;
 use crate::time::rfc3339;
 
 pub const DEFAULT_TABLE: &str = include_str!("../../assets/breach-deadlines.toml");
@@ -398,7 +397,7 @@ pub fn render(r: &BreachReport, format: Format, reveal: bool) -> String {
             o
         }
         Format::Md | Format::Table => {
-            let t = |s: &str| terminal(s).replace('|', "\\|");
+            let t = super::md;
             let mut o = String::new();
             o.push_str("# Incident summary\n\n");
             let scope = [

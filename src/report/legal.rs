@@ -197,7 +197,7 @@ pub fn requests_report(
                 ));
             }
             for r in &rows {
-                let t = |s: &str| terminal(s).replace('|', "\\|");
+                let t = super::md;
                 if md {
                     o.push_str(&format!(
                         "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
@@ -419,7 +419,7 @@ pub fn disclosures_report(
                 ));
             }
             for r in &rows {
-                let t = |s: &str| terminal(s).replace('|', "\\|");
+                let t = super::md;
                 if md {
                     o.push_str(&format!(
                         "| {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} | {} |\n",

@@ -387,7 +387,7 @@ pub fn flags_csv(flags: &[Flag]) -> String {
 }
 
 /// Markdown table cell: one line, pipes escaped, control characters shown.
-fn md(s: &str) -> String {
+pub(crate) fn md(s: &str) -> String {
     terminal(s).replace('|', "\\|")
 }
 

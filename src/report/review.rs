@@ -10,9 +10,7 @@ use super::{Format, csv_row};
 use crate::ledger::CampaignState;
 use crate::sanitize::{clip, terminal};
 
-fn md(s: &str) -> String {
-    terminal(s).replace('|', "\\|").replace('\n', " ")
-}
+use super::md;
 
 /// `review list`: one line per campaign.
 pub fn list(campaigns: &[CampaignState], format: Format) -> String {

@@ -333,7 +333,7 @@ pub fn write(
                     None => r.staff_id.to_string(),
                 };
                 if md {
-                    let m = |s: &str| terminal(s).replace('|', "\\|");
+                    let m = super::md;
                     o.push_str(&format!(
                         "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                         r.rank,

@@ -9,7 +9,6 @@ use crate::audit::{Day, Sink, SinkError};
 use crate::model::{Directory, Interner};
 use crate::policy::norm;
 use crate::rules::Severity;
-use crate::sanitize::terminal;
 use crate::time::rfc3339;
 
 #[derive(Serialize)]
@@ -387,7 +386,7 @@ pub fn render(
             o
         }
         Format::Md | Format::Table => {
-            let t = |s: &str| terminal(s).replace('|', "\\|");
+            let t = super::md;
             let mut o = String::new();
             let name = doc
                 .subject
