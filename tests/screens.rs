@@ -350,3 +350,18 @@ fn the_access_log_keeps_its_times_whole_at_every_width() {
         assert!(s.contains("10-02 07:07 ✓ 237"), "{w} columns:\n{s}");
     }
 }
+
+/// The overview says when database audit logs were read beside the source,
+/// how many events they gave and from which files; without logs it keeps
+/// its four lines of figures.
+#[test]
+fn the_overview_names_the_audit_logs_read() {
+    let mut app = with_audit_log();
+    let s = screen(&mut app, 100, 30);
+    assert!(
+        s.contains("⛁ 15 database-log events from 1 audit log: postgres.log"),
+        "{s}"
+    );
+    let s = screen(&mut loaded(), 100, 30);
+    assert!(!s.contains("database-log events"), "{s}");
+}

@@ -33,13 +33,14 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
         .filter(|f| f.rule == crate::rules::Rule::RequestOverdue)
         .count();
     let narrow = area.width < 100;
+    let logs = &d.db_logs;
     let [figures, charts, lists] = Layout::vertical([
-        Constraint::Length(4),
+        Constraint::Length(if logs.is_empty() { 4 } else { 5 }),
         Constraint::Length(if area.height < 20 { 4 } else { 8 }),
         Constraint::Min(3),
     ])
     .areas(area);
-    let fig = vec![
+    let mut fig = vec![
         Line::from(vec![
             Span::styled("Window ", theme.dim()),
             Span::raw(format!(
@@ -82,6 +83,22 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
             overdue_requests
         )),
     ];
+    if !logs.is_empty() {
+        // The reads that bypassed the application, and where they came from.
+        fig.push(Line::from(vec![
+            Span::styled("⛁ ", theme.accent()),
+            Span::raw(format!(
+                "{} database-log events from {} audit log{}: {}",
+                logs.iter().map(|l| l.events).sum::<u64>(),
+                logs.len(),
+                if logs.len() == 1 { "" } else { "s" },
+                logs.iter()
+                    .map(|l| terminal(&l.file))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        ]));
+    }
     f.render_widget(Paragraph::new(fig), figures);
     let [a, b] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
