@@ -1193,3 +1193,35 @@ async fn accesses_and_breach_memory_does_not_grow_with_the_window() {
         );
     }
 }
+
+/// The table's key column is as wide as the longest key, so every key can
+/// be copied whole into a verdict (a staff-day key is the longest kind).
+#[tokio::test]
+async fn the_flags_table_shows_every_key_whole() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let db = format!("sqlite://{}", path.display());
+    let doc = flags_json(home.path(), &db, &[]);
+    let keys: Vec<String> = doc["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["key"].as_str().unwrap().to_string())
+        .collect();
+    assert!(keys.len() > 20, "{}", keys.len());
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml");
+    let mut args = vec![
+        "report", "flags", "--db", &db, "--policy", policy, "--format", "table",
+    ];
+    args.extend(WINDOW);
+    let r = keyhole(home.path(), &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for k in &keys {
+        assert!(
+            r.stdout
+                .lines()
+                .any(|l| l.split_whitespace().any(|w| w == k)),
+            "{k} is not whole in the table"
+        );
+    }
+}

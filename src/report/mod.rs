@@ -545,13 +545,13 @@ pub fn flags_table(flags: &[Flag], width: usize) -> String {
     let tw = if narrow { 12 } else { 20 };
     let mut o = String::new();
     // The key names the flag (its rule first) for a verdict, so it takes the
-    // rule's column.
+    // rule's column, as wide as the longest key: a cut key names nothing.
     let kw = flags
         .iter()
-        .map(|f| f.key.chars().count())
+        .map(|f| terminal(&f.key).chars().count())
         .max()
         .unwrap_or(3)
-        .clamp(24, 36);
+        .clamp(24, 64);
     let head = format!(
         "{:<tw$} {:<8} {:<8} {:<10} {:<kw$} ",
         "when (UTC)", "severity", "staff", "subject", "key"
