@@ -214,6 +214,8 @@ fn database_log_accesses_are_marked_and_filtered_80x24() {
     assert!(s.contains("accesses 1/15 · filter source:db"), "{s}");
     // Every row that fits is one of the log's.
     assert_eq!(s.matches("⛁ database log").count(), 14, "{s}");
+    // An unknown login shows whole.
+    assert!(s.contains("⚑ db:u999 "), "{s}");
     check("database_log-80x24", &s);
     // Wide, all fifteen, and the reference column names the log and line.
     let s = screen(&mut app, 160, 48);

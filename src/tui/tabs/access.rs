@@ -228,7 +228,8 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
     let mut widths = vec![
         Constraint::Length(11),
         Constraint::Length(1),
-        Constraint::Length(6),
+        // A database login shown as `db:NAME` needs more than a staff id.
+        Constraint::Length(8),
         Constraint::Length(7),
         Constraint::Length(7),
         Constraint::Length(13),
