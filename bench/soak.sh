@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Soak: the dashboard against a PostgreSQL source of EVENTS events (default
 # 1M), reloading every 10 s for MINUTES minutes (default 30), in tmux.
-# Every 30 s, at rest (10 s after a reload began, just before the next), it
-# samples keyhole's RSS, open file descriptors and sessions on the server,
-# then prints the first and last samples, the spread and the peak RSS.
+# Every 30 s, at rest (just after a reload has finished, which the screen
+# shows), it samples keyhole's RSS, open file descriptors and sessions on
+# the server, then prints the first and last samples, the spread and the
+# peak RSS.
 #
 # usage: bench/soak.sh [EVENTS] [MINUTES]     (needs tmux and PostgreSQL on 127.0.0.1:5432)
 set -euo pipefail
@@ -26,14 +27,31 @@ tmux new-session -d -s "$session" -x 120 -y 40 \
 trap 'tmux kill-session -t "$session" 2>/dev/null || true' EXIT
 sleep 2
 pid=$(pgrep -P "$(tmux list-panes -t "$session" -F '#{pane_pid}')" keyhole)
+# The first load, before anything is measured.
+for _ in $(seq 1 600); do
+  tmux capture-pane -p -t "$session" | grep -q 'loaded' && break
+  sleep 0.5
+done
 samples="$work/samples.tsv"
 echo -e "seconds\trss_mb\tfds\tsessions" > "$samples"
 start=$(date +%s)
 next_sample=$start
+# Waits until the dashboard shows no load under way (no ⟳ beside the tabs).
+settle() {
+  for _ in $(seq 1 240); do
+    if ! tmux capture-pane -p -t "$session" | head -1 | grep -q '⟳'; then return 0; fi
+    sleep 0.5
+  done
+}
+loads=0
 while [ $(( $(date +%s) - start )) -lt $(( minutes * 60 )) ]; do
-  sleep 10
-  # Sampled at rest, 10 s after the last reload began, just before the next.
+  began=$(date +%s)
+  tmux send-keys -t "$session" r
+  sleep 1
+  settle
+  loads=$(( loads + 1 ))
   now=$(date +%s)
+  # Sampled at rest: just after a load has finished.
   if [ "$now" -ge "$next_sample" ]; then
     rss=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$pid/status")
     fds=$(ls "/proc/$pid/fd" | wc -l)
@@ -41,11 +59,13 @@ while [ $(( $(date +%s) - start )) -lt $(( minutes * 60 )) ]; do
     echo -e "$(( now - start ))\t$rss\t$fds\t$sess" >> "$samples"
     next_sample=$(( now + 30 ))
   fi
-  tmux send-keys -t "$session" r
+  # The next reload 10 s after this one began (at once if the load took longer).
+  left=$(( began + 10 - $(date +%s) ))
+  [ "$left" -gt 0 ] && sleep "$left"
 done
 peak=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$pid/status")
 tmux send-keys -t "$session" q q
 column -t "$samples" | sed -n '1,4p;$p'
-awk -F'\t' 'NR>2 {if (min=="" || $2<min) min=$2; if ($2>max) max=$2; if (fmin=="" || $3<fmin) fmin=$3; if ($3>fmax) fmax=$3; if ($4>smax) smax=$4}
-  END {printf "RSS at rest after the first load: %d to %d MB (spread %.1f%%); fds %d to %d; sessions at most %d\n", min, max, (max-min)*100/max, fmin, fmax, smax}' "$samples"
-echo "peak RSS (VmHWM, mid-load): $peak MB"
+awk -F'\t' 'NR>1 {if (min=="" || $2<min) min=$2; if ($2>max) max=$2; if (fmin=="" || $3<fmin) fmin=$3; if ($3>fmax) fmax=$3; if ($4>smax) smax=$4}
+  END {printf "RSS at rest, from the end of the first load: %d to %d MB (spread %.1f%%); fds %d to %d; sessions at most %d\n", min, max, (max-min)*100/max, fmin, fmax, smax}' "$samples"
+echo "peak RSS (VmHWM, mid-load): $peak MB; $loads reloads"
