@@ -66,6 +66,6 @@ done
 peak=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$pid/status")
 tmux send-keys -t "$session" q q
 column -t "$samples" | sed -n '1,4p;$p'
-awk -F'\t' 'NR>1 {if (min=="" || $2<min) min=$2; if ($2>max) max=$2; if (fmin=="" || $3<fmin) fmin=$3; if ($3>fmax) fmax=$3; if ($4>smax) smax=$4}
-  END {printf "RSS at rest, from the end of the first load: %d to %d MB (spread %.1f%%); fds %d to %d; sessions at most %d\n", min, max, (max-min)*100/max, fmin, fmax, smax}' "$samples"
+awk -F'\t' 'NR==2 {first=$2} NR>2 {if (min=="" || $2<min) min=$2; if ($2>max) max=$2} NR>1 {if (fmin=="" || $3<fmin) fmin=$3; if ($3>fmax) fmax=$3; if ($4>smax) smax=$4}
+  END {printf "RSS at rest: %d MB after the first load; %d to %d MB after the reloads that followed (spread %.1f%% of the largest); fds %d to %d; sessions at most %d\n", first, min, max, (max-min)*100/max, fmin, fmax, smax}' "$samples"
 echo "peak RSS (VmHWM, mid-load): $peak MB; $loads reloads"
