@@ -32,6 +32,10 @@ fn the_guard_corpus_replays_without_a_panic_or_a_bad_acceptance() {
 #[test]
 fn the_config_corpus_replays_without_a_panic() {
     replay("config", entries::config);
+    // The entry's scratch folder for the config it writes.
+    let _ = std::fs::remove_dir_all(
+        std::env::temp_dir().join(format!("keyhole-fuzz-{}", std::process::id())),
+    );
 }
 
 #[test]
