@@ -36,8 +36,12 @@ samples="$work/samples.tsv"
 echo -e "seconds\trss_mb\tfds\tsessions" > "$samples"
 start=$(date +%s)
 next_sample=$start
-# Waits until the dashboard shows no load under way (no ⟳ beside the tabs).
+# Waits for the reload to show (⟳ beside the tabs), then for it to finish.
 settle() {
+  for _ in $(seq 1 50); do
+    tmux capture-pane -p -t "$session" | head -1 | grep -q '⟳' && break
+    sleep 0.1
+  done
   for _ in $(seq 1 240); do
     if ! tmux capture-pane -p -t "$session" | head -1 | grep -q '⟳'; then return 0; fi
     sleep 0.5
@@ -47,7 +51,6 @@ loads=0
 while [ $(( $(date +%s) - start )) -lt $(( minutes * 60 )) ]; do
   began=$(date +%s)
   tmux send-keys -t "$session" r
-  sleep 1
   settle
   loads=$(( loads + 1 ))
   now=$(date +%s)
