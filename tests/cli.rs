@@ -1569,14 +1569,7 @@ fn more_bad_input_gets_one_line_and_the_right_exit_status() {
 /// with one line, and no output file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_stopped_mid_report_exits_1_and_leaves_no_output() {
-    if common::cluster::version().is_none()
-        || Command::new("pg_createcluster")
-            .arg("--help")
-            .output()
-            .is_err()
-    {
-        assert!(!common::require_dbs(), "pg_createcluster is needed");
-        common::skip("no pg_createcluster");
+    if !common::cluster::usable() {
         return;
     }
     let c = common::cluster::Cluster::start(
@@ -1586,51 +1579,15 @@ async fn a_server_stopped_mid_report_exits_1_and_leaves_no_output() {
     )
     .unwrap();
     c.psql("postgres", "CREATE DATABASE shop").unwrap();
-    let url = format!("postgres://postgres@127.0.0.1:{}/shop", c.port);
-    let today = chrono::Utc::now().date_naive();
-    let settings = keyhole::demo::DemoSettings {
-        events: 60_000,
-        seed: 1,
-        anchor: today,
-    };
-    keyhole::demo::load_into(&url, None, &settings, |_| {})
-        .await
-        .unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let child = spawn_accesses_report(&url, home.path());
-    // Stop the server once the report reads the access log.
     let seen = "SELECT count(*) FROM pg_stat_activity WHERE datname = 'shop' AND query LIKE '%FROM access_audit%' AND query NOT LIKE 'INSERT%' AND query NOT LIKE 'COPY%' AND pid <> pg_backend_pid()";
-    let mut stopped = false;
-    for _ in 0..600 {
-        if c.psql("postgres", seen)
-            .is_ok_and(|o| o.trim() != "0" && !o.trim().is_empty())
-        {
-            common::cluster::run(Command::new("pg_ctlcluster").args([
-                "--skip-systemctl-redirect",
-                &c.version,
-                &c.name,
-                "stop",
-                "-m",
-                "immediate",
-            ]))
-            .unwrap();
-            stopped = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let o = child.wait_with_output().unwrap();
-    assert!(
-        stopped,
-        "the report ended before the server could be stopped"
-    );
-    let stderr = failed_cleanly(o, home.path());
-    // Wherever the report was (connecting, or reading a file), the line
-    // says the server went away.
-    assert!(
-        stderr.contains("the server closed the connection") || stderr.contains("cannot connect"),
-        "{stderr}"
-    );
+    server_stopped_mid_report(
+        &format!("postgres://postgres@127.0.0.1:{}/shop", c.port),
+        || c.psql("postgres", seen),
+        || {
+            c.stop_now().unwrap();
+        },
+    )
+    .await;
 }
 
 /// The same on MariaDB: a server of the test's own, killed outright while
@@ -1642,37 +1599,47 @@ async fn a_mariadb_server_stopped_mid_report_exits_1_and_leaves_no_output() {
         common::skip("no mariadb-install-db here");
         return;
     }
-    let mut m = common::mariadb::Instance::start(&[]).unwrap();
-    m.sql("CREATE DATABASE shop").unwrap();
-    let url = m.url("root", "shop");
+    let m = std::cell::RefCell::new(common::mariadb::Instance::start(&[]).unwrap());
+    m.borrow().sql("CREATE DATABASE shop").unwrap();
+    let url = m.borrow().url("root", "shop");
+    let seen = "SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = 'shop' AND INFO LIKE '%FROM access_audit%' AND ID <> CONNECTION_ID()";
+    server_stopped_mid_report(&url, || m.borrow().sql(seen), || m.borrow_mut().crash()).await;
+}
+
+/// Loads the demo into `url`, starts a report on it, and calls `stop` as
+/// soon as `seen` (a count, run by the admin) shows it reading the access
+/// log: the report must exit 1 with one line saying the server went away,
+/// and leave no output file.
+async fn server_stopped_mid_report(
+    url: &str,
+    seen: impl Fn() -> Result<String, String>,
+    stop: impl FnOnce(),
+) {
     let settings = keyhole::demo::DemoSettings {
         events: 60_000,
         seed: 1,
         anchor: chrono::Utc::now().date_naive(),
     };
-    keyhole::demo::load_into(&url, None, &settings, |_| {})
+    keyhole::demo::load_into(url, None, &settings, |_| {})
         .await
         .unwrap();
     let home = tempfile::tempdir().unwrap();
-    let child = spawn_accesses_report(&url, home.path());
-    let seen = "SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = 'shop' AND INFO LIKE '%FROM access_audit%' AND ID <> CONNECTION_ID()";
-    let mut stopped = false;
-    for _ in 0..3000 {
-        if m.sql(seen)
-            .is_ok_and(|o| o.trim() != "0" && !o.trim().is_empty())
-        {
-            m.crash();
-            stopped = true;
-            break;
+    let child = spawn_accesses_report(url, home.path());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut stop = Some(stop);
+    while std::time::Instant::now() < deadline && stop.is_some() {
+        if seen().is_ok_and(|o| o.trim() != "0" && !o.trim().is_empty()) {
+            (stop.take().unwrap())();
         }
-        std::thread::sleep(std::time::Duration::from_millis(5));
     }
     let o = child.wait_with_output().unwrap();
     assert!(
-        stopped,
+        stop.is_none(),
         "the report ended before the server could be stopped"
     );
     let stderr = failed_cleanly(o, home.path());
+    // Wherever the report was (connecting, or reading a file), the line
+    // says the server went away.
     assert!(
         stderr.contains("the server closed the connection") || stderr.contains("cannot connect"),
         "{stderr}"

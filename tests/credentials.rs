@@ -68,16 +68,7 @@ fn fails_in_one_line(r: &Run, what: &str) {
 
 #[test]
 fn credentials_fail_in_one_line_without_the_secret() {
-    if common::cluster::version().is_none()
-        || Command::new("pg_createcluster")
-            .arg("--help")
-            .output()
-            .is_err()
-    {
-        if common::require_dbs() {
-            panic!("KEYHOLE_REQUIRE_DBS=1 but pg_createcluster is not here");
-        }
-        common::skip("no pg_createcluster");
+    if !common::cluster::usable() {
         return;
     }
     let c = Cluster::start(

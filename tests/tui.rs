@@ -1429,13 +1429,7 @@ async fn killed_mid_load(server: common::Server) {
 /// once the server is back, the retry connects again and loads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_stopped_mid_load_fails_the_load_and_the_retry_after_restart_loads() {
-    if std::process::Command::new("pg_createcluster")
-        .arg("--help")
-        .output()
-        .is_err()
-    {
-        assert!(!common::require_dbs(), "pg_createcluster is needed");
-        common::skip("no pg_createcluster");
+    if !common::cluster::usable() {
         return;
     }
     let c = common::cluster::Cluster::start(
@@ -1452,35 +1446,15 @@ async fn a_server_stopped_mid_load_fails_the_load_and_the_retry_after_restart_lo
         .await
         .unwrap();
     let load = dashboard_load(src, dialect);
-    let (version, cname) = (c.version.clone(), c.name.clone());
-    let port = c.port;
+    let remote = c.remote();
     let stopper = std::thread::spawn(move || {
         let seen = "SELECT count(*) FROM pg_stat_activity WHERE datname = 'shop' AND query LIKE '%FROM access_audit%' AND pid <> pg_backend_pid()";
         for _ in 0..3000 {
-            let out = common::cluster::run(std::process::Command::new("psql").args([
-                "-X",
-                "-At",
-                "-h",
-                "/var/run/postgresql",
-                "-p",
-                &port.to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-c",
-                seen,
-            ]));
-            if out.is_ok_and(|o| o.trim() != "0" && !o.trim().is_empty()) {
-                common::cluster::run(std::process::Command::new("pg_ctlcluster").args([
-                    "--skip-systemctl-redirect",
-                    &version,
-                    &cname,
-                    "stop",
-                    "-m",
-                    "immediate",
-                ]))
-                .unwrap();
+            if remote
+                .psql("postgres", seen)
+                .is_ok_and(|o| o.trim() != "0" && !o.trim().is_empty())
+            {
+                remote.stop_now().unwrap();
                 return true;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));

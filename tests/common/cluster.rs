@@ -33,6 +33,22 @@ pub fn version() -> Option<String> {
         .max()
 }
 
+/// Whether clusters of a test's own can be made here; when not, the test
+/// skips (or fails, with KEYHOLE_REQUIRE_DBS=1).
+pub fn usable() -> bool {
+    if version().is_some()
+        && Command::new("pg_createcluster")
+            .arg("--help")
+            .output()
+            .is_ok()
+    {
+        return true;
+    }
+    assert!(!super::require_dbs(), "pg_createcluster is needed");
+    super::skip("no pg_createcluster");
+    false
+}
+
 pub struct Cluster {
     pub version: String,
     pub name: String,
@@ -75,12 +91,56 @@ impl Cluster {
         ]))
     }
 
+    /// What another thread needs to reach and stop this cluster.
+    pub fn remote(&self) -> Remote {
+        Remote {
+            version: self.version.clone(),
+            name: self.name.clone(),
+            port: self.port,
+        }
+    }
+
+    /// Stops the server at once (`-m immediate`), as a crash would.
+    pub fn stop_now(&self) -> Result<String, String> {
+        self.remote().stop_now()
+    }
+
     /// Runs SQL as the superuser over the local socket.
+    pub fn psql(&self, db: &str, sql: &str) -> Result<String, String> {
+        self.remote().psql(db, sql)
+    }
+}
+
+/// A cluster's coordinates, without its ownership: sent to a thread that
+/// watches or stops it while the test waits on something else.
+#[derive(Clone)]
+pub struct Remote {
+    version: String,
+    name: String,
+    port: u16,
+}
+
+impl Remote {
+    /// Stops the server at once (`-m immediate`), as a crash would.
+    pub fn stop_now(&self) -> Result<String, String> {
+        run(Command::new("pg_ctlcluster").args([
+            "--skip-systemctl-redirect",
+            &self.version,
+            &self.name,
+            "stop",
+            "-m",
+            "immediate",
+        ]))
+    }
+
+    /// Runs SQL as the superuser over the local socket, unaligned.
     pub fn psql(&self, db: &str, sql: &str) -> Result<String, String> {
         run(Command::new("psql")
             .args([
                 "-X",
                 "-q",
+                "-A",
+                "-t",
                 "-v",
                 "ON_ERROR_STOP=1",
                 "-h",
