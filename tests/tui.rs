@@ -920,17 +920,16 @@ async fn review_mode_records_verdicts_one_key_at_a_time() {
     assert!(state.items[2].1.is_none());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_verdict_the_ledger_cannot_take_stays_on_screen_marked_unsaved() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dataset(dir.path()).await;
-    let mut app = app_with(d, dir.path());
+/// Gives `app` a ledger that cannot be written (under /proc) and a
+/// campaign of one item, as if loaded before the ledger went away, then
+/// records a verdict on it and waits until the ledger has refused it.
+/// Returns the ledger's channel for later answers.
+async fn unsaved_verdict(app: &mut App) -> tokio::sync::mpsc::UnboundedReceiver<Action> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     app.ledger = Some(keyhole::tui::spawn_ledger(
         "/proc/keyhole-test/ledger.sqlite".into(),
         tx,
     ));
-    // A campaign as if loaded before the ledger went away.
     let item = keyhole::ledger::Item {
         key: "vip_access/e:1".into(),
         flag: serde_json::json!({"severity": "high", "detail": "a VIP was viewed", "staff_id": "104"}),
@@ -941,10 +940,19 @@ async fn a_verdict_the_ledger_cannot_take_stays_on_screen_marked_unsaved() {
     app.update(Action::Submit);
     app.update(Action::Verdict(keyhole::ledger::VerdictKind::Escalated));
     app.update(Action::Submit);
-    pump(&mut app, &mut rx, |a| {
+    pump(app, &mut rx, |a| {
         a.review.unsaved.values().any(|p| p.failed.is_some())
     })
     .await;
+    rx
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verdict_the_ledger_cannot_take_stays_on_screen_marked_unsaved() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dataset(dir.path()).await;
+    let mut app = app_with(d, dir.path());
+    let _ledger = unsaved_verdict(&mut app).await;
     assert_eq!(app.mode, Mode::Review, "the dashboard keeps running");
     let screen = render_to_string(&app, &keys::defaults(), 100, 30);
     assert!(screen.contains("escalated · unsaved"), "{screen}");
@@ -1492,25 +1500,7 @@ async fn an_unsaved_verdict_survives_a_failed_and_a_new_load() {
     let dir = tempfile::tempdir().unwrap();
     let d = dataset(dir.path()).await;
     let mut app = app_with(d.clone(), dir.path());
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    app.ledger = Some(keyhole::tui::spawn_ledger(
-        "/proc/keyhole-test/ledger.sqlite".into(),
-        tx,
-    ));
-    let item = keyhole::ledger::Item {
-        key: "vip_access/e:1".into(),
-        flag: serde_json::json!({"severity": "high", "detail": "a VIP was viewed", "staff_id": "104"}),
-    };
-    let state = common::october_campaign(1, "October", vec![(item, None)]);
-    app.mode = Mode::Review;
-    app.update(Action::CampaignsLoaded(Ok(vec![state])));
-    app.update(Action::Submit);
-    app.update(Action::Verdict(keyhole::ledger::VerdictKind::Escalated));
-    app.update(Action::Submit);
-    pump(&mut app, &mut rx, |a| {
-        a.review.unsaved.values().any(|p| p.failed.is_some())
-    })
-    .await;
+    let _ledger = unsaved_verdict(&mut app).await;
     let unsaved = app.review.unsaved.len();
     assert_eq!(unsaved, 1);
     app.update(Action::Load(LoadEvent::Failed(
