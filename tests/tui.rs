@@ -516,18 +516,7 @@ fn the_real_binary_runs_in_tmux_and_leaves_the_shell_usable() {
         from = day(20),
         to = day(5),
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "80",
-        "-y",
-        "24",
-        &cmd,
-    ]);
-    let guard = scopeguard(&session);
+    let guard = new_session(&session, 80, 24, &cmd);
     wait_for(&session, "loaded");
     wait_for(&session, &format!("Window {}T", day(20)));
     tmux(&["send-keys", "-t", &session, "w"]);
@@ -567,6 +556,23 @@ impl Drop for Kill {
             .output();
     }
 }
+/// A detached tmux session of `w` x `h` running `cmd`, killed when the
+/// returned guard goes.
+fn new_session(session: &str, w: u16, h: u16, cmd: &str) -> Kill {
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-x",
+        &w.to_string(),
+        "-y",
+        &h.to_string(),
+        cmd,
+    ]);
+    scopeguard(session)
+}
+
 fn scopeguard(s: &str) -> Kill {
     Kill(s.to_string())
 }
@@ -642,18 +648,7 @@ fn run_in_tmux_with(session: &str, env: &str, flags: &str, home: &Path) -> Kill 
         d = home.display(),
         db = db.display()
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        session,
-        "-x",
-        "80",
-        "-y",
-        "24",
-        &cmd,
-    ]);
-    scopeguard(session)
+    new_session(session, 80, 24, &cmd)
 }
 
 #[test]
@@ -1030,18 +1025,7 @@ fn a_campaign_runs_from_the_command_line_through_the_dashboard_to_a_verified_exp
     let cmd = format!(
         "XDG_DATA_HOME={d} XDG_STATE_HOME={d} {bin} --db {url} --from 2026-10-01 --to 2026-11-01; echo SHELL-OK $?; sleep 30"
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &cmd,
-    ]);
-    let guard = scopeguard(&session);
+    let guard = new_session(&session, 100, 30, &cmd);
     wait_for(&session, "loaded");
     tmux(&["send-keys", "-t", &session, "R"]);
     wait_for(&session, "tmux review");
@@ -1117,18 +1101,7 @@ fn key_overrides_from_a_config_file_drive_the_real_binary() {
         bin = env!("CARGO_BIN_EXE_keyhole"),
         db = db.display(),
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &cmd,
-    ]);
-    let guard = scopeguard(&session);
+    let guard = new_session(&session, 100, 30, &cmd);
     wait_for(&session, "loaded");
     // `/` is no longer search; `f` is.
     tmux(&["send-keys", "-t", &session, "/"]);
@@ -1583,18 +1556,7 @@ fn the_configs_display_zone_and_key_hints_reach_the_screen() {
             h = home.display(),
             bin = env!("CARGO_BIN_EXE_keyhole"),
         );
-        tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            &session,
-            "-x",
-            "200",
-            "-y",
-            "40",
-            &cmd,
-        ]);
-        let guard = scopeguard(&session);
+        let guard = new_session(&session, 200, 40, &cmd);
         let screen = wait_for(&session, "loaded");
         let hints = screen.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
         assert!(hints.contains("f search"), "{hints}");
@@ -1729,18 +1691,7 @@ async fn quitting_mid_load_cancels_the_statement_on_the_server() {
         d = dir.path().display(),
         bin = env!("CARGO_BIN_EXE_keyhole"),
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &cmd,
-    ]);
-    let guard = scopeguard(&session);
+    let guard = new_session(&session, 100, 30, &cmd);
     let sleeping = format!(
         "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '{}' AND state = 'active' AND query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()",
         s.name
