@@ -51,6 +51,24 @@ const GUARD: &str = "hostile.sql: refused: line ";
 /// How a refusal by the server's read-only session begins.
 const SERVER: &str = "hostile.sql: refused by the read-only session: ";
 
+/// A SQLite file `name` in `dir`, made by `sql` over a writable connection
+/// that is closed before keyhole opens the file.
+async fn sqlite_file(dir: &std::path::Path, name: &str, sql: &str) -> std::path::PathBuf {
+    use sqlx::{ConnectOptions, Connection, Executor};
+    let path = dir.join(name);
+    let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .connect()
+        .await
+        .unwrap();
+    c.execute(sqlx::AssertSqlSafe(sql.to_string()))
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+    path
+}
+
 /// The cases every server must refuse.
 fn common_cases() -> Vec<&'static str> {
     vec![
@@ -185,19 +203,12 @@ async fn mariadb_refuses_every_write_and_tables_stay_unchanged() {
 #[tokio::test]
 async fn sqlite_is_opened_read_only_and_refuses_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("victims.sqlite");
-    {
-        use sqlx::{ConnectOptions, Executor};
-        let mut c = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .connect()
-            .await
-            .unwrap();
-        c.execute("CREATE TABLE victims (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO victims VALUES (1,'a'),(2,'b');")
-            .await
-            .unwrap();
-    }
+    let path = sqlite_file(
+        dir.path(),
+        "victims.sqlite",
+        "CREATE TABLE victims (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO victims VALUES (1,'a'),(2,'b');",
+    )
+    .await;
     let bytes_before = std::fs::read(&path).unwrap();
     let url = format!("sqlite://{}", path.display());
     let mut src = Source::connect(&source_options(&url))
@@ -287,17 +298,7 @@ const BUSY_MARIADB: &str =
 #[tokio::test]
 async fn sqlite_statement_timeout_interrupts_an_endless_query() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.sqlite");
-    {
-        use sqlx::{ConnectOptions, Executor};
-        let mut c = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .connect()
-            .await
-            .unwrap();
-        c.execute("CREATE TABLE t (x INTEGER)").await.unwrap();
-    }
+    let path = sqlite_file(dir.path(), "t.sqlite", "CREATE TABLE t (x INTEGER)").await;
     let mut o = source_options(&format!("sqlite://{}", path.display()));
     o.statement_timeout = Duration::from_secs(1);
     let mut src = Source::connect(&o).await.unwrap();
@@ -680,19 +681,12 @@ async fn mariadb_a_session_lifted_to_read_write_is_read_only_again_for_the_next_
 #[tokio::test]
 async fn sqlite_walls_hold_each_on_its_own_without_the_guard() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("victims.sqlite");
-    {
-        use sqlx::{ConnectOptions, Executor};
-        let mut c = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .connect()
-            .await
-            .unwrap();
-        c.execute("CREATE TABLE victims (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO victims VALUES (1,'a'),(2,'b');")
-            .await
-            .unwrap();
-    }
+    let path = sqlite_file(
+        dir.path(),
+        "victims.sqlite",
+        "CREATE TABLE victims (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO victims VALUES (1,'a'),(2,'b');",
+    )
+    .await;
     let bytes_before = std::fs::read(&path).unwrap();
     let url = format!("sqlite://{}", path.display());
     let mut src = Source::connect(&source_options(&url)).await.unwrap();
