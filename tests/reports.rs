@@ -60,6 +60,14 @@ async fn demo(dir: &Path) -> PathBuf {
     path
 }
 
+/// A home folder with the demo in it, and the demo's URL.
+async fn demo_db() -> (tempfile::TempDir, String) {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let db = format!("sqlite://{}", path.display());
+    (home, db)
+}
+
 fn flags_json(home: &Path, db: &str, extra: &[&str]) -> serde_json::Value {
     let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml");
     let mut args = vec![
@@ -116,9 +124,7 @@ async fn every_violation_planted_in_the_demo_is_reported() {
 /// and which data, and flags it.
 #[tokio::test]
 async fn a_direct_export_in_a_captured_audit_log_is_judged_beside_the_demo() {
-    let home = tempfile::tempdir().unwrap();
-    let path = demo(home.path()).await;
-    let db = format!("sqlite://{}", path.display());
+    let (home, db) = demo_db().await;
     let log = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/audit-logs/postgres.log"
@@ -343,9 +349,7 @@ fn golden(name: &str, actual: &str) {
 
 #[tokio::test]
 async fn each_format_matches_its_golden_file() {
-    let home = tempfile::tempdir().unwrap();
-    let path = demo(home.path()).await;
-    let db = format!("sqlite://{}", path.display());
+    let (home, db) = demo_db().await;
     for (kind, format, file, extra) in [
         ("flags", "json", "flags.json", vec![]),
         ("flags", "csv", "flags.csv", vec!["--reveal"]),
@@ -381,9 +385,7 @@ async fn each_format_matches_its_golden_file() {
 /// control or bidi character reaches any format raw.
 #[tokio::test]
 async fn csv_markdown_and_tables_defuse_hostile_names() {
-    let home = tempfile::tempdir().unwrap();
-    let path = demo(home.path()).await;
-    let db = format!("sqlite://{}", path.display());
+    let (home, db) = demo_db().await;
     let report = |format: &str| {
         let mut args = vec![
             "report", "staff", "--db", &db, "--reveal", "--reason", "test", "--format", format,
@@ -459,9 +461,7 @@ async fn csv_markdown_and_tables_defuse_hostile_names() {
 
 #[tokio::test]
 async fn accesses_stream_in_order_with_explanations_and_flags() {
-    let home = tempfile::tempdir().unwrap();
-    let path = demo(home.path()).await;
-    let db = format!("sqlite://{}", path.display());
+    let (home, db) = demo_db().await;
     let mut args = vec!["report", "accesses", "--db", &db, "--format", "json"];
     args.extend(WINDOW);
     let r = keyhole(home.path(), &args);
@@ -508,9 +508,7 @@ async fn accesses_stream_in_order_with_explanations_and_flags() {
 
 #[tokio::test]
 async fn options_filter_fail_reveal_and_write_files() {
-    let home = tempfile::tempdir().unwrap();
-    let path = demo(home.path()).await;
-    let db = format!("sqlite://{}", path.display());
+    let (home, db) = demo_db().await;
     let doc = flags_json(
         home.path(),
         &db,
@@ -608,9 +606,7 @@ async fn options_filter_fail_reveal_and_write_files() {
 
 #[tokio::test]
 async fn the_subject_report_answers_an_access_request_and_an_unknown_id_fails() {
-    let home = tempfile::tempdir().unwrap();
-    let path = demo(home.path()).await;
-    let db = format!("sqlite://{}", path.display());
+    let (home, db) = demo_db().await;
     // 15000 shares staff 182's address: a planted family access.
     let r = keyhole(
         home.path(),
@@ -662,9 +658,7 @@ async fn the_subject_report_answers_an_access_request_and_an_unknown_id_fails() 
 
 #[tokio::test]
 async fn requests_link_the_accesses_that_came_after_them_and_disclosures_sort_by_urgency() {
-    let home = tempfile::tempdir().unwrap();
-    let path = demo(home.path()).await;
-    let db = format!("sqlite://{}", path.display());
+    let (home, db) = demo_db().await;
     let mut args = vec!["report", "requests", "--db", &db, "--format", "json"];
     args.extend(WINDOW);
     let r = keyhole(home.path(), &args);
@@ -714,9 +708,7 @@ async fn requests_link_the_accesses_that_came_after_them_and_disclosures_sort_by
 
 #[tokio::test]
 async fn tables_fit_the_terminal_width() {
-    let home = tempfile::tempdir().unwrap();
-    let path = demo(home.path()).await;
-    let db = format!("sqlite://{}", path.display());
+    let (home, db) = demo_db().await;
     for width in ["80", "120"] {
         for kind in ["flags", "accesses", "staff", "requests", "disclosures"] {
             let mut args = vec!["report", kind, "--db", &db, "--format", "table"];
@@ -782,9 +774,7 @@ fn keys(v: &serde_json::Value) -> Vec<&str> {
 /// own lists, not against keyhole's earlier output.
 #[tokio::test]
 async fn flags_and_accesses_json_keys_are_the_contracts_in_order() {
-    let home = tempfile::tempdir().unwrap();
-    let path = demo(home.path()).await;
-    let db = format!("sqlite://{}", path.display());
+    let (home, db) = demo_db().await;
     let doc = flags_json(home.path(), &db, &[]);
     assert_eq!(
         keys(&doc),
@@ -880,9 +870,7 @@ fn id_key(v: &serde_json::Value) -> (u8, u64, String) {
 /// most first, then staff id), and the counts recomputed from the flags.
 #[tokio::test]
 async fn the_staff_ranking_follows_its_rule() {
-    let home = tempfile::tempdir().unwrap();
-    let path = demo(home.path()).await;
-    let db = format!("sqlite://{}", path.display());
+    let (home, db) = demo_db().await;
     let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml");
     let mut args = vec![
         "report", "staff", "--db", &db, "--policy", policy, "--format", "json",
@@ -948,9 +936,7 @@ async fn the_staff_ranking_follows_its_rule() {
 /// withdrawn and rejected (newest first); ties by id.
 #[tokio::test]
 async fn the_disclosure_register_sorts_by_urgency() {
-    let home = tempfile::tempdir().unwrap();
-    let path = demo(home.path()).await;
-    let db = format!("sqlite://{}", path.display());
+    let (home, db) = demo_db().await;
     let r = keyhole(
         home.path(),
         &[
@@ -1013,9 +999,7 @@ async fn the_disclosure_register_sorts_by_urgency() {
 /// disclosure register itself.
 #[tokio::test]
 async fn the_transparency_report_by_year_and_half_year_in_markdown_and_csv() {
-    let home = tempfile::tempdir().unwrap();
-    let path = demo(home.path()).await;
-    let db = format!("sqlite://{}", path.display());
+    let (home, db) = demo_db().await;
     let run = |extra: &[&str]| {
         let mut a = vec![
             "report",
@@ -1198,9 +1182,7 @@ async fn accesses_and_breach_memory_does_not_grow_with_the_window() {
 /// be copied whole into a verdict (a staff-day key is the longest kind).
 #[tokio::test]
 async fn the_flags_table_shows_every_key_whole() {
-    let home = tempfile::tempdir().unwrap();
-    let path = demo(home.path()).await;
-    let db = format!("sqlite://{}", path.display());
+    let (home, db) = demo_db().await;
     let doc = flags_json(home.path(), &db, &[]);
     let keys: Vec<String> = doc["flags"]
         .as_array()
