@@ -6,19 +6,20 @@
 /// bidirectional overrides and isolates, so a value cannot move the cursor,
 /// recolour the terminal or reorder the line it sits in.
 pub fn terminal(s: &str) -> String {
-    escaped(s, |_| false)
+    escaped(s, |_| false).into_owned()
 }
 
 /// [`terminal`] for a CSV cell: the same escapes, but tab, CR and LF stay,
 /// since CSV quoting carries them (CONTRACT section 6) and a spreadsheet
 /// shows them as the text's own layout.
-pub fn spreadsheet(s: &str) -> String {
+/// Borrows `s` when there is nothing to escape, as in almost every cell.
+pub fn spreadsheet(s: &str) -> std::borrow::Cow<'_, str> {
     escaped(s, |c| matches!(c, '\t' | '\r' | '\n'))
 }
 
-fn escaped(s: &str, keep: impl Fn(char) -> bool) -> String {
+fn escaped(s: &str, keep: impl Fn(char) -> bool) -> std::borrow::Cow<'_, str> {
     if !s.chars().any(|c| needs_escape(c) && !keep(c)) {
-        return s.to_string();
+        return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
@@ -31,7 +32,7 @@ fn escaped(s: &str, keep: impl Fn(char) -> bool) -> String {
             c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// C0 and C1 controls, DEL, bidirectional overrides, isolates and marks,

@@ -314,7 +314,7 @@ pub fn write_flags_json(
 pub fn csv_cell(s: &str) -> String {
     // Escapes cannot act on a terminal the CSV is printed to, nor hide in
     // a spreadsheet; tab, CR and LF stay, quoted below.
-    let s = &crate::sanitize::spreadsheet(s);
+    let s = &*crate::sanitize::spreadsheet(s);
     let mut v = String::with_capacity(s.len() + 2);
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         v.push('\'');
