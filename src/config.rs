@@ -64,6 +64,19 @@ pub struct ConfigFile {
     pub keys: Option<std::collections::BTreeMap<String, Vec<String>>>,
     /// Database audit logs to read beside the source.
     pub audit_log: Option<Vec<RawAuditLog>>,
+    /// Breach review: the deadline table and the laws that apply to the company.
+    pub breach: Option<BreachConfig>,
+}
+
+/// The `[breach]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreachConfig {
+    /// A deadline table of the company's own (else the built-in one).
+    pub deadlines: Option<PathBuf>,
+    /// The company is a HIPAA covered entity: HIPAA's rows apply.
+    #[serde(default)]
+    pub hipaa: bool,
 }
 
 /// A usage problem (exit 2) or a runtime one (exit 1).
@@ -92,6 +105,10 @@ pub struct Settings {
     pub keys: std::collections::BTreeMap<String, Vec<String>>,
     /// The config's `[[audit_log]]` tables, then `--audit-log` files.
     pub audit_logs: Vec<AuditLogSetting>,
+    /// `[breach] deadlines`, relative to the config file.
+    pub deadlines: Option<PathBuf>,
+    /// The `[breach]` switches that are on (`hipaa`).
+    pub breach_switches: Vec<&'static str>,
 }
 
 /// Reads a TOML file into `T`, with errors as `file:line:column: message`.
@@ -322,6 +339,17 @@ impl Settings {
             display_timezone,
             no_color: g.no_color || env_nonempty("NO_COLOR").is_some(),
             keys: file.keys.clone().unwrap_or_default(),
+            deadlines: file
+                .breach
+                .as_ref()
+                .and_then(|b| b.deadlines.clone())
+                .map(|p| relative_to(base, p)),
+            breach_switches: file
+                .breach
+                .as_ref()
+                .filter(|b| b.hipaa)
+                .map(|_| vec!["hipaa"])
+                .unwrap_or_default(),
             audit_logs,
             config_path,
         })

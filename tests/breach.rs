@@ -49,7 +49,7 @@ async fn expected(path: &Path) -> BTreeMap<String, (String, BTreeSet<String>)> {
         .await
         .unwrap();
     let rows = sqlx::query(
-        "SELECT a.customer_id, CASE WHEN c.country = 'US' THEN 'US-' || c.region ELSE c.country END, a.dataset \
+        "SELECT a.customer_id, CASE WHEN c.country IN ('US', 'CA') THEN c.country || '-' || c.region ELSE c.country END, a.dataset \
          FROM access_audit a JOIN customers c ON c.customer_id = a.customer_id WHERE a.src_ip = '203.0.113.77'",
     )
     .fetch_all(&mut c)
@@ -66,15 +66,20 @@ async fn expected(path: &Path) -> BTreeMap<String, (String, BTreeSet<String>)> {
     m
 }
 
-/// The deadline table worked by hand for awareness at 2026-11-01T10:00:00Z.
+/// Each person's earliest deadline, worked by hand from the statutes for
+/// awareness at 2026-11-01T10:00:00Z (05:00 in New York, just after the
+/// clocks went back): 72 hours to a European authority, 30 or 60 days to
+/// American residents, and the words of the laws that set no clock.
 fn by_hand(j: &str) -> &'static str {
     const EU: [&str; 6] = ["FR", "DE", "IT", "ES", "NL", "IE"];
     match j {
         j if EU.contains(&j) || j == "GB" => "2026-11-04T10:00:00Z",
-        "US-CO" | "US-FL" | "US-WA" => "2026-12-01T10:00:00Z",
+        "US-CA" | "US-CO" | "US-FL" | "US-NY" | "US-WA" => "2026-12-01T10:00:00Z",
         "US-TX" => "2026-12-31T10:00:00Z",
-        "CA" => "as soon as feasible",
-        j if j.starts_with("US-") => "without unreasonable delay",
+        "US-IL" => "in the most expedient time possible and without unreasonable delay",
+        "US-MA" => "as soon as practicable and without unreasonable delay",
+        // PIPEDA's "as soon as feasible" sorts before Law 25's "promptly".
+        "CA-ON" | "CA-QC" | "CA-BC" => "as soon as feasible",
         other => panic!("no hand-worked deadline for {other}"),
     }
 }
@@ -275,7 +280,7 @@ async fn the_incident_summary_counts_jurisdictions_and_categories() {
             .await
             .unwrap();
         sqlx::query(
-            "SELECT CASE WHEN c.country = 'US' THEN 'US-' || c.region ELSE c.country END AS j, \
+            "SELECT CASE WHEN c.country IN ('US', 'CA') THEN c.country || '-' || c.region ELSE c.country END AS j, \
              count(DISTINCT c.customer_id) AS n \
              FROM access_audit a JOIN customers c ON c.customer_id = a.customer_id \
              WHERE a.emp_no = 104 AND a.logged_at >= '2026-10-20 06:00:00' AND a.logged_at < '2026-10-20 09:00:00' \
@@ -472,4 +477,201 @@ async fn a_deadlines_file_replaces_the_built_in_table() {
     assert_eq!(code, 2, "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains(&format!("{}:2:", table.display())), "{err}");
+}
+
+/// The notification plan: one line per obligation, in the JSON and at the
+/// head of the Markdown; the config's `[breach]` table names counsel's own
+/// deadline file and switches HIPAA on; `--deadlines` wins over the config.
+#[tokio::test]
+async fn the_plan_lists_every_obligation_and_follows_the_configs_breach_table() {
+    let home = tempfile::tempdir().unwrap();
+    let path = demo(home.path()).await;
+    let db = format!("sqlite://{}", path.display());
+    let args = |extra: &[&str]| {
+        let mut a: Vec<String> = [
+            "breach",
+            "--db",
+            &db,
+            "--staff",
+            "104",
+            "--from",
+            "2026-10-20T06:00:00Z",
+            "--to",
+            "2026-10-20T09:00:00Z",
+            "--aware-at",
+            "2026-11-01T10:00:00Z",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        keyhole(home.path(), &a)
+    };
+    let json = |out: &str| -> serde_json::Value { serde_json::from_str(out).unwrap() };
+    // The built-in table.
+    let (code, out, err) = run(args(&["--format", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out);
+    let plan = v["obligations"].as_array().unwrap();
+    let line = |id: &str| {
+        plan.iter()
+            .find(|p| p["id"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {plan:#?}"))
+            .clone()
+    };
+    let gdpr = line("GDPR/authority");
+    assert_eq!(gdpr["deadline_at"], "2026-11-04T10:00:00Z");
+    assert_eq!(gdpr["recipient"], "regulator");
+    assert_eq!(gdpr["threshold_met"], true);
+    assert_eq!(
+        plan[0]["deadline_at"], "2026-11-04T10:00:00Z",
+        "earliest first"
+    );
+    // The people a line counts are the affected people of its places.
+    let by_j: BTreeMap<String, u64> = v["by_jurisdiction"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["jurisdiction"].as_str().unwrap().to_string(),
+                r["subjects"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let ca = line("California/individuals");
+    assert_eq!(ca["people"].as_u64(), by_j.get("US-CA").copied());
+    assert_eq!(ca["deadline_at"], "2026-12-01T10:00:00Z");
+    assert_eq!(ca["effective"], "2026-01-01");
+    let ag = line("California/attorney general");
+    assert_eq!(
+        ag["threshold_met"], false,
+        "a handful of Californians, not 501"
+    );
+    assert_eq!(ag["recipient"], "attorney_general");
+    // Thresholds not met come after every obligation that applies.
+    let first_unmet = plan
+        .iter()
+        .position(|p| p["threshold_met"] == false)
+        .unwrap();
+    assert!(
+        plan[first_unmet..]
+            .iter()
+            .all(|p| p["threshold_met"] == false)
+    );
+    // Quebec's Law 25 beside PIPEDA.
+    if by_j.contains_key("CA-QC") {
+        assert_eq!(line("QC/commission")["deadline"], "promptly");
+        let pipeda = line("PIPEDA/commissioner");
+        assert!(
+            pipeda["codes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c == "CA-QC")
+        );
+    }
+    assert!(
+        plan.iter()
+            .all(|p| p["id"].as_str().unwrap() != "HIPAA/individuals")
+    );
+    // The Markdown opens with the plan.
+    let (_, md, _) = run(args(&["--format", "md"]));
+    let heads: Vec<&str> = md.lines().filter(|l| l.starts_with("## ")).collect();
+    assert_eq!(heads[0], "## Notification plan", "{md}");
+    assert!(md.contains("not legal advice"), "{md}");
+    assert!(
+        md.contains("| 2026-11-04T10:00:00Z | EU/EEA (GDPR) ("),
+        "{md}"
+    );
+
+    // Counsel's table and HIPAA, from the config.
+    std::fs::write(
+        home.path().join("counsel.toml"),
+        "reviewed = \"2026-11-15\"\n\n[[obligation]]\njurisdiction = \"New York\"\ncodes = [\"US-NY\"]\n\
+         recipient = \"individuals\"\ndays = 10\neffective = 2024-12-21\nsource = \"counsel's memo of 2026-11-15\"\n\n\
+         [[obligation]]\nid = \"HIPAA/individuals\"\njurisdiction = \"HIPAA\"\ncodes = [\"*\"]\nrecipient = \"individuals\"\n\
+         days = 60\nrequires = \"hipaa\"\neffective = 2009-09-23\nsource = \"45 C.F.R. § 164.404(b)\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        home.path().join("keyhole.toml"),
+        "[breach]\ndeadlines = \"counsel.toml\"\nhipaa = true\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(args(&["--format", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out);
+    assert_eq!(v["deadline_table_reviewed"], "2026-11-15");
+    let plan = v["obligations"].as_array().unwrap();
+    let ny = plan
+        .iter()
+        .find(|p| p["jurisdiction"] == "New York")
+        .unwrap();
+    assert_eq!(ny["deadline_at"], "2026-11-11T10:00:00Z");
+    let hipaa = plan
+        .iter()
+        .find(|p| p["id"] == "HIPAA/individuals")
+        .unwrap();
+    assert_eq!(hipaa["deadline_at"], "2026-12-31T10:00:00Z");
+    assert_eq!(hipaa["people"], v["subjects"]);
+    // Everyone else is a line for counsel, not a guessed clock.
+    let de = plan
+        .iter()
+        .find(|p| p["codes"] == serde_json::json!(["DE"]))
+        .unwrap();
+    assert_eq!(
+        de["deadline"],
+        "no rule in the deadline table: review with counsel"
+    );
+    // Without the switch, the HIPAA row stays off.
+    std::fs::write(
+        home.path().join("keyhole.toml"),
+        "[breach]\ndeadlines = \"counsel.toml\"\n",
+    )
+    .unwrap();
+    let (_, out, _) = run(args(&["--format", "json"]));
+    let v = json(&out);
+    assert!(
+        v["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["id"] != "HIPAA/individuals")
+    );
+    // --deadlines wins over the config: the built-in table's 30 days for New York.
+    let builtin = home.path().join("builtin.toml");
+    std::fs::write(&builtin, keyhole::report::deadlines::DEFAULT_TABLE).unwrap();
+    let (_, out, _) = run(args(&[
+        "--format",
+        "json",
+        "--deadlines",
+        builtin.to_str().unwrap(),
+    ]));
+    let v = json(&out);
+    let ny = v["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "New York/individuals")
+        .cloned()
+        .unwrap();
+    assert_eq!(ny["deadline_at"], "2026-12-01T10:00:00Z");
+    // A broken row in the config's table: one line naming the file and row.
+    std::fs::write(
+        home.path().join("counsel.toml"),
+        "reviewed = \"2026-11-15\"\n[[obligation]]\njurisdiction = \"New York\"\ncodes = [\"US-NY\"]\nrecipient = \"individuals\"\ndays = 10\nsource = \"memo\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(args(&["--format", "json"]));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("counsel.toml: obligation 1 (New York): no effective date"),
+        "{err}"
+    );
 }

@@ -6,7 +6,7 @@ SELECT
   c.phone,
   c.street || COALESCE(', ' || c.city, '') AS postal_address,
   c.last_name AS family_name,
-  CASE WHEN c.country = 'US' THEN 'US-' || c.region ELSE c.country END AS jurisdiction,
+  CASE WHEN c.country IN ('US', 'CA') THEN c.country || '-' || c.region ELSE c.country END AS jurisdiction,
   c.tier = 'vip' AS is_vip,
   c.employee_no AS staff_id
 FROM customers c

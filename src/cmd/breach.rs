@@ -3,13 +3,27 @@
 //! it into notification duties.
 
 use keyhole::audit::{self, DefaultStart, Plan, WindowFlags};
+use keyhole::config::Settings;
 use keyhole::report::breach::{DeadlineTable, Incident, IncidentSink, Scope};
 use keyhole::rules::Engine;
 
 use super::{Usage, audit_error, write_error};
 use crate::cli::{BreachArgs, GlobalOpts};
 
+/// The deadline table: `--deadlines`, else the config's `[breach]
+/// deadlines`, else the built-in one.
+pub fn deadline_table(
+    flag: Option<&std::path::Path>,
+    settings: &Settings,
+) -> Result<DeadlineTable, Usage> {
+    match flag.or(settings.deadlines.as_deref()) {
+        Some(p) => DeadlineTable::load(p).map_err(|e| Usage(e.to_string())),
+        None => Ok(DeadlineTable::builtin()),
+    }
+}
+
 pub async fn command(g: &GlobalOpts, args: &BreachArgs) -> anyhow::Result<u8> {
+    let settings = Settings::resolve(&super::overrides(g))?;
     let logs = super::log_specs(g)?;
     let (mut src, queries, policy) = super::open_source(g).await?;
     let progress = super::progress_enabled();
@@ -34,10 +48,7 @@ pub async fn command(g: &GlobalOpts, args: &BreachArgs) -> anyhow::Result<u8> {
             staff: args.staff.iter().map(|s| s.trim().to_string()).collect(),
             networks,
         };
-        let table = match &args.deadlines {
-            Some(p) => DeadlineTable::load(p).map_err(|e| Usage(e.to_string()))?,
-            None => DeadlineTable::builtin(),
-        };
+        let table = deadline_table(args.deadlines.as_deref(), &settings)?;
         // A reveal is recorded before anything is revealed.
         let reveal = args.reveal.then_some("");
         super::trail::record(g, super::trail::session("breach", &src, Some(&w), reveal)).await?;
@@ -73,6 +84,7 @@ pub async fn command(g: &GlobalOpts, args: &BreachArgs) -> anyhow::Result<u8> {
             aware_at,
             &scope,
             &table,
+            &settings.breach_switches,
             sink.incident,
             &dir,
             args.reveal,

@@ -44,6 +44,8 @@ pub async fn command(g: &GlobalOpts, window: &WindowArgs) -> anyhow::Result<u8> 
         ledger: Some(super::trail::ledger_path(g)?),
         display_timezone: settings.display_timezone,
         audit_logs,
+        deadlines: super::breach::deadline_table(None, &settings)?,
+        breach_switches: settings.breach_switches.clone(),
     };
     Ok(super::signal_status(keyhole::tui::run(launch).await?))
 }

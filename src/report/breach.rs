@@ -1,98 +1,21 @@
 //! Incident scoping (`keyhole breach`): the accesses made by compromised
 //! accounts or from compromised addresses in a window, the people affected
 //! with the data categories exposed and their jurisdictions, and the
-//! notification deadline of each from an editable, dated table. Memory is
-//! bounded by the affected set: events stream through and are folded in.
+//! notification plan from an editable, dated table of obligations
+//! ([`super::deadlines`]). Memory is bounded by the affected set: events
+//! stream through and are folded in.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{Format, Header, csv_row};
 use crate::audit::{Day, Sink, SinkError};
-use crate::config::ConfigError;
 use crate::model::Directory;
 use crate::model::{AccessEvent, Id, Instant, Interner};
 use crate::time::rfc3339;
 
-pub const DEFAULT_TABLE: &str = include_str!("../../assets/breach-deadlines.toml");
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeadlineTable {
-    pub reviewed: String,
-    #[serde(rename = "jurisdiction")]
-    pub rules: Vec<DeadlineRule>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeadlineRule {
-    pub name: String,
-    pub codes: Vec<String>,
-    pub notify: Option<String>,
-    pub hours: Option<i64>,
-    pub days: Option<i64>,
-    pub text: Option<String>,
-    pub source: String,
-}
-
-impl DeadlineTable {
-    pub fn builtin() -> DeadlineTable {
-        Self::parse("built-in breach-deadlines.toml", DEFAULT_TABLE)
-            .expect("the built-in table parses")
-    }
-    pub fn parse(origin: &str, text: &str) -> Result<DeadlineTable, ConfigError> {
-        crate::config::parse_toml(Path::new(origin), text)
-    }
-    pub fn load(path: &Path) -> Result<DeadlineTable, ConfigError> {
-        crate::config::read_toml(path)
-    }
-
-    /// The first rule whose codes match a jurisdiction (`US-*` matches any US state).
-    pub fn rule_for(&self, jurisdiction: &str) -> Option<&DeadlineRule> {
-        let j = jurisdiction.trim().to_uppercase();
-        self.rules.iter().find(|r| {
-            r.codes.iter().any(|c| {
-                let c = c.trim().to_uppercase();
-                match c.strip_suffix('*') {
-                    Some(prefix) => j.starts_with(prefix),
-                    None => c == j,
-                }
-            })
-        })
-    }
-}
-
-/// A deadline: a fixed instant, or words when the law sets no clock.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Deadline {
-    At(Instant),
-    Words(String),
-}
-
-impl Deadline {
-    pub fn text(&self) -> String {
-        match self {
-            Deadline::At(t) => rfc3339(*t),
-            Deadline::Words(w) => w.clone(),
-        }
-    }
-}
-
-pub fn deadline(rule: Option<&DeadlineRule>, clock: Instant) -> Deadline {
-    match rule {
-        Some(r) => match (r.hours, r.days) {
-            (Some(h), _) => Deadline::At(clock + chrono::Duration::seconds(h * 3600)),
-            (None, Some(d)) => Deadline::At(clock + chrono::Duration::seconds(d * 86_400)),
-            (None, None) => {
-                Deadline::Words(r.text.clone().unwrap_or_else(|| "see the source".into()))
-            }
-        },
-        None => Deadline::Words("no rule in the deadline table: review with counsel".into()),
-    }
-}
+pub use super::deadlines::{Deadline, DeadlineTable, PlanItem};
 
 message_error!(
     /// An incident scope keyhole cannot read (`--ip`).
@@ -203,8 +126,10 @@ pub struct AffectedRow {
     pub accesses: u64,
     pub first_access: String,
     pub last_access: String,
+    /// The earliest deadline among the obligations that cover this person.
     pub deadline: String,
     pub notify: Option<String>,
+    /// That obligation's id in the deadline table.
     pub rule: String,
     pub source: Option<String>,
     pub name: Option<String>,
@@ -238,19 +163,32 @@ pub struct BreachReport {
     pub subjects: u64,
     pub records_without_subject: i64,
     pub earliest_deadline: Option<String>,
+    pub obligations: Vec<PlanItem>,
     pub by_jurisdiction: Vec<JurisdictionRow>,
     pub by_category: BTreeMap<String, u64>,
     pub timeline: BTreeMap<String, u64>,
     pub affected: Vec<AffectedRow>,
 }
 
-/// Builds the report: every affected person with their deadline, sorted by
-/// deadline (fixed instants first, earliest first), then subject id.
+/// What a plan line asks, in a few words: "the attorney general" or the
+/// table's own `notify`.
+fn notify_of(p: &PlanItem) -> String {
+    p.notify
+        .clone()
+        .unwrap_or_else(|| p.recipient.text().to_string())
+}
+
+/// Builds the report: the notification plan, then every affected person
+/// with the earliest deadline that covers them, sorted by that deadline
+/// (fixed instants first, earliest first), then subject id. `switches` are
+/// the config's `[breach]` switches that are on (`hipaa`).
+#[allow(clippy::too_many_arguments)]
 pub fn build(
     h: &Header,
     aware_at: Instant,
     scope: &Scope,
     table: &DeadlineTable,
+    switches: &[&str],
     inc: Incident,
     dir: &Directory,
     reveal: bool,
@@ -260,14 +198,46 @@ pub fn build(
         .iter()
         .map(|s| (s.subject_id.as_str(), s))
         .collect();
+    let jurisdiction_of = |id: &Id| {
+        subjects
+            .get(id.as_str())
+            .and_then(|s| s.jurisdiction().map(|j| j.trim().to_uppercase()))
+    };
+    let mut people: BTreeMap<Option<String>, u64> = BTreeMap::new();
+    for id in inc.affected.keys() {
+        *people.entry(jurisdiction_of(id)).or_default() += 1;
+    }
+    let obligations = super::deadlines::plan(
+        table,
+        &super::deadlines::PlanInput {
+            aware_at,
+            tz: h.timezone,
+            people: &people,
+            switches,
+        },
+    );
+    // For each place, the first plan line that covers it with its threshold
+    // met: the plan is sorted, so that is the earliest deadline.
+    let mut first: HashMap<Option<String>, &PlanItem> = HashMap::new();
+    for p in obligations.iter().filter(|p| p.threshold_met) {
+        if p.codes.is_empty() {
+            first.entry(None).or_insert(p);
+        }
+        for c in &p.codes {
+            first.entry(Some(c.clone())).or_insert(p);
+        }
+    }
     let mut affected: Vec<AffectedRow> = inc
         .affected
         .into_iter()
         .map(|(id, a)| {
             let s = subjects.get(id.as_str());
-            let jurisdiction = s.and_then(|s| s.jurisdiction().map(str::to_string));
-            let rule = jurisdiction.as_deref().and_then(|j| table.rule_for(j));
-            let d = deadline(rule, aware_at);
+            let jurisdiction = jurisdiction_of(&id);
+            let p = first.get(&jurisdiction).copied();
+            let sort = p.map_or_else(
+                || Deadline::Words(super::deadlines::NO_RULE.into()),
+                |p| p.sort.clone(),
+            );
             AffectedRow {
                 subject_id: id.to_string(),
                 jurisdiction,
@@ -275,12 +245,10 @@ pub fn build(
                 accesses: a.accesses,
                 first_access: a.first.map(rfc3339).unwrap_or_default(),
                 last_access: a.last.map(rfc3339).unwrap_or_default(),
-                deadline: d.text(),
-                notify: rule.and_then(|r| r.notify.clone()),
-                rule: rule
-                    .map(|r| r.name.clone())
-                    .unwrap_or_else(|| "(no rule)".into()),
-                source: rule.map(|r| r.source.clone()),
+                deadline: p.map_or_else(|| sort.text(), |p| p.deadline.clone()),
+                notify: p.filter(|p| !p.source.is_empty()).map(notify_of),
+                rule: p.map_or_else(|| "(no rule)".into(), |p| p.id.clone()),
+                source: p.map(|p| p.source.clone()).filter(|s| !s.is_empty()),
                 name: reveal
                     .then(|| s.map(|s| s.display_name().to_string()))
                     .flatten(),
@@ -293,7 +261,7 @@ pub fn build(
                 postal_address: reveal
                     .then(|| s.and_then(|s| s.postal_address().map(str::to_string)))
                     .flatten(),
-                sort: d,
+                sort,
             }
         })
         .collect();
@@ -302,30 +270,31 @@ pub fn build(
             .cmp(&b.sort)
             .then_with(|| Id::new(a.subject_id.as_str()).cmp(&Id::new(b.subject_id.as_str())))
     });
-    let mut by_j: BTreeMap<String, (u64, &AffectedRow)> = BTreeMap::new();
     let mut by_category: BTreeMap<String, u64> = BTreeMap::new();
     for a in &affected {
-        let key = a.jurisdiction.clone().unwrap_or_else(|| "(unknown)".into());
-        by_j.entry(key).or_insert((0, a)).0 += 1;
         for c in &a.categories {
             *by_category.entry(c.clone()).or_default() += 1;
         }
     }
-    let by_jurisdiction = by_j
-        .into_iter()
-        .map(|(j, (n, a))| JurisdictionRow {
-            jurisdiction: j,
-            rule: a.rule.clone(),
-            subjects: n,
-            deadline: a.deadline.clone(),
-            notify: a.notify.clone(),
-            source: a.source.clone(),
+    let by_jurisdiction = people
+        .iter()
+        .map(|(j, n)| {
+            let p = first.get(j).copied();
+            JurisdictionRow {
+                jurisdiction: j.clone().unwrap_or_else(|| "(unknown)".into()),
+                rule: p.map_or_else(|| "(no rule)".into(), |p| p.id.clone()),
+                subjects: *n,
+                deadline: p
+                    .map_or_else(|| super::deadlines::NO_RULE.into(), |p| p.deadline.clone()),
+                notify: p.filter(|p| !p.source.is_empty()).map(notify_of),
+                source: p.map(|p| p.source.clone()).filter(|s| !s.is_empty()),
+            }
         })
         .collect();
-    let earliest = affected.iter().find_map(|a| match &a.sort {
-        Deadline::At(t) => Some(rfc3339(*t)),
-        Deadline::Words(_) => None,
-    });
+    let earliest = obligations
+        .iter()
+        .filter(|p| p.threshold_met)
+        .find_map(|p| p.deadline_at.clone());
     BreachReport {
         generated_at: rfc3339(h.generated_at),
         as_of: rfc3339(h.as_of),
@@ -341,6 +310,7 @@ pub fn build(
         subjects: affected.len() as u64,
         records_without_subject: inc.records_without_subject,
         earliest_deadline: earliest,
+        obligations,
         by_jurisdiction,
         by_category,
         timeline: inc
@@ -349,6 +319,16 @@ pub fn build(
             .map(|(d, n)| (d.to_string(), n))
             .collect(),
         affected,
+    }
+}
+
+/// The plan's threshold cell: "—", "met (812): more than 500 people" or
+/// "not met (15): more than 500 people".
+pub fn threshold_cell(p: &PlanItem) -> String {
+    match &p.threshold {
+        None => "—".into(),
+        Some(t) if p.threshold_met => format!("met ({}): {t}", p.people),
+        Some(t) => format!("not met ({}): {t}", p.people),
     }
 }
 
@@ -400,6 +380,26 @@ pub fn render(r: &BreachReport, format: Format, reveal: bool) -> String {
             let t = super::md;
             let mut o = String::new();
             o.push_str("# Incident summary\n\n");
+            o.push_str(&format!(
+                "Aware since {}; every clock below runs from then. Deadline table reviewed {}: a starting point for counsel, not legal advice.\n\n",
+                r.aware_at,
+                t(&r.deadline_table_reviewed)
+            ));
+            o.push_str("## Notification plan\n\n| deadline | jurisdiction | notify | people | threshold | condition | clock | source |\n|---|---|---|---|---|---|---|---|\n");
+            for p in &r.obligations {
+                o.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                    t(&p.deadline),
+                    t(&format!("{} ({})", p.jurisdiction, p.codes.join(", "))),
+                    t(&notify_of(p)),
+                    p.people,
+                    t(&threshold_cell(p)),
+                    t(p.condition.as_deref().unwrap_or("—")),
+                    t(&p.clock),
+                    t(&p.source)
+                ));
+            }
+            o.push_str("\n## Scope\n\n");
             let scope = [
                 (!r.staff.is_empty()).then(|| format!("accounts {}", t(&r.staff.join(", ")))),
                 (!r.networks.is_empty()).then(|| format!("addresses {}", r.networks.join(", "))),
@@ -410,10 +410,6 @@ pub fn render(r: &BreachReport, format: Format, reveal: bool) -> String {
             ));
             o.push_str(&format!("- Window: {} to {}\n", r.window.from, r.window.to));
             o.push_str(&format!(
-                "- Aware since: {} (deadlines run from here)\n",
-                r.aware_at
-            ));
-            o.push_str(&format!(
                 "- Accesses: {}; people affected: {}; records exported without a named subject: {}\n",
                 r.accesses, r.subjects, r.records_without_subject
             ));
@@ -421,23 +417,13 @@ pub fn render(r: &BreachReport, format: Format, reveal: bool) -> String {
                 "- Earliest fixed deadline: {}\n",
                 r.earliest_deadline.clone().unwrap_or_else(|| "none".into())
             ));
-            o.push_str(&format!(
-                "- Deadline table reviewed {}; not legal advice.\n\n",
-                t(&r.deadline_table_reviewed)
-            ));
-            o.push_str("## By jurisdiction\n\n| jurisdiction | people | deadline | notify | rule | source |\n|---|---|---|---|---|---|\n");
-            let mut js: Vec<&JurisdictionRow> = r.by_jurisdiction.iter().collect();
-            js.sort_by(|a, b| {
-                a.deadline
-                    .cmp(&b.deadline)
-                    .then(a.jurisdiction.cmp(&b.jurisdiction))
-            });
-            for j in js {
+            o.push_str("\n## By jurisdiction\n\n| jurisdiction | people | earliest deadline | notify | obligation | source |\n|---|---|---|---|---|---|\n");
+            for j in &r.by_jurisdiction {
                 o.push_str(&format!(
                     "| {} | {} | {} | {} | {} | {} |\n",
                     t(&j.jurisdiction),
                     j.subjects,
-                    j.deadline,
+                    t(&j.deadline),
                     t(j.notify.as_deref().unwrap_or("")),
                     t(&j.rule),
                     t(j.source.as_deref().unwrap_or(""))
@@ -460,31 +446,6 @@ pub fn render(r: &BreachReport, format: Format, reveal: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_table_matches_codes_and_us_states_and_runs_clocks() {
-        let t = DeadlineTable::builtin();
-        assert_eq!(t.rule_for("FR").unwrap().hours, Some(72));
-        assert_eq!(t.rule_for("us-tx").unwrap().days, Some(60));
-        assert_eq!(t.rule_for("US-NY").unwrap().name, "Other US states");
-        assert_eq!(
-            t.rule_for("CA").unwrap().text.as_deref(),
-            Some("as soon as feasible")
-        );
-        assert!(t.rule_for("JP").is_none());
-        let aware: Instant = chrono::DateTime::parse_from_rfc3339("2026-11-01T10:00:00Z")
-            .unwrap()
-            .into();
-        assert_eq!(
-            deadline(t.rule_for("GB"), aware).text(),
-            "2026-11-04T10:00:00Z"
-        );
-        assert_eq!(
-            deadline(t.rule_for("US-CO"), aware).text(),
-            "2026-12-01T10:00:00Z"
-        );
-        assert!(deadline(None, aware).text().contains("counsel"));
-    }
 
     #[test]
     fn addresses_match_by_cidr() {

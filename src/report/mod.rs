@@ -6,6 +6,7 @@
 
 pub mod accesses;
 pub mod breach;
+pub mod deadlines;
 pub mod legal;
 pub mod review;
 pub mod staff;

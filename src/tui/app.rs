@@ -106,6 +106,9 @@ pub struct App {
     pub display_timezone: Option<chrono_tz::Tz>,
     /// The breach review on screen, if any.
     pub breach: Option<crate::report::breach::BreachReport>,
+    /// The table a breach review applies, and the `[breach]` switches on.
+    pub deadlines: crate::report::deadlines::DeadlineTable,
+    pub breach_switches: Vec<&'static str>,
     /// A load asked for: the event loop cancels any running load and starts
     /// this window (None: the current window again).
     pub reload_requested: Option<Option<WindowChoice>>,
@@ -142,6 +145,8 @@ impl App {
             export_dir: std::path::PathBuf::from("."),
             reload_requested: None,
             breach: None,
+            deadlines: crate::report::deadlines::DeadlineTable::builtin(),
+            breach_switches: Vec::new(),
             display_timezone: None,
             spawner: None,
             ledger: None,
@@ -747,7 +752,7 @@ impl App {
     /// Scopes a breach from what is loaded: every access by the selected staff
     /// member (Staff tab) or from the selected access's address (Access log).
     fn start_breach(&mut self) {
-        use crate::report::breach::{DeadlineTable, Incident, Scope, build};
+        use crate::report::breach::{Incident, Scope, build};
         let Some(d) = self.data.clone() else { return };
         let scope = match self.tab {
             Tab::Staff => match d.staff.get(self.staff.sel) {
@@ -790,7 +795,8 @@ impl App {
             &d.header,
             d.header.as_of,
             &scope,
-            &DeadlineTable::builtin(),
+            &self.deadlines,
+            &self.breach_switches,
             inc,
             &d.dir,
             false,

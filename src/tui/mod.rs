@@ -58,6 +58,9 @@ pub struct Launch {
     pub display_timezone: Option<chrono_tz::Tz>,
     /// Database audit logs read beside the source.
     pub audit_logs: Vec<crate::dblog::LogSpec>,
+    /// The breach review's deadline table and the `[breach]` switches on.
+    pub deadlines: crate::report::deadlines::DeadlineTable,
+    pub breach_switches: Vec<&'static str>,
 }
 
 fn restore_terminal() {
@@ -386,6 +389,8 @@ async fn event_loop<B: Backend>(
         ledger,
         display_timezone,
         audit_logs,
+        deadlines,
+        breach_switches,
     } = launch;
     let inputs = data::Inputs {
         queries,
@@ -396,6 +401,8 @@ async fn event_loop<B: Backend>(
     app.spawner = Some(tx.clone());
     app.export_dir = export_dir;
     app.display_timezone = display_timezone;
+    app.deadlines = deadlines;
+    app.breach_switches = breach_switches;
     let source_json =
         serde_json::json!({"dialect": source.dialect.name(), "database": source.database});
     let (ledger_tx, ledger_task) = match ledger.map(|p| spawn_ledger_task(p, tx.clone())) {

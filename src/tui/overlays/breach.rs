@@ -1,5 +1,7 @@
 //! The breach review overlay: the incident scoped from the selected staff
-//! member or address, with its deadlines; `e` exports it.
+//! member or address, with its notification plan (earliest deadline
+//! first; obligations whose threshold is not met last and dimmed); `e`
+//! exports it.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -41,35 +43,54 @@ pub fn draw(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
         )),
         Line::from(""),
     ];
-    let mut js: Vec<_> = b.by_jurisdiction.iter().collect();
-    js.sort_by(|a, b| {
-        a.deadline
-            .cmp(&b.deadline)
-            .then(a.jurisdiction.cmp(&b.jurisdiction))
-    });
+    lines.push(Line::from(Span::styled(
+        format!("{:<18} {:>6}  {}", "deadline", "people", "who must be told"),
+        theme.dim(),
+    )));
     // Leave room for the summary above and the hint below on a small screen.
     let room = (area.height as usize)
         .saturating_sub(lines.len() + 4)
         .max(1);
-    let shown = if js.len() > room {
+    let plan = &b.obligations;
+    let shown = if plan.len() > room {
         room.saturating_sub(1)
     } else {
-        js.len()
+        plan.len()
     };
-    for j in &js[..shown] {
-        lines.push(Line::from(format!(
-            "{:<8} {:>4}  {:<26} {}",
-            terminal(&j.jurisdiction),
-            j.subjects,
-            clip(&j.deadline, 26),
-            terminal(&j.rule)
-        )));
+    let inner = (area.width.min(84) as usize).saturating_sub(2);
+    for p in &plan[..shown] {
+        let when = match &p.deadline_at {
+            // 2026-11-27T09:00:00Z → 2026-11-27 09:00Z
+            Some(t) if t.len() >= 16 => format!("{} {}Z", &t[..10], &t[11..16]),
+            _ => p.deadline.clone(),
+        };
+        let who = format!(
+            "{}: {}{}",
+            p.jurisdiction,
+            p.notify.as_deref().unwrap_or(p.recipient.text()),
+            match (&p.threshold, p.threshold_met) {
+                (Some(t), false) => format!(" (not needed: {t})"),
+                _ => String::new(),
+            }
+        );
+        let text = format!(
+            "{:<18} {:>6}  {}",
+            clip(&terminal(&when), 18),
+            p.people,
+            terminal(&who)
+        );
+        let style = if p.threshold_met {
+            ratatui::style::Style::default()
+        } else {
+            theme.dim()
+        };
+        lines.push(Line::from(Span::styled(clip(&text, inner), style)));
     }
-    if shown < js.len() {
+    if shown < plan.len() {
         lines.push(Line::from(Span::styled(
             format!(
-                "… {} more jurisdiction(s): e exports them all",
-                js.len() - shown
+                "… {} more obligation(s): e exports the whole plan",
+                plan.len() - shown
             ),
             theme.dim(),
         )));
