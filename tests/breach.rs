@@ -186,9 +186,27 @@ async fn the_notification_list_is_a_safe_csv_with_contacts_only_when_revealed() 
     assert_eq!(code, 0);
     assert_eq!(
         out.lines().next().unwrap(),
-        "subject_id,jurisdiction,categories,deadline,notify,rule"
+        "subject_id,jurisdiction,categories,deadline,notify,rule,individuals_deadline"
     );
     assert_eq!(out.lines().count(), 121);
+    // Each person's row says when the person must be told, apart from the
+    // earliest duty (a French customer: the authority in 72 hours, the
+    // person only under a high risk, without undue delay).
+    let fr = out
+        .lines()
+        .find(|l| l.contains(",FR,"))
+        .expect("a French customer");
+    assert!(fr.contains(",GDPR/authority,without undue delay"), "{fr}");
+    let ny = out
+        .lines()
+        .find(|l| l.contains(",US-NY,"))
+        .expect("a New Yorker");
+    let cells: Vec<&str> = ny.split(',').collect();
+    assert_eq!(
+        cells[3], cells[6],
+        "New York's earliest duty is to its residents: {ny}"
+    );
+    assert!(cells[6].ends_with('Z'), "{ny}");
     let mut revealed = args.to_vec();
     revealed.push("--reveal");
     let (_, out, _) = keyhole(home.path(), &revealed);

@@ -594,6 +594,34 @@ async fn a_breach_review_scopes_the_address_of_the_selected_access() {
     assert_eq!(b.subjects, 120);
     let screen = render_to_string(&app, &keys::defaults(), 100, 30);
     assert!(screen.contains("120 people affected"), "{screen}");
+    // The plan: the earliest obligation first, dated, with its people.
+    let first = &b.obligations[0];
+    assert_eq!(first.id, "GDPR/authority");
+    let date = &first.deadline_at.as_ref().unwrap()[..10];
+    let line = screen
+        .lines()
+        .find(|l| l.contains("EU/EEA (GDPR): the lead supervisory authority"))
+        .unwrap_or_else(|| panic!("no GDPR line in\n{screen}"));
+    assert!(line.contains(date), "{line}");
+    assert!(
+        line.contains(&format!(" {}  EU/EEA", first.people)),
+        "{line}"
+    );
+    // A standard without a clock is said in words, not as a date.
+    assert!(
+        screen.contains("no fixed date") && screen.contains("as soon as feasible"),
+        "{screen}"
+    );
+    // The config's switch and table reach the review: HIPAA on.
+    app.update(Action::Back);
+    app.breach_switches = vec!["hipaa"];
+    app.update(Action::Breach);
+    let b = app.breach.as_ref().unwrap();
+    assert!(
+        b.obligations.iter().any(|p| p.id == "HIPAA/individuals"),
+        "{:?}",
+        b.obligations.iter().map(|p| &p.id).collect::<Vec<_>>()
+    );
     app.update(Action::Export);
     assert!(app.status.starts_with("exported"), "{}", app.status);
     app.update(Action::Back);

@@ -131,6 +131,9 @@ pub struct AffectedRow {
     pub notify: Option<String>,
     /// That obligation's id in the deadline table.
     pub rule: String,
+    /// When this person must be told: the earliest notice to individuals
+    /// that covers them (none when no row asks for one).
+    pub individuals_deadline: Option<String>,
     pub source: Option<String>,
     pub name: Option<String>,
     pub email: Option<String>,
@@ -227,6 +230,15 @@ pub fn build(
             first.entry(Some(c.clone())).or_insert(p);
         }
     }
+    let mut to_people: HashMap<Option<String>, &PlanItem> = HashMap::new();
+    for p in obligations
+        .iter()
+        .filter(|p| p.threshold_met && p.recipient == super::deadlines::Recipient::Individuals)
+    {
+        for c in &p.codes {
+            to_people.entry(Some(c.clone())).or_insert(p);
+        }
+    }
     let mut affected: Vec<AffectedRow> = inc
         .affected
         .into_iter()
@@ -234,6 +246,7 @@ pub fn build(
             let s = subjects.get(id.as_str());
             let jurisdiction = jurisdiction_of(&id);
             let p = first.get(&jurisdiction).copied();
+            let individuals_deadline = to_people.get(&jurisdiction).map(|p| p.deadline.clone());
             let sort = p.map_or_else(
                 || Deadline::Words(super::deadlines::NO_RULE.into()),
                 |p| p.sort.clone(),
@@ -248,6 +261,7 @@ pub fn build(
                 deadline: p.map_or_else(|| sort.text(), |p| p.deadline.clone()),
                 notify: p.filter(|p| !p.source.is_empty()).map(notify_of),
                 rule: p.map_or_else(|| "(no rule)".into(), |p| p.id.clone()),
+                individuals_deadline,
                 source: p.map(|p| p.source.clone()).filter(|s| !s.is_empty()),
                 name: reveal
                     .then(|| s.map(|s| s.display_name().to_string()))
@@ -347,6 +361,7 @@ pub fn render(r: &BreachReport, format: Format, reveal: bool) -> String {
                 "deadline",
                 "notify",
                 "rule",
+                "individuals_deadline",
             ];
             if reveal {
                 head.extend(["name", "email", "phone", "postal_address"]);
@@ -360,6 +375,7 @@ pub fn render(r: &BreachReport, format: Format, reveal: bool) -> String {
                     a.deadline.clone(),
                     a.notify.clone().unwrap_or_default(),
                     a.rule.clone(),
+                    a.individuals_deadline.clone().unwrap_or_default(),
                 ];
                 if reveal {
                     cells.extend(

@@ -29,9 +29,11 @@ pub fn draw(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
             b.accesses, b.subjects, b.records_without_subject
         )),
         Line::from(format!(
-            "aware since {} · earliest fixed deadline {}",
-            b.aware_at,
-            b.earliest_deadline.clone().unwrap_or_else(|| "none".into())
+            "aware since {} · earliest deadline {}",
+            short(&b.aware_at),
+            b.earliest_deadline
+                .as_deref()
+                .map_or_else(|| "none".into(), short)
         )),
         Line::from(format!(
             "categories: {}",
@@ -57,17 +59,23 @@ pub fn draw(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
     } else {
         plan.len()
     };
-    let inner = (area.width.min(84) as usize).saturating_sub(2);
+    // 84 columns, or up to 140 on a wide screen for the longer names.
+    let width = area.width.saturating_sub(4).clamp(area.width.min(84), 140);
+    let inner = (width as usize).saturating_sub(2);
     for p in &plan[..shown] {
-        let when = match &p.deadline_at {
-            // 2026-11-27T09:00:00Z → 2026-11-27 09:00Z
-            Some(t) if t.len() >= 16 => format!("{} {}Z", &t[..10], &t[11..16]),
-            _ => p.deadline.clone(),
+        // A law without a clock says its words after whom to tell.
+        let (when, words) = match &p.deadline_at {
+            Some(t) => (short(t), String::new()),
+            None => ("no fixed date".to_string(), format!(" · {}", p.deadline)),
         };
         let who = format!(
-            "{}: {}{}",
+            "{}: {}{words}{}{}",
             p.jurisdiction,
             p.notify.as_deref().unwrap_or(p.recipient.text()),
+            p.condition
+                .as_deref()
+                .map(|c| format!(" · {c}"))
+                .unwrap_or_default(),
             match (&p.threshold, p.threshold_met) {
                 (Some(t), false) => format!(" (not needed: {t})"),
                 _ => String::new(),
@@ -100,10 +108,18 @@ pub fn draw(app: &App, theme: &Theme, f: &mut Frame, area: Rect) {
         "e exports the incident summary and notification list · any other key closes",
         theme.dim(),
     )));
-    let r = centered(area, 84, (lines.len() as u16 + 2).min(area.height));
+    let r = centered(area, width, (lines.len() as u16 + 2).min(area.height));
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines).block(Block::bordered().title("breach review")),
         r,
     );
+}
+
+/// `2026-11-27T09:00:00Z` → `2026-11-27 09:00Z`.
+fn short(t: &str) -> String {
+    match (t.get(..10), t.get(11..16)) {
+        (Some(d), Some(hm)) => format!("{d} {hm}Z"),
+        _ => t.to_string(),
+    }
 }
