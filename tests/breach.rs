@@ -597,6 +597,27 @@ async fn the_plan_lists_every_obligation_and_follows_the_configs_breach_table() 
         plan.iter()
             .all(|p| p["id"].as_str().unwrap() != "HIPAA/individuals")
     );
+    // --aware-at decides the law of the day: discovered in 2025, California's
+    // residents are owed notice without unreasonable delay, with no clock.
+    let mut in_2025 = args(&["--format", "json"]);
+    let at = in_2025.iter().position(|a| a == "--aware-at").unwrap();
+    in_2025[at + 1] = "2025-11-01T10:00:00Z".into();
+    let (code, out, err) = run(in_2025);
+    assert_eq!(code, 0, "{err}");
+    let v2025 = json(&out);
+    let ca_2025 = v2025["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "California/individuals")
+        .cloned()
+        .unwrap();
+    assert_eq!(ca_2025["deadline_at"], serde_json::Value::Null);
+    assert_eq!(
+        ca_2025["deadline"],
+        "in the most expedient time possible and without unreasonable delay"
+    );
+    assert_eq!(ca_2025["effective"], "2003-07-01");
     // The Markdown opens with the plan.
     let (_, md, _) = run(args(&["--format", "md"]));
     let heads: Vec<&str> = md.lines().filter(|l| l.starts_with("## ")).collect();
