@@ -73,6 +73,33 @@ pub enum Command {
     Review(ReviewArgs),
     /// The ledger itself
     Ledger(LedgerArgs),
+    /// Draft the query files and a policy skeleton from a database's catalogue
+    Init(InitArgs),
+    /// Mine the relationships that explain accesses (--mine)
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write queries/*.sql, policy.toml and keyhole.toml (never overwritten)
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Mine relationship templates from the access log, staff and subjects
+    #[arg(long)]
+    pub mine: bool,
+    /// Window start: RFC 3339 or a local date (default: 30 days before --to)
+    #[arg(long, value_name = "T")]
+    pub from: Option<String>,
+    /// Window end, exclusive (default: now)
+    #[arg(long, value_name = "T")]
+    pub to: Option<String>,
+    /// Write the accepted templates as relationships.sql to FILE (never overwritten)
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -14,7 +14,7 @@
 //!   it into a [`audit::Sink`].
 //! - [`report`]: the sinks and writers behind every report (JSON, CSV,
 //!   Markdown, tables); no database, command line or terminal.
-//! - [`tui`]: the dashboard; [`check`] and [`demo`]: proving a source safe,
+//! - [`tui`]: the dashboard; [`check`], [`setup`] and [`demo`]: proving a source safe, drafting the query files for a new schema,
 //!   and building the demo database.
 //!
 //! The binary (`src/main.rs`, `src/cmd`) owns the command line, output
@@ -61,6 +61,7 @@ pub mod report;
 pub mod rules;
 pub mod sanitize;
 pub mod secrets;
+pub mod setup;
 pub mod source;
 pub mod time;
 pub mod tui;

@@ -115,6 +115,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Breach(args)) => cmd::breach::command(&cli.global, &args).await,
         Some(Command::Review(args)) => cmd::review::command(&cli.global, args.command).await,
         Some(Command::Ledger(args)) => cmd::ledger::command(&cli.global, args.command).await,
+        Some(Command::Init(args)) => cmd::init::command(&cli.global, &args).await,
+        Some(Command::Explain(args)) => cmd::explain::command(&cli.global, &args).await,
         None => cmd::dashboard::command(&cli.global, &cli.window).await,
     }
 }
@@ -127,5 +129,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Breach(_) => "breach",
         Command::Review(_) => "review",
         Command::Ledger(_) => "ledger",
+        Command::Init(_) => "init",
+        Command::Explain(_) => "explain",
     }
 }

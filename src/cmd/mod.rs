@@ -8,6 +8,8 @@ pub mod breach;
 pub mod check;
 pub mod dashboard;
 pub mod demo;
+pub mod explain;
+pub mod init;
 pub mod ledger;
 pub mod log;
 pub mod report;
@@ -314,4 +316,22 @@ pub fn audit_error(e: keyhole::audit::AuditError) -> anyhow::Error {
         Some(io) => write_error(std::io::Error::new(io.kind(), io.to_string())),
         None => e.into(),
     }
+}
+
+/// Connects to the source a command names (`--db`, the config's `url` or
+/// `DATABASE_URL`), for the commands that read a schema rather than query
+/// files (`init`). Without one, a usage error.
+pub async fn connect_named(g: &GlobalOpts, command: &str) -> anyhow::Result<(Source, Settings)> {
+    let settings = Settings::resolve(&overrides(g))?;
+    let Some(url) = settings.url.clone() else {
+        return Err(Usage(format!("{command} needs a database: give --db URL")).into());
+    };
+    parse_url(&url).map_err(|e| Usage(e.to_string()))?;
+    let opts = SourceOptions {
+        url,
+        password: settings.password.clone(),
+        statement_timeout: settings.statement_timeout,
+        connect_timeout: settings.connect_timeout,
+    };
+    Ok((Source::connect(&opts).await?, settings))
 }

@@ -244,6 +244,20 @@ impl QuerySet {
             .filter_map(|(f, t)| t.as_ref().map(|t| (f.file_name(), t.sql.as_str())))
     }
 
+    /// The same set with one file replaced (or added), as `label`.
+    pub fn with(&self, f: QueryFile, label: &str, sql: &str) -> QuerySet {
+        let mut out = self.clone();
+        for (k, t) in &mut out.files {
+            if *k == f {
+                *t = Some(QueryText {
+                    label: label.to_string(),
+                    sql: sql.to_string(),
+                });
+            }
+        }
+        out
+    }
+
     pub fn get(&self, f: QueryFile) -> Option<&QueryText> {
         self.files
             .iter()

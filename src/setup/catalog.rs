@@ -1,0 +1,434 @@
+//! What a database holds, read from its own catalogue in the same read-only
+//! session as everything else: tables, columns with a coarse kind, declared
+//! foreign keys, a row estimate, and bounded samples (`LIMIT`). Nothing here
+//! reads a table whole.
+
+use std::collections::BTreeMap;
+
+use crate::source::{Dialect, Source, SourceError, value};
+
+/// A column's kind, coarse enough to compare across dialects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Int,
+    Text,
+    Time,
+    Bool,
+    Number,
+    Other,
+}
+
+impl Kind {
+    /// From a declared type: `integer`, `varchar(80)`, `timestamp with time zone`…
+    pub fn of(declared: &str) -> Kind {
+        let t = declared.to_ascii_lowercase();
+        let has = |s: &str| t.contains(s);
+        if has("bool") {
+            Kind::Bool
+        } else if has("int") || has("serial") {
+            Kind::Int
+        } else if has("time") || has("date") {
+            Kind::Time
+        } else if has("char")
+            || has("text")
+            || has("clob")
+            || has("uuid")
+            || has("inet")
+            || has("enum")
+            || has("user-defined")
+            || has("json")
+            || t.is_empty()
+        {
+            Kind::Text
+        } else if has("dec") || has("num") || has("real") || has("double") || has("float") {
+            Kind::Number
+        } else {
+            Kind::Other
+        }
+    }
+
+    /// Whether values of the two kinds can hold the same ids.
+    pub fn joins(self, other: Kind) -> bool {
+        matches!(
+            (self, other),
+            (Kind::Int, Kind::Int)
+                | (Kind::Text, Kind::Text)
+                | (Kind::Int, Kind::Number)
+                | (Kind::Number, Kind::Int)
+                | (Kind::Number, Kind::Number)
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    pub declared: String,
+    pub kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+pub struct ForeignKey {
+    pub column: String,
+    pub table: String,
+    pub references: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<Column>,
+    pub foreign_keys: Vec<ForeignKey>,
+    /// The catalogue's estimate (SQLite: the largest rowid).
+    pub rows: u64,
+    /// Up to [`SAMPLE`] rows, as text, in column order.
+    pub sample: Vec<Vec<Option<String>>>,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<(usize, &Column)> {
+        self.columns
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The sampled values of one column, NULLs left out.
+    pub fn values(&self, i: usize) -> impl Iterator<Item = &str> {
+        self.sample
+            .iter()
+            .filter_map(move |r| r.get(i).and_then(|v| v.as_deref()))
+    }
+
+    /// Whether a column's sampled values are all distinct (and there are some).
+    pub fn unique(&self, i: usize) -> bool {
+        let mut seen = std::collections::HashSet::new();
+        let mut n = 0;
+        for v in self.values(i) {
+            n += 1;
+            if !seen.insert(v) {
+                return false;
+            }
+        }
+        n > 0
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub dialect: Dialect,
+    pub tables: Vec<Table>,
+}
+
+impl Catalog {
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Rows sampled per table.
+pub const SAMPLE: usize = 200;
+
+/// Rows read to list a column's distinct values.
+pub const DISTINCT_SAMPLE: usize = 20_000;
+
+/// A name as an identifier in `dialect`, quoted.
+pub fn quote(dialect: Dialect, name: &str) -> String {
+    match dialect {
+        Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
+        _ => format!("\"{}\"", name.replace('"', "\"\"")),
+    }
+}
+
+fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+async fn rows(src: &mut Source, sql: &str) -> Result<Vec<Vec<Option<String>>>, SourceError> {
+    let mut out = Vec::new();
+    src.run("catalog", sql, None, |_, vals| {
+        out.push(vals.iter().map(value::to_text).collect());
+        Ok(())
+    })
+    .await?;
+    Ok(out)
+}
+
+fn text(r: &[Option<String>], i: usize) -> String {
+    r.get(i).cloned().flatten().unwrap_or_default()
+}
+
+/// Reads the catalogue: every base table of the current schema (PostgreSQL),
+/// database (MySQL/MariaDB) or file (SQLite), with samples.
+pub async fn read(src: &mut Source) -> Result<Catalog, SourceError> {
+    let dialect = src.dialect;
+    let mut tables: BTreeMap<String, Table> = BTreeMap::new();
+    let add_column = |tables: &mut BTreeMap<String, Table>, t: String, c: String, ty: String| {
+        let e = tables.entry(t.clone()).or_insert_with(|| Table {
+            name: t,
+            columns: Vec::new(),
+            foreign_keys: Vec::new(),
+            rows: 0,
+            sample: Vec::new(),
+        });
+        e.columns.push(Column {
+            kind: Kind::of(&ty),
+            name: c,
+            declared: ty,
+        });
+    };
+    match dialect {
+        Dialect::Sqlite => {
+            let names = rows(
+                src,
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            )
+            .await?;
+            for n in names {
+                let t = text(&n, 0);
+                let cols = rows(
+                    src,
+                    &format!(
+                        "SELECT name, type FROM pragma_table_info({}) ORDER BY cid",
+                        literal(&t)
+                    ),
+                )
+                .await?;
+                for c in cols {
+                    add_column(&mut tables, t.clone(), text(&c, 0), text(&c, 1));
+                }
+                let fks = rows(
+                    src,
+                    &format!(
+                        "SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list({})",
+                        literal(&t)
+                    ),
+                )
+                .await?;
+                if let Some(table) = tables.get_mut(&t) {
+                    for f in fks {
+                        table.foreign_keys.push(ForeignKey {
+                            column: text(&f, 0),
+                            table: text(&f, 1),
+                            references: text(&f, 2),
+                        });
+                    }
+                }
+                let est = rows(
+                    src,
+                    &format!("SELECT max(rowid) FROM {}", quote(dialect, &t)),
+                )
+                .await
+                .unwrap_or_default();
+                if let Some(table) = tables.get_mut(&t) {
+                    table.rows = est
+                        .first()
+                        .map(|r| text(r, 0))
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(0);
+                }
+            }
+        }
+        Dialect::Postgres => {
+            let cols = rows(
+                src,
+                "SELECT c.table_name, c.column_name, CASE WHEN c.data_type = 'USER-DEFINED' THEN 'enum' ELSE c.data_type END \
+                 FROM information_schema.columns c JOIN information_schema.tables t \
+                   ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
+                 WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' \
+                 ORDER BY c.table_name, c.ordinal_position",
+            )
+            .await?;
+            for c in cols {
+                add_column(&mut tables, text(&c, 0), text(&c, 1), text(&c, 2));
+            }
+            let fks = rows(
+                src,
+                "SELECT kcu.table_name, kcu.column_name, ccu.table_name, ccu.column_name \
+                 FROM information_schema.table_constraints tc \
+                 JOIN information_schema.key_column_usage kcu \
+                   ON tc.constraint_name = kcu.constraint_name AND tc.table_schema = kcu.table_schema \
+                 JOIN information_schema.constraint_column_usage ccu \
+                   ON ccu.constraint_name = tc.constraint_name AND ccu.table_schema = tc.table_schema \
+                 WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema()",
+            )
+            .await?;
+            for f in fks {
+                if let Some(t) = tables.get_mut(&text(&f, 0)) {
+                    t.foreign_keys.push(ForeignKey {
+                        column: text(&f, 1),
+                        table: text(&f, 2),
+                        references: text(&f, 3),
+                    });
+                }
+            }
+            let est = rows(
+                src,
+                "SELECT c.relname, GREATEST(c.reltuples, 0)::bigint FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema() AND c.relkind = 'r'",
+            )
+            .await?;
+            for r in est {
+                if let Some(t) = tables.get_mut(&text(&r, 0)) {
+                    t.rows = text(&r, 1).parse().unwrap_or(0);
+                }
+            }
+        }
+        Dialect::Mysql => {
+            let cols = rows(
+                src,
+                "SELECT c.table_name, c.column_name, c.column_type \
+                 FROM information_schema.columns c JOIN information_schema.tables t \
+                   ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
+                 WHERE c.table_schema = DATABASE() AND t.table_type = 'BASE TABLE' \
+                 ORDER BY c.table_name, c.ordinal_position",
+            )
+            .await?;
+            for c in cols {
+                add_column(&mut tables, text(&c, 0), text(&c, 1), text(&c, 2));
+            }
+            let fks = rows(
+                src,
+                "SELECT table_name, column_name, referenced_table_name, referenced_column_name \
+                 FROM information_schema.key_column_usage \
+                 WHERE table_schema = DATABASE() AND referenced_table_name IS NOT NULL",
+            )
+            .await?;
+            for f in fks {
+                if let Some(t) = tables.get_mut(&text(&f, 0)) {
+                    t.foreign_keys.push(ForeignKey {
+                        column: text(&f, 1),
+                        table: text(&f, 2),
+                        references: text(&f, 3),
+                    });
+                }
+            }
+            let est = rows(
+                src,
+                "SELECT table_name, table_rows FROM information_schema.tables WHERE table_schema = DATABASE()",
+            )
+            .await?;
+            for r in est {
+                if let Some(t) = tables.get_mut(&text(&r, 0)) {
+                    t.rows = text(&r, 1).parse().unwrap_or(0);
+                }
+            }
+        }
+    }
+    for t in tables.values_mut() {
+        t.sample = rows(
+            src,
+            &format!("SELECT * FROM {} LIMIT {SAMPLE}", quote(dialect, &t.name)),
+        )
+        .await?;
+        // Estimates lag behind on a freshly loaded table.
+        t.rows = t.rows.max(t.sample.len() as u64);
+        // SQLite (and many schemas) keep times as text: the values decide.
+        for i in 0..t.columns.len() {
+            if matches!(t.columns[i].kind, Kind::Text | Kind::Other) {
+                let vals: Vec<&str> = t.values(i).collect();
+                let times = vals.iter().filter(|v| looks_like_time(v)).count();
+                if !vals.is_empty() && times * 10 >= vals.len() * 9 {
+                    t.columns[i].kind = Kind::Time;
+                }
+            }
+        }
+    }
+    Ok(Catalog {
+        dialect,
+        tables: tables.into_values().collect(),
+    })
+}
+
+/// How many of up to [`SAMPLE`] non-null values of `table.column` are found
+/// in `other.key`: a bounded probe run by the database itself.
+pub async fn overlap(
+    src: &mut Source,
+    table: &str,
+    column: &str,
+    other: &str,
+    key: &str,
+) -> Result<(u64, u64), SourceError> {
+    let d = src.dialect;
+    let (t, c, o, k) = (
+        quote(d, table),
+        quote(d, column),
+        quote(d, other),
+        quote(d, key),
+    );
+    let sql = format!(
+        "SELECT count(*), count(CASE WHEN s.v IN (SELECT {k} FROM {o}) THEN 1 END) \
+         FROM (SELECT {c} AS v FROM {t} WHERE {c} IS NOT NULL LIMIT {SAMPLE}) s"
+    );
+    let r = rows(src, &sql).await?;
+    let n = |i| {
+        r.first()
+            .map(|r| text(r, i))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok((n(0), n(1)))
+}
+
+/// Up to `limit` distinct values of an expression over the first
+/// [`DISTINCT_SAMPLE`] rows of a table, most frequent first.
+pub async fn distinct(
+    src: &mut Source,
+    table: &str,
+    alias: &str,
+    expr: &str,
+    limit: usize,
+) -> Result<Vec<String>, SourceError> {
+    let t = quote(src.dialect, table);
+    let sql = format!(
+        "SELECT v, count(*) AS n FROM (SELECT {expr} AS v FROM {t} {alias} LIMIT {DISTINCT_SAMPLE}) s \
+         WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT {limit}"
+    );
+    Ok(rows(src, &sql)
+        .await?
+        .into_iter()
+        .map(|r| text(&r, 0))
+        .collect())
+}
+
+/// Splits a name into lower-case words: `AccessAudit` and `access_audit`
+/// both give `access`, `audit`.
+pub fn words(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for ch in name.chars() {
+        if !ch.is_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if ch.is_uppercase() && prev_lower && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        prev_lower = ch.is_lowercase() || ch.is_ascii_digit();
+        cur.extend(ch.to_lowercase());
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// `2026-11-01`, `2026-11-01 09:30:00`, `2026-11-01T09:30:00Z`…
+pub fn looks_like_time(v: &str) -> bool {
+    let v = v.trim();
+    let b = v.as_bytes();
+    b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && b[8..10].iter().all(u8::is_ascii_digit)
+        && (b.len() == 10 || matches!(b[10], b' ' | b'T'))
+}
