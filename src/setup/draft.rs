@@ -170,7 +170,10 @@ pub async fn references(src: &mut Source, cat: &Catalog) -> Result<Vec<Reference
             let keyish = words(&c.name)
                 .last()
                 .is_some_and(|w| KEY_WORDS.contains(&w.as_str()));
-            if !keyish || (ids.get(t.name.as_str()) == Some(&ci) && own_key(t, &c.name)) {
+            if ids.get(t.name.as_str()) == Some(&ci) && own_key(t, &c.name) {
+                continue;
+            }
+            if !matches!(c.kind, Kind::Int | Kind::Text | Kind::Number) {
                 continue;
             }
             // (affinity, -rows) of each target found; the best wins.
@@ -185,12 +188,18 @@ pub async fn references(src: &mut Source, cat: &Catalog) -> Result<Vec<Reference
                 if !c.kind.joins(u.columns[ki].kind) {
                     continue;
                 }
+                // A key-like name (…_id, …_no), or one that names the target
+                // (crew_badge and crew_members).
+                let named = affinity(&c.name, u, &u.columns[ki].name);
+                if !keyish && named == 0 {
+                    continue;
+                }
                 let (n, hit) =
                     catalog::overlap(src, &t.name, &c.name, &u.name, &u.columns[ki].name).await?;
                 if n < 3 || hit * 10 < n * 9 {
                     continue;
                 }
-                let score = (affinity(&c.name, u, &u.columns[ki].name), -(u.rows as i64));
+                let score = (named, -(u.rows as i64));
                 if best.is_none_or(|(a, r, _, _)| score > (a, r)) {
                     best = Some((score.0, score.1, u, ki));
                 }
@@ -396,6 +405,14 @@ impl Sql {
         format!("{}.{}", self.alias, catalog::quote(self.dialect, c))
     }
 
+    /// `LOWER(col)`, through text on PostgreSQL, where an enum has no LOWER.
+    fn lower(&self, c: &str) -> String {
+        match self.dialect {
+            Dialect::Postgres => format!("LOWER(CAST({} AS TEXT))", self.col(c)),
+            _ => format!("LOWER({})", self.col(c)),
+        }
+    }
+
     fn add(&mut self, alias: &'static str, expr: String, guess: Option<String>) {
         self.lines.push(Line { expr, alias, guess });
     }
@@ -542,9 +559,9 @@ pub async fn draft(src: &mut Source) -> Result<(Draft, Catalog), SourceError> {
         &[],
     );
     let role_expr = match role_col {
-        Some(c) if words(c) == ["role"] => (format!("LOWER({})", s.col(c)), None),
+        Some(c) if words(c) == ["role"] => (s.lower(c), None),
         Some(c) => (
-            format!("LOWER({})", s.col(c)),
+            s.lower(c),
             Some(format!(
                 "role from {c}; map its values onto your policy's roles with a CASE"
             )),
@@ -789,7 +806,7 @@ pub async fn draft(src: &mut Source) -> Result<(Draft, Catalog), SourceError> {
                 .iter()
                 .all(|x| ACTIONS.contains(&x.trim().to_ascii_lowercase().as_str()));
             if direct {
-                let e = format!("LOWER({})", s.col(v));
+                let e = s.lower(v);
                 s.add("action", e, None);
             } else {
                 let mut case = format!("CASE {}", s.col(v));
@@ -797,7 +814,7 @@ pub async fn draft(src: &mut Source) -> Result<(Draft, Catalog), SourceError> {
                     let a = action_of(x).unwrap_or("view");
                     case.push_str(&format!(" WHEN '{}' THEN '{a}'", x.replace('\'', "''")));
                 }
-                case.push_str(&format!(" ELSE LOWER({}) END", s.col(v)));
+                case.push_str(&format!(" ELSE {} END", s.lower(v)));
                 s.add(
                     "action",
                     case,
@@ -819,15 +836,15 @@ pub async fn draft(src: &mut Source) -> Result<(Draft, Catalog), SourceError> {
     let category = pick(
         ac,
         &[
-            "category", "dataset", "data", "field", "section", "resource", "screen", "table",
-            "kind", "type",
+            "category", "dataset", "data", "topic", "field", "section", "area", "resource",
+            "screen", "table", "kind", "type",
         ],
         &TEXTY,
         &used2,
     );
     match category {
         Some(c) => {
-            let e = format!("LOWER({})", s.col(c));
+            let e = s.lower(c);
             s.add(
                 "data_category",
                 e,
@@ -914,15 +931,9 @@ pub async fn draft(src: &mut Source) -> Result<(Draft, Catalog), SourceError> {
         .await
         .unwrap_or_default();
     let cats: Vec<String> = match category {
-        Some(c) => catalog::distinct(
-            src,
-            &ac.name,
-            "a",
-            &format!("LOWER(a.{})", catalog::quote(d, c)),
-            30,
-        )
-        .await
-        .unwrap_or_default(),
+        Some(c) => catalog::distinct(src, &ac.name, "a", &Sql::new(d, "a").lower(c), 30)
+            .await
+            .unwrap_or_default(),
         None => vec!["unknown".into()],
     };
     let policy = policy_skeleton(&roles_seen, &cats);
@@ -1154,7 +1165,7 @@ async fn legal_files(
                 &TEXTY,
                 &[],
             ) {
-                Some(c) => s.add("data_category", format!("LOWER({})", s.col(c)), None),
+                Some(c) => s.add("data_category", s.lower(c), None),
                 None => s.add(
                     "data_category",
                     "'unknown'".into(),

@@ -154,11 +154,23 @@ fn share_known(t: &Table, i: usize, known: &HashSet<String>) -> f64 {
     vals.iter().filter(|v| known.contains(v.trim())).count() as f64 / vals.len() as f64
 }
 
-const START: [&str; 11] = [
-    "opened", "created", "start", "started", "from", "assigned", "placed", "begin", "since",
-    "valid", "joined",
+const START: [&str; 14] = [
+    "opened",
+    "created",
+    "start",
+    "started",
+    "from",
+    "assigned",
+    "placed",
+    "begin",
+    "since",
+    "valid",
+    "joined",
+    "dispatched",
+    "issued",
+    "booked",
 ];
-const END: [&str; 13] = [
+const END: [&str; 16] = [
     "closed",
     "end",
     "ended",
@@ -172,31 +184,65 @@ const END: [&str; 13] = [
     "left",
     "unassigned",
     "completed",
+    "delivered",
+    "returned",
+    "discharged",
 ];
 
-/// The start and end time columns of a table, by their names, else by order.
+/// The start and end time columns of a table: by their names, else the
+/// two whose sampled values come in that order in most rows.
 fn time_pair(t: &Table) -> (Option<String>, Option<String>) {
-    let times: Vec<&str> = t
+    let times: Vec<(usize, &str)> = t
         .columns
         .iter()
-        .filter(|c| c.kind == Kind::Time)
-        .map(|c| c.name.as_str())
+        .enumerate()
+        .filter(|(_, c)| c.kind == Kind::Time)
+        .map(|(i, c)| (i, c.name.as_str()))
         .collect();
     let find = |ws: &[&str]| {
         times
             .iter()
-            .find(|c| words(c).iter().any(|w| ws.contains(&w.as_str())))
-            .map(|c| c.to_string())
+            .find(|(_, c)| words(c).iter().any(|w| ws.contains(&w.as_str())))
+            .map(|(_, c)| c.to_string())
     };
     let start = find(&START);
     let end = find(&END).filter(|e| Some(e) != start.as_ref());
-    match (start, end) {
-        (Some(s), e) => (Some(s), e),
-        (None, Some(e)) => (
-            times.iter().find(|c| **c != e).map(|c| c.to_string()),
+    if start.is_some() && end.is_some() {
+        return (start, end);
+    }
+    // By order: the pair (a, b) with a <= b in the most sampled rows.
+    let mut best: Option<(usize, &str, &str)> = None;
+    for &(ia, a) in &times {
+        for &(ib, b) in &times {
+            if ia == ib
+                || start.as_deref().is_some_and(|s| s != a)
+                || end.as_deref().is_some_and(|e| e != b)
+            {
+                continue;
+            }
+            let (mut before, mut both) = (0, 0);
+            for r in &t.sample {
+                if let (Some(Some(x)), Some(Some(y))) = (r.get(ia), r.get(ib)) {
+                    both += 1;
+                    before += usize::from(x <= y);
+                }
+            }
+            if both > 0 && before * 10 >= both * 9 && best.is_none_or(|(n, _, _)| before > n) {
+                best = Some((before, a, b));
+            }
+        }
+    }
+    match (best, start, end) {
+        (Some((_, a, b)), _, _) => (Some(a.to_string()), Some(b.to_string())),
+        (None, Some(s), e) => (Some(s), e),
+        (None, None, Some(e)) => (
+            times
+                .iter()
+                .find(|(_, c)| *c != e)
+                .map(|(_, c)| c.to_string()),
             Some(e),
         ),
-        (None, None) => (times.first().map(|c| c.to_string()), None),
+        (None, None, None) => (times.first().map(|(_, c)| c.to_string()), None),
     }
 }
 
@@ -426,12 +472,13 @@ pub async fn mine(
     let subjects = load::load_subjects(src, set, tz).await?;
     let staff_ids: HashSet<String> = staff.iter().map(|s| s.staff_id.to_string()).collect();
     let subject_ids: HashSet<String> = subjects.iter().map(|s| s.subject_id.to_string()).collect();
-    let is_self: HashSet<(String, String)> = subjects
+    // subject → the staff member who is that person.
+    let is_self: HashMap<String, String> = subjects
         .iter()
         .filter_map(|s| {
             s.staff_id
                 .as_ref()
-                .map(|st| (st.to_string(), s.subject_id.to_string()))
+                .map(|st| (s.subject_id.to_string(), st.to_string()))
         })
         .collect();
     drop(staff);
@@ -449,45 +496,10 @@ pub async fn mine(
     progress("reading the catalogue");
     let cat = catalog::read(src).await?;
     let mut templates = candidates(src, &cat, &staff_ids, &subject_ids, &excluded).await?;
-    // The window's accesses, once: (staff, subject, time) as interned ids.
-    progress("reading the accesses");
-    let mut syms = Interner::default();
-    let mut accesses: Vec<(u32, u32, Instant)> = Vec::new();
-    let mut sym_of: HashMap<crate::model::Sym, u32> = HashMap::new();
-    let mut names: Vec<String> = Vec::new();
-    let mut intern = |s: crate::model::Sym, syms: &Interner| -> u32 {
-        *sym_of.entry(s).or_insert_with(|| {
-            names.push(syms.resolve(s).to_string());
-            (names.len() - 1) as u32
-        })
-    };
-    load::stream_events(
-        src,
-        set,
-        tz,
-        window,
-        &mut syms,
-        |ev, syms| {
-            if let Some(subject) = ev.subject {
-                let st = intern(ev.staff, syms);
-                let su = intern(subject, syms);
-                accesses.push((st, su, ev.occurred_at));
-            }
-        },
-        |_| {},
-    )
-    .await?;
-    drop(syms);
-    // Self-looks explain nothing: leave them out of every count.
-    accesses.retain(|(st, su, _)| {
-        !is_self.contains(&(names[*st as usize].clone(), names[*su as usize].clone()))
-    });
-    let n = accesses.len() as u64;
-    let lead = chrono::Duration::minutes(policy.thresholds.relationship_lead_minutes);
-    let grace = chrono::Duration::minutes(policy.thresholds.relationship_grace_minutes);
-    let mut explained_any = vec![false; accesses.len()];
+    // Every candidate's rows, each in keyhole's packed relationship table.
+    let mut tables = Vec::with_capacity(templates.len());
     for (ti, t) in templates.iter_mut().enumerate() {
-        progress(&format!("scoring {}", t.kind));
+        progress(&format!("reading {}", t.kind));
         let one = set.with(
             QueryFile::Relationships,
             &format!("template {} ({})", ti + 1, t.kind),
@@ -497,58 +509,102 @@ pub async fn mine(
             .await?
             .unwrap_or_default();
         t.rows = rels.len();
-        let mut hit = 0u64;
-        let mut shuffled_hit = 0u64;
-        let mut ring = [u32::MAX; 4096];
-        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut hits = Vec::with_capacity(accesses.len());
-        for (i, (st, su, at)) in accesses.iter().enumerate() {
-            let (sname, subname) = (&names[*st as usize], &names[*su as usize]);
-            let yes = explains(&rels, sname, subname, *at, lead, grace);
-            hits.push(yes);
-            hit += u64::from(yes);
+        tables.push(rels);
+    }
+    // One pass over the window's accesses, a day at a time: each access is
+    // tried against every template, and against a shuffled staff member.
+    // Memory: the templates' tables, a ring of 4,096 staff ids, and a count
+    // per pattern of templates that explained an access.
+    progress("scoring the accesses");
+    let lead = chrono::Duration::minutes(policy.thresholds.relationship_lead_minutes);
+    let grace = chrono::Duration::minutes(policy.thresholds.relationship_grace_minutes);
+    let k = templates.len().min(64);
+    let mut hits = vec![0u64; k];
+    let mut chance = vec![0u64; k];
+    let mut patterns: HashMap<u64, u64> = HashMap::new();
+    let mut n = 0u64;
+    let mut syms = Interner::default();
+    let mut ring = [None::<crate::model::Sym>; 4096];
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    load::stream_events(
+        src,
+        set,
+        tz,
+        window,
+        &mut syms,
+        |ev, syms| {
+            let Some(subject) = ev.subject else {
+                return;
+            };
+            let (staff, subject) = (syms.resolve(ev.staff), syms.resolve(subject));
+            // Looking at oneself explains nothing; it is not counted.
+            if is_self.get(subject).is_some_and(|s| s == staff) {
+                return;
+            }
+            n += 1;
             seed = seed
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407);
-            let other = ring[((seed >> 33) as usize) % ring.len()];
-            if other != u32::MAX && other != *st {
-                shuffled_hit += u64::from(explains(
-                    &rels,
-                    &names[other as usize],
-                    subname,
-                    *at,
-                    lead,
-                    grace,
-                ));
+            let other = ring[((seed >> 33) as usize) % ring.len()]
+                .filter(|o| *o != ev.staff)
+                .map(|o| syms.resolve(o));
+            ring[(n as usize) % ring.len()] = Some(ev.staff);
+            let mut pattern = 0u64;
+            for (i, rels) in tables.iter().take(k).enumerate() {
+                if explains(rels, staff, subject, ev.occurred_at, lead, grace) {
+                    hits[i] += 1;
+                    pattern |= 1 << i;
+                }
+                if let Some(o) = other
+                    && explains(rels, o, subject, ev.occurred_at, lead, grace)
+                {
+                    chance[i] += 1;
+                }
             }
-            ring[i % ring.len()] = *st;
-        }
-        t.explained = hit;
-        t.coverage = if n == 0 { 0.0 } else { hit as f64 / n as f64 };
-        let chance = if n == 0 {
+            *patterns.entry(pattern).or_default() += 1;
+        },
+        |_| {},
+    )
+    .await?;
+    drop(tables);
+    let mut accepted = 0u64;
+    for (i, t) in templates.iter_mut().enumerate().take(k) {
+        t.explained = hits[i];
+        t.coverage = if n == 0 {
             0.0
         } else {
-            shuffled_hit as f64 / n as f64
+            hits[i] as f64 / n as f64
         };
-        t.lift = t.coverage / chance.max(1.0 / n.max(1) as f64);
+        let by_chance = if n == 0 {
+            0.0
+        } else {
+            chance[i] as f64 / n as f64
+        };
+        t.lift = t.coverage / by_chance.max(1.0 / n.max(1) as f64);
         t.accepted = t.coverage >= MIN_COVERAGE && t.lift >= MIN_LIFT;
         if t.accepted {
-            for (e, h) in explained_any.iter_mut().zip(&hits) {
-                *e |= *h;
-            }
+            accepted |= 1 << i;
         }
     }
+    let covered: u64 = patterns
+        .iter()
+        .filter(|(p, _)| *p & accepted != 0)
+        .map(|(_, c)| c)
+        .sum();
     templates.sort_by(|a, b| {
         b.accepted
             .cmp(&a.accepted)
             .then(b.coverage.total_cmp(&a.coverage))
             .then(a.kind.cmp(&b.kind))
     });
-    let covered = explained_any.iter().filter(|e| **e).count() as f64;
     Ok(Mined {
         accesses: n,
         templates,
-        coverage: if n == 0 { 0.0 } else { covered / n as f64 },
+        coverage: if n == 0 {
+            0.0
+        } else {
+            covered as f64 / n as f64
+        },
         excluded: excluded.into_iter().collect(),
     })
 }
