@@ -696,6 +696,8 @@ pub struct Relationships {
     rows: Vec<RelRow>,
     /// For each id (as staff), where its rows start and end.
     staff_rows: rustc_hash::FxHashMap<u32, (u32, u32)>,
+    /// Row numbers sorted by subject, built the first time they are asked for.
+    by_subject: std::sync::OnceLock<Vec<u32>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -736,6 +738,25 @@ impl Relationships {
     pub fn iter(&self) -> impl Iterator<Item = RelRef<'_>> + '_ {
         (0..self.rows.len()).map(|i| self.view(i))
     }
+    /// Every relationship with one subject, whoever the staff member. The
+    /// index behind it is built on first use (one `u32` per row).
+    pub fn with_subject<'s>(&'s self, subject: &str) -> impl Iterator<Item = RelRef<'s>> + 's {
+        let index = self.by_subject.get_or_init(|| {
+            let mut v: Vec<u32> = (0..self.rows.len() as u32).collect();
+            v.sort_by_key(|&i| self.rows[i as usize].subject);
+            v
+        });
+        let found = self.by_id.get(subject).map(|su| {
+            let lo = index.partition_point(|&i| self.rows[i as usize].subject < su);
+            let hi = lo + index[lo..].partition_point(|&i| self.rows[i as usize].subject == su);
+            lo..hi
+        });
+        found
+            .into_iter()
+            .flatten()
+            .map(move |k| self.view(index[k] as usize))
+    }
+
     /// The relationships of one staff member with one subject.
     pub fn of<'s>(&'s self, staff: &str, subject: &str) -> impl Iterator<Item = RelRef<'s>> + 's {
         let found = (|| {

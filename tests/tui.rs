@@ -1749,3 +1749,63 @@ async fn quitting_mid_load_cancels_the_statement_on_the_server() {
         "the statement still runs on the server 5 s after quitting"
     );
 }
+
+/// An access no relationship explains says, under its flag, the nearest
+/// relationship that would have and why it did not.
+#[tokio::test]
+async fn an_unexplained_access_shows_the_nearest_relationship_and_why_it_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dataset(dir.path()).await;
+    let mut app = app_with(d.clone(), dir.path());
+    app.update(Action::Filter);
+    for c in "rule:no_relationship".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::Submit);
+    assert_eq!(app.tab, Tab::Access);
+    assert!(!app.access.view.is_empty());
+    // Walk the unexplained accesses until each kind of answer has been seen.
+    let (mut own, mut other, mut none) = (false, false, false);
+    for _ in 0..app.access.view.len().min(400) {
+        let r = d.rows.get(app.access.view[app.access.sel] as usize);
+        let screen = render_to_string(&app, &keys::defaults(), 160, 48);
+        // The "why" pane, right of the list, unwrapped into one text.
+        let pane: Vec<&str> = screen
+            .lines()
+            .filter_map(|l| {
+                l.split_once("││")
+                    .map(|(_, p)| p.trim_end_matches('│').trim())
+            })
+            .collect();
+        let text = pane.join(" ");
+        let line = text
+            .split_once("nearest:")
+            .map(|(_, rest)| rest.to_string())
+            .unwrap_or_else(|| panic!("no nearest line:\n{screen}"));
+        match d.nearest_miss(&r) {
+            Some(keyhole::rules::Miss::OutOfWindow { .. }) => {
+                own = true;
+                assert!(line.contains("this staff member's"), "{line}");
+            }
+            Some(keyhole::rules::Miss::OtherStaff { rel }) => {
+                other = true;
+                assert!(
+                    line.contains(&format!("staff {}'s", rel.staff_id.as_str())),
+                    "{line}"
+                );
+            }
+            None => {
+                none = true;
+                assert!(line.contains("no relationship of any kind"), "{line}");
+            }
+        }
+        if own && other && none {
+            break;
+        }
+        app.update(Action::Down);
+    }
+    assert!(
+        own || other,
+        "no unexplained access had a near relationship"
+    );
+}

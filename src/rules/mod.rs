@@ -405,3 +405,186 @@ pub fn rel_text(r: &RelRef) -> String {
         rfc3339(r.valid_from)
     )
 }
+
+/// Why no relationship explains an access: the nearest one with the same
+/// person that would have, as a reviewer first asks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Miss<'a> {
+    /// The staff member's own relationship with the person, outside its time
+    /// window (with the policy's lead and grace) by `by`.
+    OutOfWindow {
+        rel: RelRef<'a>,
+        before: bool,
+        by: chrono::Duration,
+    },
+    /// Someone else's relationship with the person covers the access's time.
+    OtherStaff { rel: RelRef<'a> },
+}
+
+/// The nearest miss for an access by `staff` to `subject` at `at`: the
+/// staff member's own relationship closest in time, else another staff
+/// member's that covers the time (the latest begun). None: nobody has any
+/// relationship with the person that time.
+pub fn nearest_miss<'a>(
+    rels: &'a crate::model::Relationships,
+    staff: &str,
+    subject: &str,
+    at: Instant,
+    lead: chrono::Duration,
+    grace: chrono::Duration,
+) -> Option<Miss<'a>> {
+    let own = rels
+        .of(staff, subject)
+        .filter_map(|r| {
+            let from = r.valid_from - lead;
+            if at < from {
+                return Some((from - at, true, r));
+            }
+            let to = r.valid_to? + grace;
+            (at >= to).then(|| (at - to, false, r))
+        })
+        .min_by_key(|(by, _, _)| *by);
+    if let Some((by, before, rel)) = own {
+        return Some(Miss::OutOfWindow { rel, before, by });
+    }
+    rels.with_subject(subject)
+        .filter(|r| {
+            r.staff_id.as_str() != staff
+                && r.valid_from - lead <= at
+                && r.valid_to.is_none_or(|to| at < to + grace)
+        })
+        .max_by_key(|r| r.valid_from)
+        .map(|rel| Miss::OtherStaff { rel })
+}
+
+/// `2 d 4 h`, `3 h 10 min`, `12 min`.
+pub fn span_text(d: chrono::Duration) -> String {
+    let m = d.num_minutes().max(0);
+    let (days, hours, mins) = (m / 1440, (m / 60) % 24, m % 60);
+    match (days, hours) {
+        (0, 0) => format!("{mins} min"),
+        (0, h) => format!("{h} h {mins} min"),
+        (d, h) => format!("{d} d {h} h"),
+    }
+}
+
+/// The miss in one line for the access log, the reason first (a small
+/// pane shows the start of it).
+pub fn miss_text(m: &Miss) -> String {
+    match m {
+        Miss::OutOfWindow { rel, before, by } => format!(
+            "nearest: {} — this staff member's {}",
+            if *before {
+                format!("begins {} after the access", span_text(*by))
+            } else {
+                format!("ended {} before the access", span_text(*by))
+            },
+            rel_text(rel)
+        ),
+        Miss::OtherStaff { rel } => format!(
+            "nearest: a different staff member on the case — staff {}'s {}",
+            rel.staff_id.as_str(),
+            rel_text(rel)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod miss_tests {
+    use super::*;
+    use crate::model::{Relationship, Relationships};
+
+    fn t(s: &str) -> Instant {
+        chrono::DateTime::parse_from_rfc3339(s).unwrap().into()
+    }
+
+    fn rel(staff: &str, subject: &str, kind: &str, from: &str, to: Option<&str>) -> Relationship {
+        Relationship {
+            staff_id: Id::new(staff),
+            subject_id: Id::new(subject),
+            kind: kind.into(),
+            reference: Some(format!("{kind}-1")),
+            valid_from: t(from),
+            valid_to: to.map(t),
+        }
+    }
+
+    #[test]
+    fn the_nearest_miss_is_the_staff_members_own_then_someone_elses() {
+        let rels: Relationships = vec![
+            rel(
+                "7",
+                "s1",
+                "ticket",
+                "2026-10-01T09:00:00Z",
+                Some("2026-10-03T12:00:00Z"),
+            ),
+            rel("7", "s1", "order", "2026-10-20T08:00:00Z", None),
+            rel(
+                "9",
+                "s1",
+                "ticket",
+                "2026-10-05T00:00:00Z",
+                Some("2026-10-10T00:00:00Z"),
+            ),
+        ]
+        .into();
+        let zero = chrono::Duration::zero();
+        let miss = |staff: &str, at: &str, grace: chrono::Duration| {
+            nearest_miss(&rels, staff, "s1", t(at), zero, grace)
+        };
+        // Two days and two hours after staff 7's ticket closed: that ticket,
+        // not the order that begins two weeks later.
+        match miss("7", "2026-10-05T14:00:00Z", zero) {
+            Some(Miss::OutOfWindow { rel, before, by }) => {
+                assert_eq!(rel.kind, "ticket");
+                assert!(!before);
+                assert_eq!(span_text(by), "2 d 2 h");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The instant the ticket closes is already outside it (t < valid_to).
+        match miss("7", "2026-10-03T12:00:00Z", zero) {
+            Some(Miss::OutOfWindow {
+                by, before: false, ..
+            }) => assert_eq!(span_text(by), "0 min"),
+            other => panic!("{other:?}"),
+        }
+        // With an hour's grace it is one hour later that it ends.
+        match miss("7", "2026-10-03T14:00:00Z", chrono::Duration::hours(1)) {
+            Some(Miss::OutOfWindow { by, .. }) => assert_eq!(span_text(by), "1 h 0 min"),
+            other => panic!("{other:?}"),
+        }
+        // Before the order begins: "before it began".
+        match miss("7", "2026-10-19T20:00:00Z", zero) {
+            Some(m @ Miss::OutOfWindow { before: true, .. }) => {
+                assert!(
+                    miss_text(&m).starts_with(
+                        "nearest: begins 12 h 0 min after the access — this staff member's order"
+                    ),
+                    "{}",
+                    miss_text(&m)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Staff 8 has nothing with s1; staff 9's ticket covers the time.
+        match miss("8", "2026-10-06T10:00:00Z", zero) {
+            Some(m @ Miss::OtherStaff { rel }) => {
+                assert_eq!(rel.staff_id.as_str(), "9");
+                assert!(
+                    miss_text(&m).contains("a different staff member"),
+                    "{}",
+                    miss_text(&m)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Nobody's relationship covers this time, and 8 has none of its own.
+        assert_eq!(miss("8", "2026-10-15T10:00:00Z", zero), None);
+        assert_eq!(
+            nearest_miss(&rels, "7", "nobody", t("2026-10-15T10:00:00Z"), zero, zero),
+            None
+        );
+    }
+}

@@ -72,6 +72,21 @@ impl Dataset {
         let i = row.explained_by? as usize;
         self.dir.relationships.as_ref()?.get(i)
     }
+    /// For an access no relationship explains, the nearest one that would
+    /// have (see [`crate::rules::nearest_miss`]).
+    pub fn nearest_miss(&self, row: &AccessRow) -> Option<crate::rules::Miss<'_>> {
+        let rels = self.dir.relationships.as_ref()?;
+        let subject = row.event.subject.map(|s| self.symbols.resolve(s))?;
+        let th = &self.policy.thresholds;
+        crate::rules::nearest_miss(
+            rels,
+            self.symbols.resolve(row.event.staff),
+            subject,
+            row.event.occurred_at,
+            chrono::Duration::minutes(th.relationship_lead_minutes),
+            chrono::Duration::minutes(th.relationship_grace_minutes),
+        )
+    }
     pub fn staff_name(&self, id: &str) -> Option<&str> {
         self.staff_index
             .get(id)

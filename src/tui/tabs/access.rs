@@ -281,6 +281,17 @@ pub fn draw(app: &App, d: &Dataset, theme: &Theme, f: &mut Frame, area: Rect) {
                     Span::styled(format!("⚑ {} ", rule.name()), theme.sev(d.severity(rule))),
                     Span::raw(terminal(&detail)),
                 ]));
+                // The first thing a reviewer asks of an unexplained access.
+                if rule == Rule::NoRelationship {
+                    let miss = d.nearest_miss(r);
+                    lines.push(Line::from(Span::styled(
+                        match miss {
+                            Some(m) => format!("  {}", terminal(&crate::rules::miss_text(&m))),
+                            None => "  nearest: no relationship of any kind with this person at that time".into(),
+                        },
+                        theme.dim(),
+                    )));
+                }
             }
             if let Some(db) = r.event.db
                 && !r.rule_list().contains(&Rule::DirectDbAccess)
