@@ -526,46 +526,62 @@ pub async fn mine(
     let mut syms = Interner::default();
     let mut ring = [None::<crate::model::Sym>; 4096];
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
-    load::stream_events(
-        src,
-        set,
-        tz,
-        window,
-        &mut syms,
-        |ev, syms| {
-            let Some(subject) = ev.subject else {
-                return;
-            };
-            let (staff, subject) = (syms.resolve(ev.staff), syms.resolve(subject));
-            // Looking at oneself explains nothing; it is not counted.
-            if is_self.get(subject).is_some_and(|s| s == staff) {
-                return;
+    let mut score = |ev: crate::model::AccessEvent, syms: &Interner| {
+        let Some(subject) = ev.subject else {
+            return;
+        };
+        let (staff, subject) = (syms.resolve(ev.staff), syms.resolve(subject));
+        // Looking at oneself explains nothing; it is not counted.
+        if is_self.get(subject).is_some_and(|s| s == staff) {
+            return;
+        }
+        n += 1;
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let other = ring[((seed >> 33) as usize) % ring.len()]
+            .filter(|o| *o != ev.staff)
+            .map(|o| syms.resolve(o));
+        ring[(n as usize) % ring.len()] = Some(ev.staff);
+        let mut pattern = 0u64;
+        for (i, rels) in tables.iter().take(k).enumerate() {
+            if explains(rels, staff, subject, ev.occurred_at, lead, grace) {
+                hits[i] += 1;
+                pattern |= 1 << i;
             }
-            n += 1;
-            seed = seed
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            let other = ring[((seed >> 33) as usize) % ring.len()]
-                .filter(|o| *o != ev.staff)
-                .map(|o| syms.resolve(o));
-            ring[(n as usize) % ring.len()] = Some(ev.staff);
-            let mut pattern = 0u64;
-            for (i, rels) in tables.iter().take(k).enumerate() {
-                if explains(rels, staff, subject, ev.occurred_at, lead, grace) {
-                    hits[i] += 1;
-                    pattern |= 1 << i;
-                }
-                if let Some(o) = other
-                    && explains(rels, o, subject, ev.occurred_at, lead, grace)
-                {
-                    chance[i] += 1;
-                }
+            if let Some(o) = other
+                && explains(rels, o, subject, ev.occurred_at, lead, grace)
+            {
+                chance[i] += 1;
             }
-            *patterns.entry(pattern).or_default() += 1;
-        },
-        |_| {},
-    )
-    .await?;
+        }
+        *patterns.entry(pattern).or_default() += 1;
+    };
+    // One local day per statement, as the audit pipeline reads: no statement
+    // runs longer than a day's rows take.
+    let mut day = window.from.with_timezone(&tz).date_naive();
+    loop {
+        let start = crate::time::local_day_start(day, tz).max(window.from);
+        if start >= window.to {
+            break;
+        }
+        let next = day.succ_opt().expect("a next day");
+        let end = crate::time::local_day_start(next, tz).min(window.to);
+        load::stream_events(
+            src,
+            set,
+            tz,
+            Window {
+                from: start,
+                to: end,
+            },
+            &mut syms,
+            |ev, syms| score(ev, syms),
+            |_| {},
+        )
+        .await?;
+        day = next;
+    }
     drop(tables);
     let mut accepted = 0u64;
     for (i, t) in templates.iter_mut().enumerate().take(k) {
