@@ -434,7 +434,7 @@ impl Sql {
     fn render(&self, head: &str, table: &str, tail: &str) -> String {
         let mut o = String::new();
         for l in head.lines() {
-            o.push_str(&format!("-- {l}\n"));
+            o.push_str(&format!("-- {}\n", one_line(l)));
         }
         o.push_str("SELECT\n");
         let n = self.lines.len();
@@ -442,7 +442,7 @@ impl Sql {
             let comma = if i + 1 < n { "," } else { "" };
             let item = format!("  {} AS {}{comma}", l.expr, l.alias);
             match &l.guess {
-                Some(g) => o.push_str(&format!("{item} -- guess: {g}\n")),
+                Some(g) => o.push_str(&format!("{item} -- guess: {}\n", one_line(g))),
                 None => o.push_str(&format!("{item}\n")),
             }
         }
@@ -453,6 +453,14 @@ impl Sql {
         ));
         o
     }
+}
+
+/// Text from the database made safe inside a `--` comment: no line breaks
+/// or other controls that would end the comment.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 fn window_params(d: Dialect) -> (&'static str, &'static str) {
@@ -947,11 +955,26 @@ pub async fn draft(src: &mut Source) -> Result<(Draft, Catalog), SourceError> {
     ))
 }
 
+/// A TOML basic string: quotes, backslashes and controls escaped.
+fn toml_string(x: &str) -> String {
+    let mut o = String::from("\"");
+    for c in x.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if c.is_control() => o.push_str(&format!("\\u{:04X}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
 fn toml_list(xs: &[String]) -> String {
     format!(
         "[{}]",
         xs.iter()
-            .map(|x| format!("\"{}\"", x.replace('\\', "\\\\").replace('"', "\\\"")))
+            .map(|x| toml_string(x))
             .collect::<Vec<_>>()
             .join(", ")
     )
@@ -974,8 +997,8 @@ pub fn policy_skeleton(roles: &[String], categories: &[String]) -> String {
             continue;
         }
         o.push_str(&format!(
-            "[roles.\"{}\"]\ncategories = {}   # guess: narrow to need-to-know\n# purposes = []\n# actions = [\"view\"]\n# requires_relationship = true\n\n",
-            key.replace('"', "\\\""),
+            "[roles.{}]\ncategories = {}   # guess: narrow to need-to-know\n# purposes = []\n# actions = [\"view\"]\n# requires_relationship = true\n\n",
+            toml_string(&key),
             toml_list(categories)
         ));
     }
@@ -1298,4 +1321,31 @@ async fn legal_files(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_names_stay_inside_their_comment_and_their_toml_string() {
+        assert_eq!(
+            one_line("role from x\nDROP TABLE t; --"),
+            "role from x DROP TABLE t; --"
+        );
+        let p = policy_skeleton(
+            &[
+                "desk \"clerk\"\n[roles.x]".into(),
+                "ops\\".into(),
+                "ops\\".into(),
+            ],
+            &["contact".into(), "a\u{7}b".into()],
+        );
+        let parsed: toml::Value = toml::from_str(&p).expect("the skeleton parses");
+        let roles = parsed["roles"].as_table().unwrap();
+        assert_eq!(roles.len(), 2, "{p}");
+        assert!(roles.contains_key("desk \"clerk\"\n[roles.x]"));
+        assert_eq!(roles["ops\\"]["categories"][1].as_str(), Some("a\u{7}b"));
+        crate::policy::Policy::parse("skeleton", &p).expect("keyhole reads it");
+    }
 }
