@@ -16,9 +16,16 @@ pub fn deadline_table(
     flag: Option<&std::path::Path>,
     settings: &Settings,
 ) -> Result<DeadlineTable, Usage> {
-    match flag.or(settings.deadlines.as_deref()) {
-        Some(p) => DeadlineTable::load(p).map_err(|e| Usage(e.to_string())),
-        None => Ok(DeadlineTable::builtin()),
+    match (flag, settings.deadlines.as_deref()) {
+        (Some(p), _) => DeadlineTable::load(p).map_err(|e| Usage(format!("--deadlines {e}"))),
+        (None, Some(p)) => DeadlineTable::load(p).map_err(|e| {
+            let config = settings
+                .config_path
+                .as_ref()
+                .map_or_else(String::new, |c| format!("{}: ", c.display()));
+            Usage(format!("{config}[breach] deadlines {e}"))
+        }),
+        (None, None) => Ok(DeadlineTable::builtin()),
     }
 }
 
