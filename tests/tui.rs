@@ -192,15 +192,19 @@ async fn search_narrowing_as_the_query_grows_finds_what_a_full_ranking_finds() {
     use keyhole::tui::overlays::search::rank;
     let dir = tempfile::tempdir().unwrap();
     let d = dataset(dir.path()).await;
-    let mut corpus: Vec<(String, String)> = Vec::new();
+    // (kind rank, id, text): on equal scores staff come first, then
+    // subjects, references and rules, each by id.
+    let mut corpus: Vec<(u8, String, String)> = Vec::new();
     for s in &d.dir.staff {
         corpus.push((
+            0,
             s.staff_id.to_string(),
             format!("{} {}", s.staff_id, s.display_name),
         ));
     }
     for s in &d.dir.subjects {
         corpus.push((
+            1,
             s.subject_id.to_string(),
             format!("{} {}", s.subject_id, s.display_name()),
         ));
@@ -214,21 +218,30 @@ async fn search_narrowing_as_the_query_grows_finds_what_a_full_ranking_finds() {
     refs.sort();
     refs.dedup();
     assert!(!refs.is_empty());
-    corpus.extend(refs.into_iter().map(|r| (r.clone(), r)));
+    corpus.extend(refs.into_iter().map(|r| (2, r.clone(), r)));
     corpus.extend(
         keyhole::rules::Rule::ALL
             .iter()
-            .map(|r| (r.name().to_string(), r.name().to_string())),
+            .map(|r| (3, r.name().to_string(), r.name().to_string())),
     );
     let m = fuzzy_matcher::skim::SkimMatcherV2::default();
     let full = |q: &str| {
-        let mut v: Vec<(i64, String, Vec<usize>)> = corpus
+        let mut v: Vec<(i64, u8, String, Vec<usize>)> = corpus
             .iter()
-            .filter_map(|(id, text)| m.fuzzy_indices(text, q).map(|(s, ix)| (s, id.clone(), ix)))
+            .filter_map(|(k, id, text)| {
+                m.fuzzy_indices(text, q)
+                    .map(|(s, ix)| (s, *k, id.clone(), ix))
+            })
             .collect();
-        v.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        v.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then(a.1.cmp(&b.1))
+                .then_with(|| a.2.cmp(&b.2))
+        });
         v.truncate(50);
-        v
+        v.into_iter()
+            .map(|(s, _, id, ix)| (s, id, ix))
+            .collect::<Vec<_>>()
     };
     let mut compared = 0;
     for query in ["kenji", "100", "CS-7", "vip acc", "Ma", "zzzq", "é", "JOS"] {
@@ -247,6 +260,24 @@ async fn search_narrowing_as_the_query_grows_finds_what_a_full_ranking_finds() {
         }
     }
     assert!(compared > 500, "the queries find things: {compared}");
+    // Every staff member named Kenji comes before the fifty customers of
+    // that name, not cut off behind them.
+    let (hits, _) = rank(&d, "kenji", None, &|| false).unwrap();
+    let staff: Vec<&str> = hits
+        .iter()
+        .take_while(|h| h.kind == keyhole::tui::overlays::search::HitKind::Staff)
+        .map(|h| h.id.as_str())
+        .collect();
+    let kenjis: Vec<&str> = d
+        .dir
+        .staff
+        .iter()
+        .filter(|s| s.display_name.starts_with("Kenji "))
+        .map(|s| s.staff_id.as_str())
+        .collect();
+    assert!(!kenjis.is_empty());
+    assert_eq!(staff, kenjis);
+    assert!(hits.len() > staff.len(), "customers follow");
     // A ranking that a newer keystroke has made stale stops with nothing.
     assert!(rank(&d, "k", None, &|| true).is_none());
 }

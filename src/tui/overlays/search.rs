@@ -264,9 +264,14 @@ pub fn rank(
     let mut scored = a?;
     scored.extend(b?);
     narrowed.matched = scored.iter().map(|x| x.1).collect();
+    // Equal scores: staff first (the person an incident is about), then
+    // subjects, references and rules, each by id.
     let order = |a: &(i64, u32), b: &(i64, u32)| {
+        let (ka, ia) = entries.id(a.1);
+        let (kb, ib) = entries.id(b.1);
         b.0.cmp(&a.0)
-            .then_with(|| entries.id(a.1).1.cmp(entries.id(b.1).1))
+            .then((ka as u8).cmp(&(kb as u8)))
+            .then_with(|| ia.cmp(ib))
     };
     if scored.len() > 50 {
         scored.select_nth_unstable_by(49, order);
