@@ -9,33 +9,14 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{Server, scratch};
 use sqlx::{ConnectOptions, Connection, Executor};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use common::Run;
 
 fn keyhole(home: &Path, args: &[&str]) -> Run {
-    let o = Command::new(env!("CARGO_BIN_EXE_keyhole"))
-        .args(args)
-        .current_dir(home)
-        .env_remove("DATABASE_URL")
-        .env_remove("KEYHOLE_CONFIG")
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_STATE_HOME", home.join("state"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .output()
-        .unwrap();
-    Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into(),
-        stderr: String::from_utf8_lossy(&o.stderr).into(),
-    }
+    common::keyhole_in(home, args, &[])
 }
 
 const DEMO_POLICY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-policy.toml");
@@ -304,6 +285,7 @@ async fn init_and_mining_on_the_demo_match_the_hand_written_files() {
         .unwrap();
     let db = format!("sqlite://{}", path.display());
     let all = demo_relationship_accesses(&path).await;
+    let before = std::fs::read(&path).unwrap();
     let hand = flags(home.path(), &db, None, DEMO_POLICY);
     let unexplained = hand
         .values()
@@ -348,6 +330,11 @@ async fn init_and_mining_on_the_demo_match_the_hand_written_files() {
             .iter()
             .any(|(r, k)| r == "no_relationship" && mined.contains_key(&format!("{r}/e:{k}"))),
         "the planted no_relationship is flagged"
+    );
+    // init and mining only read: the database file is byte for byte the same.
+    assert!(
+        std::fs::read(&path).unwrap() == before,
+        "the source file changed"
     );
     // init never overwrites: a second run keeps every file as it is.
     let out = home.path().join("init-sqlite");
