@@ -7,29 +7,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use common::Run;
 
 fn keyhole(home: &Path, args: &[&str]) -> Run {
-    let o = Command::new(env!("CARGO_BIN_EXE_keyhole"))
-        .args(args)
-        .current_dir(home)
-        .env_remove("DATABASE_URL")
-        .env_remove("KEYHOLE_CONFIG")
-        .env("KEYHOLE_LOG", "off")
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_STATE_HOME", home.join("state"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .output()
-        .expect("run keyhole");
-    Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into(),
-        stderr: String::from_utf8_lossy(&o.stderr).into(),
-    }
+    common::keyhole_in(home, args, &[("KEYHOLE_LOG", "off")])
 }
 
 fn ledger(home: &Path) -> PathBuf {

@@ -19,29 +19,10 @@ const WINDOW: [&str; 6] = [
     "2026-11-01T12:00:00Z",
 ];
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use common::Run as Out;
 
 fn keyhole(home: &Path, args: &[&str]) -> Out {
-    let o = Command::new(env!("CARGO_BIN_EXE_keyhole"))
-        .args(args)
-        .current_dir(home)
-        .env_remove("DATABASE_URL")
-        .env_remove("KEYHOLE_CONFIG")
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_STATE_HOME", home.join("state"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("COLUMNS", "120")
-        .output()
-        .expect("run keyhole");
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into(),
-        stderr: String::from_utf8_lossy(&o.stderr).into(),
-    }
+    common::keyhole_in(home, args, &[("COLUMNS", "120")])
 }
 
 fn settings() -> keyhole::demo::DemoSettings {

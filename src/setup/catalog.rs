@@ -160,161 +160,131 @@ fn text(r: &[Option<String>], i: usize) -> String {
     r.get(i).cloned().flatten().unwrap_or_default()
 }
 
-/// Reads the catalogue: every base table of the current schema (PostgreSQL),
-/// database (MySQL/MariaDB) or file (SQLite), with samples.
-pub async fn read(src: &mut Source) -> Result<Catalog, SourceError> {
-    let dialect = src.dialect;
-    let mut tables: BTreeMap<String, Table> = BTreeMap::new();
-    let add_column = |tables: &mut BTreeMap<String, Table>, t: String, c: String, ty: String| {
-        let e = tables.entry(t.clone()).or_insert_with(|| Table {
-            name: t,
-            columns: Vec::new(),
-            foreign_keys: Vec::new(),
-            rows: 0,
-            sample: Vec::new(),
-        });
-        e.columns.push(Column {
-            kind: Kind::of(&ty),
-            name: c,
-            declared: ty,
-        });
-    };
-    match dialect {
+/// The catalogue statements of one dialect. Each gives rows that start
+/// with the table's name: columns `(table, column, type)`, foreign keys
+/// `(table, column, referenced table, referenced column)`, row estimates
+/// `(table, rows)`.
+struct CatalogSql {
+    columns: Vec<String>,
+    foreign_keys: Vec<String>,
+    estimates: Vec<String>,
+}
+
+async fn catalog_sql(src: &mut Source) -> Result<CatalogSql, SourceError> {
+    Ok(match src.dialect {
         Dialect::Sqlite => {
             let names = rows(
                 src,
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
             )
             .await?;
-            for n in names {
-                let t = text(&n, 0);
-                let cols = rows(
-                    src,
-                    &format!(
-                        "SELECT name, type FROM pragma_table_info({}) ORDER BY cid",
-                        literal(&t)
-                    ),
-                )
-                .await?;
-                for c in cols {
-                    add_column(&mut tables, t.clone(), text(&c, 0), text(&c, 1));
-                }
-                let fks = rows(
-                    src,
-                    &format!(
-                        "SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list({})",
-                        literal(&t)
-                    ),
-                )
-                .await?;
-                if let Some(table) = tables.get_mut(&t) {
-                    for f in fks {
-                        table.foreign_keys.push(ForeignKey {
-                            column: text(&f, 0),
-                            table: text(&f, 1),
-                            references: text(&f, 2),
-                        });
-                    }
-                }
-                let est = rows(
-                    src,
-                    &format!("SELECT max(rowid) FROM {}", quote(dialect, &t)),
-                )
-                .await
-                .unwrap_or_default();
-                if let Some(table) = tables.get_mut(&t) {
-                    table.rows = est
-                        .first()
-                        .map(|r| text(r, 0))
-                        .and_then(|s| s.parse().ok())
-                        .unwrap_or(0);
-                }
+            let names: Vec<String> = names.iter().map(|n| text(n, 0)).collect();
+            let each = |f: &dyn Fn(&str, &str) -> String| -> Vec<String> {
+                names.iter().map(|n| f(&literal(n), &quote(Dialect::Sqlite, n))).collect()
+            };
+            CatalogSql {
+                columns: each(&|l, _| {
+                    format!("SELECT {l}, name, type FROM pragma_table_info({l}) ORDER BY cid")
+                }),
+                foreign_keys: each(&|l, _| {
+                    format!("SELECT {l}, \"from\", \"table\", \"to\" FROM pragma_foreign_key_list({l})")
+                }),
+                // The largest rowid: an estimate, read from the index's end.
+                estimates: each(&|l, q| format!("SELECT {l}, max(rowid) FROM {q}")),
             }
         }
-        Dialect::Postgres => {
-            let cols = rows(
-                src,
+        Dialect::Postgres => CatalogSql {
+            columns: vec![
                 "SELECT c.table_name, c.column_name, CASE WHEN c.data_type = 'USER-DEFINED' THEN 'enum' ELSE c.data_type END \
                  FROM information_schema.columns c JOIN information_schema.tables t \
                    ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
                  WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' \
-                 ORDER BY c.table_name, c.ordinal_position",
-            )
-            .await?;
-            for c in cols {
-                add_column(&mut tables, text(&c, 0), text(&c, 1), text(&c, 2));
-            }
-            let fks = rows(
-                src,
+                 ORDER BY c.table_name, c.ordinal_position"
+                    .into(),
+            ],
+            foreign_keys: vec![
                 "SELECT kcu.table_name, kcu.column_name, ccu.table_name, ccu.column_name \
                  FROM information_schema.table_constraints tc \
                  JOIN information_schema.key_column_usage kcu \
                    ON tc.constraint_name = kcu.constraint_name AND tc.table_schema = kcu.table_schema \
                  JOIN information_schema.constraint_column_usage ccu \
                    ON ccu.constraint_name = tc.constraint_name AND ccu.table_schema = tc.table_schema \
-                 WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema()",
-            )
-            .await?;
-            for f in fks {
-                if let Some(t) = tables.get_mut(&text(&f, 0)) {
-                    t.foreign_keys.push(ForeignKey {
-                        column: text(&f, 1),
-                        table: text(&f, 2),
-                        references: text(&f, 3),
-                    });
-                }
-            }
-            let est = rows(
-                src,
+                 WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema()"
+                    .into(),
+            ],
+            estimates: vec![
                 "SELECT c.relname, GREATEST(c.reltuples, 0)::bigint FROM pg_class c \
                  JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE n.nspname = current_schema() AND c.relkind = 'r'",
-            )
-            .await?;
-            for r in est {
-                if let Some(t) = tables.get_mut(&text(&r, 0)) {
-                    t.rows = text(&r, 1).parse().unwrap_or(0);
-                }
-            }
-        }
-        Dialect::Mysql => {
-            let cols = rows(
-                src,
+                 WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+                    .into(),
+            ],
+        },
+        Dialect::Mysql => CatalogSql {
+            columns: vec![
                 "SELECT c.table_name, c.column_name, c.column_type \
                  FROM information_schema.columns c JOIN information_schema.tables t \
                    ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
                  WHERE c.table_schema = DATABASE() AND t.table_type = 'BASE TABLE' \
-                 ORDER BY c.table_name, c.ordinal_position",
-            )
-            .await?;
-            for c in cols {
-                add_column(&mut tables, text(&c, 0), text(&c, 1), text(&c, 2));
-            }
-            let fks = rows(
-                src,
+                 ORDER BY c.table_name, c.ordinal_position"
+                    .into(),
+            ],
+            foreign_keys: vec![
                 "SELECT table_name, column_name, referenced_table_name, referenced_column_name \
                  FROM information_schema.key_column_usage \
-                 WHERE table_schema = DATABASE() AND referenced_table_name IS NOT NULL",
-            )
-            .await?;
-            for f in fks {
-                if let Some(t) = tables.get_mut(&text(&f, 0)) {
-                    t.foreign_keys.push(ForeignKey {
-                        column: text(&f, 1),
-                        table: text(&f, 2),
-                        references: text(&f, 3),
-                    });
-                }
+                 WHERE table_schema = DATABASE() AND referenced_table_name IS NOT NULL"
+                    .into(),
+            ],
+            estimates: vec![
+                "SELECT table_name, table_rows FROM information_schema.tables WHERE table_schema = DATABASE()"
+                    .into(),
+            ],
+        },
+    })
+}
+
+/// Reads the catalogue: every base table of the current schema (PostgreSQL),
+/// database (MySQL/MariaDB) or file (SQLite), with samples.
+pub async fn read(src: &mut Source) -> Result<Catalog, SourceError> {
+    let dialect = src.dialect;
+    let sql = catalog_sql(src).await?;
+    let mut tables: BTreeMap<String, Table> = BTreeMap::new();
+    for q in &sql.columns {
+        for c in rows(src, q).await? {
+            let (t, ty) = (text(&c, 0), text(&c, 2));
+            tables
+                .entry(t.clone())
+                .or_insert_with(|| Table {
+                    name: t,
+                    columns: Vec::new(),
+                    foreign_keys: Vec::new(),
+                    rows: 0,
+                    sample: Vec::new(),
+                })
+                .columns
+                .push(Column {
+                    kind: Kind::of(&ty),
+                    name: text(&c, 1),
+                    declared: ty,
+                });
+        }
+    }
+    for q in &sql.foreign_keys {
+        for f in rows(src, q).await? {
+            if let Some(t) = tables.get_mut(&text(&f, 0)) {
+                t.foreign_keys.push(ForeignKey {
+                    column: text(&f, 1),
+                    table: text(&f, 2),
+                    references: text(&f, 3),
+                });
             }
-            let est = rows(
-                src,
-                "SELECT table_name, table_rows FROM information_schema.tables WHERE table_schema = DATABASE()",
-            )
-            .await?;
-            for r in est {
-                if let Some(t) = tables.get_mut(&text(&r, 0)) {
-                    t.rows = text(&r, 1).parse().unwrap_or(0);
-                }
+        }
+    }
+    // An estimate is a nicety: a table without one (SQLite WITHOUT ROWID)
+    // is still read.
+    for q in &sql.estimates {
+        for r in rows(src, q).await.unwrap_or_default() {
+            if let Some(t) = tables.get_mut(&text(&r, 0)) {
+                t.rows = text(&r, 1).parse().unwrap_or(0);
             }
         }
     }

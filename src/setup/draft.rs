@@ -72,6 +72,13 @@ pub struct Draft {
 
 const KEY_WORDS: [&str; 8] = ["id", "no", "num", "number", "key", "ref", "code", "nr"];
 
+/// Whether a column's name ends like a key: `customer_id`, `order_no`, `CaseRef`.
+pub fn key_like(column: &str) -> bool {
+    words(column)
+        .last()
+        .is_some_and(|w| KEY_WORDS.contains(&w.as_str()))
+}
+
 fn has_word(name: &str, any: &[&str]) -> bool {
     words(name).iter().any(|w| any.contains(&w.as_str()))
 }
@@ -89,10 +96,7 @@ pub fn id_column(t: &Table) -> Option<usize> {
         .iter()
         .map(|w| singular(w).to_string())
         .collect();
-    let keyish = |i: usize| {
-        let ws = words(&t.columns[i].name);
-        ws.last().is_some_and(|w| KEY_WORDS.contains(&w.as_str()))
-    };
+    let keyish = |i: usize| key_like(&t.columns[i].name);
     let candidates: Vec<usize> = (0..t.columns.len())
         .filter(|&i| matches!(t.columns[i].kind, Kind::Int | Kind::Text | Kind::Number))
         .collect();
@@ -119,10 +123,7 @@ pub fn id_column(t: &Table) -> Option<usize> {
 /// Whether a column is named after its own table (`customer_id` in
 /// `customers`, or plain `id`): a table's own key, never a reference.
 fn own_key(t: &Table, column: &str) -> bool {
-    let tw: Vec<String> = words(&t.name)
-        .iter()
-        .map(|w| singular(w).to_string())
-        .collect();
+    let tw = table_words(t);
     let cw = words(column);
     cw == ["id"] || cw.iter().any(|w| tw.contains(&singular(w).to_string()))
 }
@@ -167,9 +168,7 @@ pub async fn references(src: &mut Source, cat: &Catalog) -> Result<Vec<Reference
                 });
                 continue;
             }
-            let keyish = words(&c.name)
-                .last()
-                .is_some_and(|w| KEY_WORDS.contains(&w.as_str()));
+            let keyish = key_like(&c.name);
             if ids.get(t.name.as_str()) == Some(&ci) && own_key(t, &c.name) {
                 continue;
             }
@@ -927,7 +926,7 @@ pub async fn draft(src: &mut Source) -> Result<(Draft, Catalog), SourceError> {
             ac.rows, r.actor.column, r.target.column
         ),
     });
-    legal_files(src, &cat, &refs, &r, &mut files, &mut findings).await?;
+    legal_files(&cat, &refs, &r, &mut files, &mut findings);
     findings.push(Finding {
         file: "relationships.sql",
         table: None,
@@ -1007,16 +1006,14 @@ pub fn policy_skeleton(roles: &[String], categories: &[String]) -> String {
 
 /// Legal process (disclosures and their items) and subject requests, when a
 /// table looks like them; otherwise a finding says what is missing.
-async fn legal_files(
-    src: &mut Source,
+fn legal_files(
     cat: &Catalog,
     refs: &[Reference],
     r: &Roles,
     files: &mut Vec<(String, String)>,
     findings: &mut Vec<Finding>,
-) -> Result<(), SourceError> {
+) {
     let d = cat.dialect;
-    let _ = src;
     let taken = [
         r.access.name.as_str(),
         r.staff.name.as_str(),
@@ -1320,7 +1317,6 @@ async fn legal_files(
             note: "no subject-request table found (optional file)".into(),
         });
     }
-    Ok(())
 }
 
 #[cfg(test)]

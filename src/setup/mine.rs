@@ -63,6 +63,26 @@ pub struct Template {
     pub accepted: bool,
 }
 
+impl Template {
+    /// A candidate before scoring: only its SQL; the caller fills in the rest.
+    fn unscored(sql: String) -> Template {
+        Template {
+            kind: String::new(),
+            path: Vec::new(),
+            staff_column: String::new(),
+            subject_column: String::new(),
+            valid_from: None,
+            valid_to: None,
+            sql,
+            rows: 0,
+            explained: 0,
+            coverage: 0.0,
+            lift: 0.0,
+            accepted: false,
+        }
+    }
+}
+
 /// The result: every template, ranked, and the figures of the kept set.
 #[derive(Debug, Clone)]
 pub struct Mined {
@@ -345,12 +365,7 @@ pub async fn candidates(
                     subject_column: format!("{}.{c}", t.name),
                     valid_from: from.map(|f| format!("{}.{f}", t.name)),
                     valid_to: to.map(|e| format!("{}.{e}", t.name)),
-                    sql,
-                    rows: 0,
-                    explained: 0,
-                    coverage: 0.0,
-                    lift: 0.0,
-                    accepted: false,
+                    ..Template::unscored(sql)
                 });
             }
         }
@@ -384,9 +399,7 @@ pub async fn candidates(
                 if !ka_col.kind.joins(kb.kind) || ss.contains(&kb.name) {
                     continue;
                 }
-                let keyish = words(&kb.name).last().is_some_and(|w| {
-                    ["id", "no", "num", "number", "key", "ref", "code", "nr"].contains(&w.as_str())
-                });
+                let keyish = super::draft::key_like(&kb.name);
                 if !keyish {
                     continue;
                 }
@@ -430,12 +443,7 @@ pub async fn candidates(
                             subject_column: format!("{}.{c}", a.name),
                             valid_from: from.as_ref().map(|(t, f)| format!("{}.{f}", tname(t))),
                             valid_to: to.as_ref().map(|(t, e)| format!("{}.{e}", tname(t))),
-                            sql,
-                            rows: 0,
-                            explained: 0,
-                            coverage: 0.0,
-                            lift: 0.0,
-                            accepted: false,
+                            ..Template::unscored(sql)
                         });
                     }
                 }

@@ -370,3 +370,32 @@ pub fn october_campaign(
         items,
     }
 }
+
+/// What a run of the keyhole binary gave.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the keyhole binary in `home`, cut off from the machine's config,
+/// data and state (its XDG folders are under `home`) and from
+/// `DATABASE_URL`, with `env` set on top.
+pub fn keyhole_in(home: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_keyhole"))
+        .args(args)
+        .current_dir(home)
+        .env_remove("DATABASE_URL")
+        .env_remove("KEYHOLE_CONFIG")
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .envs(env.iter().copied())
+        .output()
+        .expect("run keyhole");
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into(),
+        stderr: String::from_utf8_lossy(&o.stderr).into(),
+    }
+}
