@@ -317,6 +317,14 @@ pub async fn mariadb(out: &Path) -> Result<(), String> {
         exec_my(&mut admin, "SET GLOBAL server_audit_logging = OFF")
             .await
             .map_err(|e| e.to_string())?;
+        // The plugin writes through a buffer: wait until the last statement
+        // is in the file before the server is stopped.
+        for _ in 0..100 {
+            if std::fs::read_to_string(&file).is_ok_and(|t| t.contains("/* s16")) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         Ok(())
     }
     .await;
