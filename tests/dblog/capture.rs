@@ -182,16 +182,15 @@ pub async fn postgres(out: &Path) -> Result<(), String> {
     for conn in [u101, u200, u999, svc] {
         conn.close().await.ok();
     }
-    // The collector writes on its own time: wait for the last statement.
+    // The collector writes on its own time: wait for the last record, the
+    // SESSION line of the last statement, in both files.
     let log = c.data.join("log/audit.log");
     let csv = c.data.join("log/audit.csv");
-    for _ in 0..100 {
-        let done = |p: &Path| std::fs::read_to_string(p).is_ok_and(|t| t.contains("s14 */"));
-        if done(&log) && done(&csv) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let last = |t: &str| {
+        t.lines()
+            .any(|l| l.contains("SESSION") && l.contains("s16 "))
+    };
+    written(&[&log, &csv], last, "the last statement (s16)").await?;
     std::fs::copy(&log, out.join("postgres.log")).map_err(|e| format!("{}: {e}", log.display()))?;
     std::fs::copy(&csv, out.join("postgres.csv")).map_err(|e| format!("{}: {e}", csv.display()))?;
     drop(c);
@@ -314,17 +313,20 @@ pub async fn mariadb(out: &Path) -> Result<(), String> {
         for conn in [u101, u200, u999, svc] {
             conn.close().await.ok();
         }
+        // The plugin writes a statement's record after the client has its
+        // answer, and a connection's DISCONNECT after its last statement's
+        // record: wait for all four before logging stops and the server goes.
+        let done = |t: &str| {
+            MY_USERS.iter().all(|u| {
+                let who = format!(",{u},");
+                t.lines()
+                    .any(|l| l.contains(&who) && l.contains(",DISCONNECT,"))
+            })
+        };
+        written(&[&file], done, "every disconnection").await?;
         exec_my(&mut admin, "SET GLOBAL server_audit_logging = OFF")
             .await
             .map_err(|e| e.to_string())?;
-        // The plugin writes through a buffer: wait until the last statement
-        // is in the file before the server is stopped.
-        for _ in 0..100 {
-            if std::fs::read_to_string(&file).is_ok_and(|t| t.contains("/* s16")) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
         Ok(())
     }
     .await;
@@ -332,4 +334,22 @@ pub async fn mariadb(out: &Path) -> Result<(), String> {
     drop(m);
     let _ = std::fs::remove_file(&export);
     result
+}
+
+/// Waits up to 30 s until every file holds what `done` looks for.
+async fn written(files: &[&Path], done: impl Fn(&str) -> bool, what: &str) -> Result<(), String> {
+    for _ in 0..300 {
+        if files
+            .iter()
+            .all(|f| std::fs::read_to_string(f).is_ok_and(|t| done(&t)))
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    Err(format!(
+        "{}: {what} not logged within 30 s",
+        names.join(", ")
+    ))
 }
