@@ -1697,3 +1697,45 @@ fn failed_cleanly(o: std::process::Output, home: &Path) -> String {
     assert!(left.is_empty(), "output left behind: {left:?}");
     stderr
 }
+
+/// `keyhole report flags | head` and the like: when whoever reads stdout has
+/// gone, every command stops quietly with status 0, in every format.
+#[test]
+fn a_closed_stdout_stops_every_command_quietly() {
+    let home = tempfile::tempdir().unwrap();
+    let db = demo(home.path(), "d.sqlite");
+    let url = format!("sqlite://{}", db.display());
+    let window = ["--from", "2026-09-01", "--to", "2026-11-01"];
+    let mut cases: Vec<Vec<&str>> = Vec::new();
+    for format in ["table", "csv", "json", "md"] {
+        let mut a = vec!["--db", &url, "report", "flags", "--format", format];
+        a.extend(window);
+        cases.push(a);
+    }
+    cases.push(vec!["--db", &url, "check"]);
+    let mut mine = vec!["--db", &url, "explain", "--mine"];
+    mine.extend(window);
+    cases.push(mine);
+    for args in &cases {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_keyhole"));
+        c.args(args)
+            .current_dir(home.path())
+            .env_remove("RUST_BACKTRACE")
+            .env("XDG_STATE_HOME", home.path().join("state"))
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        // The reader is gone before keyhole writes a byte.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("Broken pipe") && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -16,6 +16,6 @@ pub async fn command(g: &GlobalOpts) -> anyhow::Result<u8> {
     .await;
     super::clear_progress(tty);
     src.close().await;
-    print!("{}", report.render());
+    super::say(&report.render())?;
     Ok(if report.failed() { 1 } else { 0 })
 }

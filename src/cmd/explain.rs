@@ -6,6 +6,7 @@
 use keyhole::audit::{self, DefaultStart, WindowFlags};
 use keyhole::setup::mine;
 use keyhole::source::Window;
+use std::fmt::Write as _;
 
 use super::Usage;
 use crate::cli::{ExplainArgs, GlobalOpts};
@@ -43,7 +44,7 @@ pub async fn command(g: &GlobalOpts, args: &ExplainArgs) -> anyhow::Result<u8> {
         })
         .await?;
         super::clear_progress(tty);
-        println!(
+        let mut text = format!(
             "{} accesses naming a subject, {} to {}; kept templates explain {:.1}% (kept: coverage >= {:.1}%, lift >= {:.0})\n",
             m.accesses,
             keyhole::time::rfc3339(window.from),
@@ -52,9 +53,11 @@ pub async fn command(g: &GlobalOpts, args: &ExplainArgs) -> anyhow::Result<u8> {
             mine::MIN_COVERAGE * 100.0,
             mine::MIN_LIFT
         );
-        println!("  {:<4} {:>9} {:>7} {:>9}  template", "kept", "coverage", "lift", "rows");
+        text.push('\n');
+        let _ = writeln!(text, "  {:<4} {:>9} {:>7} {:>9}  template", "kept", "coverage", "lift", "rows");
         for t in &m.templates {
-            println!(
+            let _ = writeln!(
+                text,
                 "  {:<4} {:>8.1}% {:>7.0} {:>9}  {} (staff {}, subject {}, from {}, to {})",
                 if t.accepted { "yes" } else { "no" },
                 t.coverage * 100.0,
@@ -68,9 +71,10 @@ pub async fn command(g: &GlobalOpts, args: &ExplainArgs) -> anyhow::Result<u8> {
             );
         }
         if m.templates.is_empty() {
-            println!("  (no table links a subject-like column to a staff-like one)");
+            let _ = writeln!(text, "  (no table links a subject-like column to a staff-like one)");
         }
-        println!("\nNever part of a path: {}", m.excluded.join(", "));
+        let _ = writeln!(text, "\nNever part of a path: {}", m.excluded.join(", "));
+        super::say(&text)?;
         if let Some(p) = &args.write {
             let text = mine::relationships_sql(&m, window);
             let mut f = std::fs::OpenOptions::new()
@@ -80,7 +84,7 @@ pub async fn command(g: &GlobalOpts, args: &ExplainArgs) -> anyhow::Result<u8> {
                 .map_err(|e| Usage(format!("--write {}: {e}", p.display())))?;
             std::io::Write::write_all(&mut f, text.as_bytes())
                 .map_err(|e| anyhow::anyhow!("--write {}: {e}", p.display()))?;
-            println!("wrote {}", p.display());
+            super::say(&format!("wrote {}\n", p.display()))?;
         }
         Ok(0)
     }

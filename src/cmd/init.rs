@@ -2,6 +2,7 @@
 //! from the catalogue, never overwriting a file, prints what it found and
 //! how sure it is, then runs `check` on the result.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use keyhole::policy::Policy;
@@ -60,10 +61,11 @@ pub async fn command(g: &GlobalOpts, args: &InitArgs) -> anyhow::Result<u8> {
             url.replace('\\', "\\\\").replace('"', "\\\"")
         );
         write_new(&dir.join("keyhole.toml"), &config, &mut said)?;
-        println!("What keyhole init found in {} ({}):\n", src.database, src.dialect.name());
-        println!("  {:<22} {:<24} {:<10} note", "file", "table", "sure");
+        let mut text = format!("What keyhole init found in {} ({}):\n\n", src.database, src.dialect.name());
+        let _ = writeln!(text, "  {:<22} {:<24} {:<10} note", "file", "table", "sure");
         for f in &d.findings {
-            println!(
+            let _ = writeln!(
+                text,
                 "  {:<22} {:<24} {:<10} {}",
                 f.file,
                 keyhole::sanitize::terminal(f.table.as_deref().unwrap_or("—")),
@@ -71,17 +73,18 @@ pub async fn command(g: &GlobalOpts, args: &InitArgs) -> anyhow::Result<u8> {
                 keyhole::sanitize::terminal(&f.note)
             );
         }
-        println!();
+        text.push('\n');
         for l in &said {
-            println!("{l}");
+            let _ = writeln!(text, "{l}");
         }
-        println!("\nEvery `-- guess:` comment marks a choice to confirm.\n");
+        text.push_str("\nEvery `-- guess:` comment marks a choice to confirm.\n\n");
+        super::say(&text)?;
         // Check what is now on disk (a kept file is checked as it is).
         let queries = QuerySet::from_dir(&qdir).map_err(|e| Usage(e.to_string()))?;
         let policy = Policy::load(&dir.join("policy.toml"))?;
         let now = chrono::Utc::now();
         let report = keyhole::check::run(&mut src, &queries, &policy, &[], now, |_| {}).await;
-        print!("{}", report.render());
+        super::say(&report.render())?;
         Ok(if report.failed() { 1 } else { 0 })
     }
     .await;

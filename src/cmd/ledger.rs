@@ -19,7 +19,7 @@ pub async fn command(g: &GlobalOpts, cmd: LedgerCommand) -> anyhow::Result<u8> {
     let r = verify(&mut l, &path, export.as_deref()).await;
     l.close().await;
     let msg = r?;
-    println!("{msg}");
+    super::say(&format!("{msg}\n"))?;
     Ok(0)
 }
 

@@ -302,6 +302,16 @@ impl Drop for Output {
     }
 }
 
+/// Writes a command's text to stdout: a closed pipe (`| head`) stops the
+/// command quietly, any other failure is one line.
+pub fn say(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(write_error)
+}
+
 /// A failed write of the report: a closed pipe stops quietly.
 pub fn write_error(e: std::io::Error) -> anyhow::Error {
     if e.kind() == std::io::ErrorKind::BrokenPipe {

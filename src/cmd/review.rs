@@ -113,11 +113,7 @@ fn table_or_json(f: Option<FormatArg>) -> anyhow::Result<Format> {
 }
 
 fn print(text: &str) -> anyhow::Result<u8> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .map_err(write_error)?;
+    super::say(text)?;
     Ok(0)
 }
 

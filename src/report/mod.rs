@@ -306,7 +306,9 @@ pub fn write_flags_json(
         },
     };
     let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
-    serde_json::to_writer_pretty(&mut w, &doc).map_err(std::io::Error::other)?;
+    // serde_json hands a write's own error back with its kind (a closed pipe
+    // stays a closed pipe).
+    serde_json::to_writer_pretty(&mut w, &doc).map_err(std::io::Error::from)?;
     w.write_all(b"\n")?;
     w.flush()
 }
