@@ -395,6 +395,105 @@ async fn init_and_mining_on_the_demos_postgres_and_mariadb_copies() {
     }
 }
 
+/// A PostgreSQL database whose tables live in several schemas, as most do
+/// (`audit.access_audit`, `hr.employees`), read by a login that may only
+/// SELECT: init reads every schema it may read and names tables outside the
+/// current one with their schema; a declared foreign key is seen though the
+/// login owns nothing; a schema the login may not use is left out.
+#[tokio::test]
+async fn init_on_postgres_reads_every_schema_the_login_may_read() {
+    let Some(db) = scratch(Server::Postgres).await else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    keyhole::demo::load_into(&db.url(), None, &demo_settings(), |_| {})
+        .await
+        .unwrap();
+    let role = format!("{}_ro", db.name);
+    db.admin(&[
+        "CREATE SCHEMA audit",
+        "CREATE SCHEMA hr",
+        "CREATE SCHEMA vault",
+        "ALTER TABLE access_audit SET SCHEMA audit",
+        "ALTER TABLE employees SET SCHEMA hr",
+        "ALTER TABLE client_book ADD FOREIGN KEY (emp_no) REFERENCES hr.employees (emp_no)",
+        "CREATE TABLE vault.salaries (emp_no int, amount int)",
+        "CREATE TABLE hr.\"odd.name\" (x int)",
+    ])
+    .await;
+    let url = db.read_only_login().await;
+    db.admin(&[
+        &format!("GRANT USAGE ON SCHEMA audit, hr TO {role}"),
+        &format!("GRANT SELECT ON ALL TABLES IN SCHEMA audit, hr TO {role}"),
+        // The hand-written files name tables without their schema.
+        &format!("ALTER ROLE {role} SET search_path = public, audit, hr"),
+    ])
+    .await;
+
+    // The catalogue as the read-only login sees it.
+    let mut src = keyhole::source::Source::connect(&common::source_options(&url))
+        .await
+        .unwrap();
+    let cat = keyhole::setup::catalog::read(&mut src).await.unwrap();
+    src.close().await;
+    let names: Vec<&str> = cat.tables.iter().map(|t| t.name.as_str()).collect();
+    for want in [
+        "audit.access_audit",
+        "hr.employees",
+        "customers",
+        "hr.odd.name",
+    ] {
+        assert!(names.contains(&want), "{want} not read: {names:?}");
+    }
+    assert!(!names.iter().any(|n| n.contains("salaries")), "{names:?}");
+    let audit = cat.table("audit.access_audit").unwrap();
+    assert_eq!(audit.bare, "access_audit");
+    assert!(audit.sample.len() > 100, "sampled through its schema");
+    let book = cat.table("client_book").unwrap();
+    assert!(
+        book.foreign_keys
+            .iter()
+            .any(|f| f.column == "emp_no" && f.table == "hr.employees" && f.references == "emp_no"),
+        "{:?}",
+        book.foreign_keys
+    );
+
+    // init drafts from the other schemas, and its files give the flags.
+    let out = home.path().join("init");
+    let r = init(home.path(), &url, &out);
+    assert!(
+        r.stdout
+            .contains("access_events.sql      audit.access_audit"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("staff.sql              hr.employees"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("\nfail"), "{}", r.stdout);
+    let drafted = std::fs::read_to_string(out.join("queries/access_events.sql")).unwrap();
+    assert!(
+        drafted.contains("FROM \"audit\".\"access_audit\" "),
+        "{drafted}"
+    );
+    let hand = flags(home.path(), &url, None, DEMO_POLICY);
+    assert!(hand.len() > 50);
+    let mixed = mix(
+        &home.path().join("drafted"),
+        &out.join("queries"),
+        &builtin_dir("postgres"),
+        &["staff.sql", "relationships.sql"],
+        &[],
+    );
+    assert_same_flags(
+        &flags(home.path(), &url, Some(&mixed), DEMO_POLICY),
+        &hand,
+        "init's files over three schemas",
+    );
+}
+
 // ---- A harbour library: its own names, no foreign keys ----
 
 /// A small deterministic generator.

@@ -76,7 +76,11 @@ pub struct ForeignKey {
 
 #[derive(Debug, Clone)]
 pub struct Table {
+    /// As the drafted SQL names it: bare in the current schema, database or
+    /// file; `schema.table` for PostgreSQL's other schemas.
     pub name: String,
+    /// The name without its schema: what the name tells of the contents.
+    pub bare: String,
     pub columns: Vec<Column>,
     pub foreign_keys: Vec<ForeignKey>,
     /// The catalogue's estimate (SQLite: the largest rowid).
@@ -134,6 +138,17 @@ pub const SAMPLE: usize = 200;
 /// Rows read to list a column's distinct values.
 pub const DISTINCT_SAMPLE: usize = 20_000;
 
+/// A table's name as the catalogue gives it, quoted: on PostgreSQL a name
+/// with a dot is `schema.table` (see [`read`]) and both parts are quoted.
+pub fn quote_table(dialect: Dialect, name: &str) -> String {
+    match (dialect, name.split_once('.')) {
+        (Dialect::Postgres, Some((schema, table))) => {
+            format!("{}.{}", quote(dialect, schema), quote(dialect, table))
+        }
+        _ => quote(dialect, name),
+    }
+}
+
 /// A name as an identifier in `dialect`, quoted.
 pub fn quote(dialect: Dialect, name: &str) -> String {
     match dialect {
@@ -170,6 +185,14 @@ struct CatalogSql {
     estimates: Vec<String>,
 }
 
+/// PostgreSQL: a table's name as keyhole writes it, from its schema `{s}`
+/// and name `{t}`.
+const PG_NAME: &str = "CASE WHEN {s} = current_schema() AND strpos({t}, '.') = 0 THEN {t}::text ELSE {s} || '.' || {t} END";
+
+/// PostgreSQL: the schemas read, every one but the system's.
+const PG_SCHEMAS: &str = "{s} NOT IN ('pg_catalog', 'information_schema') AND {s} NOT LIKE 'pg\\_%' \
+     AND has_schema_privilege({s}, 'USAGE')";
+
 async fn catalog_sql(src: &mut Source) -> Result<CatalogSql, SourceError> {
     Ok(match src.dialect {
         Dialect::Sqlite => {
@@ -193,31 +216,42 @@ async fn catalog_sql(src: &mut Source) -> Result<CatalogSql, SourceError> {
                 estimates: each(&|l, q| format!("SELECT {l}, max(rowid) FROM {q}")),
             }
         }
+        // Every schema the login may read, not only the first on the search
+        // path: a table outside the current schema (or with a dot in its
+        // name) is named `schema.table`. Foreign keys come from pg_constraint,
+        // which a login with SELECT alone can read (information_schema shows
+        // constraints only to a table's owner).
         Dialect::Postgres => CatalogSql {
-            columns: vec![
-                "SELECT c.table_name, c.column_name, CASE WHEN c.data_type = 'USER-DEFINED' THEN 'enum' ELSE c.data_type END \
+            columns: vec![format!(
+                "SELECT {}, c.column_name, CASE WHEN c.data_type = 'USER-DEFINED' THEN 'enum' ELSE c.data_type END \
                  FROM information_schema.columns c JOIN information_schema.tables t \
                    ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
-                 WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' \
-                 ORDER BY c.table_name, c.ordinal_position"
-                    .into(),
-            ],
-            foreign_keys: vec![
-                "SELECT kcu.table_name, kcu.column_name, ccu.table_name, ccu.column_name \
-                 FROM information_schema.table_constraints tc \
-                 JOIN information_schema.key_column_usage kcu \
-                   ON tc.constraint_name = kcu.constraint_name AND tc.table_schema = kcu.table_schema \
-                 JOIN information_schema.constraint_column_usage ccu \
-                   ON ccu.constraint_name = tc.constraint_name AND ccu.table_schema = tc.table_schema \
-                 WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema()"
-                    .into(),
-            ],
-            estimates: vec![
-                "SELECT c.relname, GREATEST(c.reltuples, 0)::bigint FROM pg_class c \
+                 WHERE t.table_type = 'BASE TABLE' AND {} \
+                   AND has_table_privilege(format('%I.%I', c.table_schema, c.table_name), 'SELECT') \
+                 ORDER BY 1, c.ordinal_position",
+                PG_NAME.replace("{s}", "c.table_schema").replace("{t}", "c.table_name"),
+                PG_SCHEMAS.replace("{s}", "c.table_schema"),
+            )],
+            foreign_keys: vec![format!(
+                "SELECT {}, a.attname, {}, b.attname \
+                 FROM pg_constraint k \
+                 JOIN pg_class sc ON sc.oid = k.conrelid JOIN pg_namespace sn ON sn.oid = sc.relnamespace \
+                 JOIN pg_class dc ON dc.oid = k.confrelid JOIN pg_namespace dn ON dn.oid = dc.relnamespace \
+                 CROSS JOIN LATERAL unnest(k.conkey, k.confkey) AS u(sk, dk) \
+                 JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.sk \
+                 JOIN pg_attribute b ON b.attrelid = k.confrelid AND b.attnum = u.dk \
+                 WHERE k.contype = 'f' AND {}",
+                PG_NAME.replace("{s}", "sn.nspname").replace("{t}", "sc.relname"),
+                PG_NAME.replace("{s}", "dn.nspname").replace("{t}", "dc.relname"),
+                PG_SCHEMAS.replace("{s}", "sn.nspname"),
+            )],
+            estimates: vec![format!(
+                "SELECT {}, GREATEST(c.reltuples, 0)::bigint FROM pg_class c \
                  JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE n.nspname = current_schema() AND c.relkind = 'r'"
-                    .into(),
-            ],
+                 WHERE c.relkind IN ('r', 'p') AND {}",
+                PG_NAME.replace("{s}", "n.nspname").replace("{t}", "c.relname"),
+                PG_SCHEMAS.replace("{s}", "n.nspname"),
+            )],
         },
         Dialect::Mysql => CatalogSql {
             columns: vec![
@@ -242,8 +276,9 @@ async fn catalog_sql(src: &mut Source) -> Result<CatalogSql, SourceError> {
     })
 }
 
-/// Reads the catalogue: every base table of the current schema (PostgreSQL),
-/// database (MySQL/MariaDB) or file (SQLite), with samples.
+/// Reads the catalogue: every base table the login may read in the database
+/// (PostgreSQL: every schema but the system's), the current database
+/// (MySQL/MariaDB) or the file (SQLite), with samples.
 pub async fn read(src: &mut Source) -> Result<Catalog, SourceError> {
     let dialect = src.dialect;
     let sql = catalog_sql(src).await?;
@@ -254,6 +289,10 @@ pub async fn read(src: &mut Source) -> Result<Catalog, SourceError> {
             tables
                 .entry(t.clone())
                 .or_insert_with(|| Table {
+                    bare: match (dialect, t.split_once('.')) {
+                        (Dialect::Postgres, Some((_, bare))) => bare.to_string(),
+                        _ => t.clone(),
+                    },
                     name: t,
                     columns: Vec::new(),
                     foreign_keys: Vec::new(),
@@ -291,7 +330,10 @@ pub async fn read(src: &mut Source) -> Result<Catalog, SourceError> {
     for t in tables.values_mut() {
         t.sample = rows(
             src,
-            &format!("SELECT * FROM {} LIMIT {SAMPLE}", quote(dialect, &t.name)),
+            &format!(
+                "SELECT * FROM {} LIMIT {SAMPLE}",
+                quote_table(dialect, &t.name)
+            ),
         )
         .await?;
         // Estimates lag behind on a freshly loaded table.
@@ -324,9 +366,9 @@ pub async fn overlap(
 ) -> Result<(u64, u64), SourceError> {
     let d = src.dialect;
     let (t, c, o, k) = (
-        quote(d, table),
+        quote_table(d, table),
         quote(d, column),
-        quote(d, other),
+        quote_table(d, other),
         quote(d, key),
     );
     let sql = format!(
@@ -352,7 +394,7 @@ pub async fn distinct(
     expr: &str,
     limit: usize,
 ) -> Result<Vec<String>, SourceError> {
-    let t = quote(src.dialect, table);
+    let t = quote_table(src.dialect, table);
     let sql = format!(
         "SELECT v, count(*) AS n FROM (SELECT {expr} AS v FROM {t} {alias} LIMIT {DISTINCT_SAMPLE}) s \
          WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT {limit}"

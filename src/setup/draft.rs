@@ -92,7 +92,7 @@ fn singular(w: &str) -> &str {
 
 /// The column that identifies a table's rows.
 pub fn id_column(t: &Table) -> Option<usize> {
-    let table_words: Vec<String> = words(&t.name)
+    let table_words: Vec<String> = words(&t.bare)
         .iter()
         .map(|w| singular(w).to_string())
         .collect();
@@ -131,7 +131,7 @@ fn own_key(t: &Table, column: &str) -> bool {
 fn affinity(column: &str, target: &Table, key: &str) -> usize {
     let generic = |w: &str| KEY_WORDS.contains(&w);
     let cw: Vec<String> = words(column).into_iter().filter(|w| !generic(w)).collect();
-    let mut tw: Vec<String> = words(&target.name)
+    let mut tw: Vec<String> = words(&target.bare)
         .iter()
         .map(|w| singular(w).to_string())
         .collect();
@@ -259,7 +259,7 @@ const SUBJECT_COLUMNS: [&str; 14] = [
 ];
 
 fn table_words(t: &Table) -> Vec<String> {
-    words(&t.name)
+    words(&t.bare)
         .iter()
         .map(|w| singular(w).to_string())
         .collect()
@@ -447,7 +447,7 @@ impl Sql {
         }
         o.push_str(&format!(
             "FROM {} {}{tail}\n",
-            catalog::quote(self.dialect, table),
+            catalog::quote_table(self.dialect, table),
             self.alias
         ));
         o

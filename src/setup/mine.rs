@@ -306,7 +306,7 @@ pub async fn candidates(
     let usable: Vec<&Table> = cat
         .tables
         .iter()
-        .filter(|t| !excluded.contains(&t.name.to_ascii_lowercase()))
+        .filter(|t| !excluded.contains(&t.bare.to_ascii_lowercase()))
         .collect();
     // Per table: its staff-like and subject-like columns.
     let mut staff_cols: HashMap<&str, Vec<String>> = HashMap::new();
@@ -354,7 +354,7 @@ pub async fn candidates(
                         .map_or_else(|| epoch(d).to_string(), |f| col(d, a, f)),
                     to.as_deref()
                         .map_or_else(|| no_end(d).to_string(), |e| col(d, a, e)),
-                    catalog::quote(d, &t.name),
+                    catalog::quote_table(d, &t.name),
                     col(d, a, s),
                     col(d, a, c),
                 );
@@ -428,8 +428,8 @@ pub async fn candidates(
                                 .map_or_else(|| epoch(d).to_string(), |(t, f)| col(d, t, f)),
                             to.as_ref()
                                 .map_or_else(|| no_end(d).to_string(), |(t, e)| col(d, t, e)),
-                            catalog::quote(d, &a.name),
-                            catalog::quote(d, &b.name),
+                            catalog::quote_table(d, &a.name),
+                            catalog::quote_table(d, &b.name),
                             catalog::quote(d, &kb.name),
                             catalog::quote(d, &ka_col.name),
                             col(d, "b", s),
