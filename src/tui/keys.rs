@@ -71,7 +71,7 @@ pub fn defaults() -> Vec<Binding> {
         b(
             "breach",
             &["b"],
-            "breach review of the selected staff member or access address",
+            "breach review: the selected staff member or access address",
         ),
         b(
             "window",
