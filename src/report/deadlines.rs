@@ -786,6 +786,24 @@ mod tests {
                 .as_deref(),
             Some("2025-02-09T12:00:00Z")
         );
+        // Arizona's Attorney General: told alone until the 2022 amendment
+        // added the Department of Homeland Security, on the same clock.
+        let phx: chrono_tz::Tz = "America/Phoenix".parse().unwrap();
+        let az = |at: &str| {
+            let plan = plan_for(&table, at, phx, &[("US-AZ", 1001)], &[]);
+            let ag = item(&plan, "Arizona", Recipient::AttorneyGeneral);
+            (
+                ag.notify.clone().unwrap(),
+                ag.deadline_at.clone(),
+                ag.threshold_met,
+            )
+        };
+        let (who, at, met) = az("2022-09-24T06:59:59Z");
+        assert_eq!(who, "the Arizona Attorney General");
+        assert_eq!(at.as_deref(), Some("2022-11-08T06:59:59Z"));
+        assert!(met);
+        let (who, _, _) = az("2022-09-24T07:00:00Z");
+        assert!(who.contains("Department of Homeland Security"), "{who}");
         // A rule not yet in force is not applied: India's DPDP Rules.
         let india = plan_for(&table, "2026-12-01T12:00:00Z", UTC, &[("IN", 4)], &[]);
         assert!(
