@@ -218,7 +218,8 @@ async fn catalog_sql(src: &mut Source) -> Result<CatalogSql, SourceError> {
         }
         // Every schema the login may read, not only the first on the search
         // path: a table outside the current schema (or with a dot in its
-        // name) is named `schema.table`. Foreign keys come from pg_constraint,
+        // name) is named `schema.table`. A partitioned table is one table:
+        // its partitions are left out. Foreign keys come from pg_constraint,
         // which a login with SELECT alone can read (information_schema shows
         // constraints only to a table's owner).
         Dialect::Postgres => CatalogSql {
@@ -228,6 +229,8 @@ async fn catalog_sql(src: &mut Source) -> Result<CatalogSql, SourceError> {
                    ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
                  WHERE t.table_type = 'BASE TABLE' AND {} \
                    AND has_table_privilege(format('%I.%I', c.table_schema, c.table_name), 'SELECT') \
+                   AND NOT EXISTS (SELECT 1 FROM pg_class pc JOIN pg_namespace pn ON pn.oid = pc.relnamespace \
+                     WHERE pn.nspname = c.table_schema AND pc.relname = c.table_name AND pc.relispartition) \
                  ORDER BY 1, c.ordinal_position",
                 PG_NAME.replace("{s}", "c.table_schema").replace("{t}", "c.table_name"),
                 PG_SCHEMAS.replace("{s}", "c.table_schema"),
@@ -245,10 +248,14 @@ async fn catalog_sql(src: &mut Source) -> Result<CatalogSql, SourceError> {
                 PG_NAME.replace("{s}", "dn.nspname").replace("{t}", "dc.relname"),
                 PG_SCHEMAS.replace("{s}", "sn.nspname"),
             )],
+            // A partitioned table's estimate is the sum of its leaves'.
             estimates: vec![format!(
-                "SELECT {}, GREATEST(c.reltuples, 0)::bigint FROM pg_class c \
+                "SELECT {}, CASE WHEN c.relkind = 'p' THEN \
+                   (SELECT COALESCE(sum(GREATEST(l.reltuples, 0)), 0) FROM pg_partition_tree(c.oid) pt \
+                    JOIN pg_class l ON l.oid = pt.relid WHERE pt.isleaf) \
+                 ELSE GREATEST(c.reltuples, 0) END::bigint FROM pg_class c \
                  JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE c.relkind IN ('r', 'p') AND {}",
+                 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND {}",
                 PG_NAME.replace("{s}", "n.nspname").replace("{t}", "c.relname"),
                 PG_SCHEMAS.replace("{s}", "n.nspname"),
             )],
