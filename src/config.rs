@@ -77,6 +77,37 @@ pub struct BreachConfig {
     /// The company is a HIPAA covered entity: HIPAA's rows apply.
     #[serde(default)]
     pub hipaa: bool,
+    /// A financial institution under the FTC's Safeguards Rule (GLBA).
+    #[serde(default)]
+    pub ftc_safeguards: bool,
+    /// A covered entity of the New York Department of Financial Services
+    /// (23 NYCRR Part 500).
+    #[serde(default)]
+    pub nydfs: bool,
+    /// A registrant with the SEC (Form 8-K Item 1.05).
+    #[serde(default)]
+    pub sec: bool,
+    /// A US banking organisation (the OCC, Federal Reserve and FDIC
+    /// computer-security incident rule).
+    #[serde(default)]
+    pub banking: bool,
+}
+
+impl BreachConfig {
+    /// The switches that are on, by the names the deadline table's
+    /// `requires` uses.
+    pub fn switches(&self) -> Vec<&'static str> {
+        [
+            (self.hipaa, "hipaa"),
+            (self.ftc_safeguards, "ftc_safeguards"),
+            (self.nydfs, "nydfs"),
+            (self.sec, "sec"),
+            (self.banking, "banking"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
 }
 
 /// A usage problem (exit 2) or a runtime one (exit 1).
@@ -107,7 +138,7 @@ pub struct Settings {
     pub audit_logs: Vec<AuditLogSetting>,
     /// `[breach] deadlines`, relative to the config file.
     pub deadlines: Option<PathBuf>,
-    /// The `[breach]` switches that are on (`hipaa`).
+    /// The `[breach]` switches that are on (`hipaa`, `nydfs`…).
     pub breach_switches: Vec<&'static str>,
 }
 
@@ -347,8 +378,7 @@ impl Settings {
             breach_switches: file
                 .breach
                 .as_ref()
-                .filter(|b| b.hipaa)
-                .map(|_| vec!["hipaa"])
+                .map(BreachConfig::switches)
                 .unwrap_or_default(),
             audit_logs,
             config_path,

@@ -682,6 +682,36 @@ async fn the_plan_lists_every_obligation_and_follows_the_configs_breach_table() 
             .iter()
             .all(|p| p["id"] != "HIPAA/individuals")
     );
+    // The sector switches turn on the built-in table's sector rules.
+    std::fs::write(
+        home.path().join("keyhole.toml"),
+        "[breach]\nnydfs = true\nsec = true\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(args(&["--format", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out);
+    let ids: Vec<&str> = v["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert!(ids.contains(&"NYDFS/superintendent"), "{ids:?}");
+    assert!(ids.contains(&"SEC/8-K"), "{ids:?}");
+    assert!(!ids.contains(&"FTC Safeguards/ftc"), "{ids:?}");
+    assert!(!ids.contains(&"HIPAA/individuals"), "{ids:?}");
+    // A switch keyhole does not know: one line naming the file and the key.
+    std::fs::write(home.path().join("keyhole.toml"), "[breach]\nsox = true\n").unwrap();
+    let (code, _, err) = run(args(&["--format", "json"]));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("keyhole.toml") && err.contains("sox"), "{err}");
+    std::fs::write(
+        home.path().join("keyhole.toml"),
+        "[breach]\ndeadlines = \"counsel.toml\"\n",
+    )
+    .unwrap();
     // --deadlines wins over the config: the built-in table's 30 days for New York.
     let builtin = home.path().join("builtin.toml");
     std::fs::write(&builtin, keyhole::report::deadlines::DEFAULT_TABLE).unwrap();

@@ -221,7 +221,7 @@ pub struct Obligation {
 }
 
 /// The switches a company sets in its config (`[breach]`) that turn rows on.
-pub const SWITCHES: [&str; 1] = ["hipaa"];
+pub const SWITCHES: [&str; 5] = ["hipaa", "ftc_safeguards", "nydfs", "sec", "banking"];
 
 impl Obligation {
     /// Whether a code of the table covers a subject's jurisdiction: exact,
@@ -836,6 +836,68 @@ mod tests {
         let old = item(&plan, "California", Recipient::AttorneyGeneral);
         assert!(old.threshold_met);
         assert_eq!(old.deadline_at, None);
+    }
+
+    #[test]
+    fn sector_rules_apply_only_when_switched_on_and_in_force() {
+        let table = DeadlineTable::builtin();
+        // Tuesday 24 November 2026, 09:00 UTC.
+        let aware = "2026-11-24T09:00:00Z";
+        let people = [("US-NY", 300), ("DE", 250)];
+        let sectors = ["ftc_safeguards", "nydfs", "sec", "banking"];
+        let off = plan_for(&table, aware, UTC, &people, &["hipaa"]);
+        for j in ["FTC", "NYDFS", "SEC", "US banking"] {
+            assert!(off.iter().all(|p| !p.jurisdiction.starts_with(j)), "{j}");
+        }
+        let on = plan_for(&table, aware, UTC, &people, &sectors);
+        let get = |j: &str| {
+            let found: Vec<&PlanItem> = on
+                .iter()
+                .filter(|p| p.jurisdiction.starts_with(j))
+                .collect();
+            assert_eq!(found.len(), 1, "{j}: {on:#?}");
+            found[0]
+        };
+        // The FTC: 30 days from discovery, at 500 or more, everyone counted.
+        let ftc = get("FTC");
+        assert_eq!(ftc.people, 550);
+        assert!(ftc.threshold_met);
+        assert_eq!(ftc.deadline_at.as_deref(), Some("2026-12-24T09:00:00Z"));
+        let small = plan_for(&table, aware, UTC, &[("US-NY", 499)], &sectors);
+        let ftc_small = small
+            .iter()
+            .find(|p| p.jurisdiction.starts_with("FTC"))
+            .unwrap();
+        assert!(!ftc_small.threshold_met);
+        // NYDFS: 72 hours; the amended rule's text.
+        let dfs = get("NYDFS");
+        assert_eq!(dfs.deadline_at.as_deref(), Some("2026-11-27T09:00:00Z"));
+        assert!(dfs.condition.as_deref().unwrap().contains("ransomware"));
+        // The SEC: four business days, over the weekend.
+        let sec = get("SEC");
+        assert_eq!(sec.deadline_at.as_deref(), Some("2026-11-30T09:00:00Z"));
+        // The banking agencies: 36 hours.
+        let bank = get("US banking");
+        assert_eq!(bank.deadline_at.as_deref(), Some("2026-11-25T21:00:00Z"));
+        // Before a rule took effect it is not applied; before an amendment,
+        // the earlier text.
+        let y2023 = plan_for(&table, "2023-06-01T12:00:00Z", UTC, &people, &sectors);
+        assert!(y2023.iter().all(|p| !p.jurisdiction.starts_with("SEC")));
+        assert!(y2023.iter().all(|p| !p.jurisdiction.starts_with("FTC")));
+        let dfs_2023 = y2023
+            .iter()
+            .find(|p| p.jurisdiction.starts_with("NYDFS"))
+            .unwrap();
+        assert!(
+            !dfs_2023
+                .condition
+                .as_deref()
+                .unwrap()
+                .contains("ransomware")
+        );
+        // A rule for everyone does not stand in for a place's own law.
+        assert!(on.iter().any(|p| p.jurisdiction.starts_with("EU/EEA")));
+        assert!(on.iter().any(|p| p.jurisdiction == "New York"));
     }
 
     #[test]
