@@ -701,6 +701,24 @@ async fn the_plan_lists_every_obligation_and_follows_the_configs_breach_table() 
     assert!(ids.contains(&"SEC/8-K"), "{ids:?}");
     assert!(!ids.contains(&"FTC Safeguards/ftc"), "{ids:?}");
     assert!(!ids.contains(&"HIPAA/individuals"), "{ids:?}");
+    // In the Markdown a rule for everyone counts its places, past six.
+    let dfs_codes = v["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "NYDFS/superintendent")
+        .unwrap()["codes"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(dfs_codes > 6, "{dfs_codes}");
+    let (_, md, _) = run(args(&["--format", "md"]));
+    assert!(
+        md.contains(&format!(
+            "| NYDFS (23 NYCRR Part 500) ({dfs_codes} places) |"
+        )),
+        "{md}"
+    );
     // A switch keyhole does not know: one line naming the file and the key.
     std::fs::write(home.path().join("keyhole.toml"), "[breach]\nsox = true\n").unwrap();
     let (code, _, err) = run(args(&["--format", "json"]));

@@ -173,6 +173,16 @@ pub struct BreachReport {
     pub affected: Vec<AffectedRow>,
 }
 
+/// The places a plan line covers, in a table cell: named when they are a
+/// few, counted when a rule for everyone covers many.
+fn places(codes: &[String]) -> String {
+    if codes.len() <= 6 {
+        codes.join(", ")
+    } else {
+        format!("{} places", codes.len())
+    }
+}
+
 /// What a plan line asks, in a few words: "the attorney general" or the
 /// table's own `notify`.
 fn notify_of(p: &PlanItem) -> String {
@@ -406,7 +416,7 @@ pub fn render(r: &BreachReport, format: Format, reveal: bool) -> String {
                 o.push_str(&format!(
                     "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
                     t(&p.deadline),
-                    t(&format!("{} ({})", p.jurisdiction, p.codes.join(", "))),
+                    t(&format!("{} ({})", p.jurisdiction, places(&p.codes))),
                     t(&notify_of(p)),
                     p.people,
                     t(&threshold_cell(p)),
