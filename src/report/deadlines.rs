@@ -901,6 +901,15 @@ mod tests {
     }
 
     #[test]
+    fn every_switch_the_table_knows_is_a_config_key() {
+        let all: String = SWITCHES.iter().map(|s| format!("{s} = true\n")).collect();
+        let b: crate::config::BreachConfig = toml::from_str(&all).unwrap();
+        assert_eq!(b.switches(), SWITCHES);
+        let none: crate::config::BreachConfig = toml::from_str("").unwrap();
+        assert!(none.switches().is_empty());
+    }
+
+    #[test]
     fn hipaa_applies_only_when_switched_on() {
         let table = DeadlineTable::builtin();
         let aware = "2026-05-01T12:00:00Z";
