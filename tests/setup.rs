@@ -425,6 +425,15 @@ async fn init_on_postgres_reads_every_schema_the_login_may_read() {
         "ANALYZE",
         "ALTER TABLE employees SET SCHEMA hr",
         "ALTER TABLE client_book ADD FOREIGN KEY (emp_no) REFERENCES hr.employees (emp_no)",
+        // A key on a partitioned table: PostgreSQL copies it to each partition.
+        "CREATE TABLE hr.shifts (shift_no int, starts_at timestamptz, emp_no int REFERENCES hr.employees (emp_no), \
+         PRIMARY KEY (shift_no, starts_at)) PARTITION BY RANGE (starts_at)",
+        "CREATE TABLE hr.shifts_2026 PARTITION OF hr.shifts FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')",
+        "CREATE TABLE hr.shifts_2027 PARTITION OF hr.shifts FOR VALUES FROM ('2027-01-01') TO ('2028-01-01')",
+        "INSERT INTO hr.shifts SELECT emp_no, '2026-10-01', emp_no FROM hr.employees",
+        // And a key that references it.
+        "CREATE TABLE hr.swaps (shift_no int, starts_at timestamptz, \
+         FOREIGN KEY (shift_no, starts_at) REFERENCES hr.shifts (shift_no, starts_at))",
         "CREATE TABLE vault.salaries (emp_no int, amount int)",
         "CREATE TABLE hr.\"odd.name\" (x int)",
     ])
@@ -467,6 +476,26 @@ async fn init_on_postgres_reads_every_schema_the_login_may_read() {
         audit.rows
     );
     assert!(audit.sample.len() > 100, "sampled through its schema");
+    let shifts = cat.table("hr.shifts").unwrap();
+    assert_eq!(
+        shifts
+            .foreign_keys
+            .iter()
+            .map(|f| (f.column.as_str(), f.table.as_str()))
+            .collect::<Vec<_>>(),
+        [("emp_no", "hr.employees")],
+        "the partitioned table's own key, once: {names:?}"
+    );
+    let swaps = cat.table("hr.swaps").unwrap();
+    assert_eq!(
+        swaps
+            .foreign_keys
+            .iter()
+            .map(|f| (f.column.as_str(), f.table.as_str()))
+            .collect::<Vec<_>>(),
+        [("shift_no", "hr.shifts"), ("starts_at", "hr.shifts")],
+        "a key to a partitioned table names the table, not its partitions"
+    );
     let book = cat.table("client_book").unwrap();
     assert!(
         book.foreign_keys

@@ -221,7 +221,8 @@ async fn catalog_sql(src: &mut Source) -> Result<CatalogSql, SourceError> {
         // name) is named `schema.table`. A partitioned table is one table:
         // its partitions are left out. Foreign keys come from pg_constraint,
         // which a login with SELECT alone can read (information_schema shows
-        // constraints only to a table's owner).
+        // constraints only to a table's owner); a partition's copy of its
+        // table's key (conparentid) is left out.
         Dialect::Postgres => CatalogSql {
             columns: vec![format!(
                 "SELECT {}, c.column_name, CASE WHEN c.data_type = 'USER-DEFINED' THEN 'enum' ELSE c.data_type END \
@@ -243,7 +244,7 @@ async fn catalog_sql(src: &mut Source) -> Result<CatalogSql, SourceError> {
                  CROSS JOIN LATERAL unnest(k.conkey, k.confkey) AS u(sk, dk) \
                  JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.sk \
                  JOIN pg_attribute b ON b.attrelid = k.confrelid AND b.attnum = u.dk \
-                 WHERE k.contype = 'f' AND {}",
+                 WHERE k.contype = 'f' AND k.conparentid = 0 AND {}",
                 PG_NAME.replace("{s}", "sn.nspname").replace("{t}", "sc.relname"),
                 PG_NAME.replace("{s}", "dn.nspname").replace("{t}", "dc.relname"),
                 PG_SCHEMAS.replace("{s}", "sn.nspname"),
