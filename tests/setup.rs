@@ -389,6 +389,27 @@ async fn init_and_mining_on_the_demos_postgres_and_mariadb_copies() {
             Server::Postgres => "postgres",
             Server::Mariadb => "mysql",
         };
+        // Types a production schema holds that keyhole's readers do not
+        // decode: the catalogue still reads them, as text.
+        match server {
+            Server::Postgres => db.admin(&[
+                "CREATE TYPE mood AS ENUM ('calm', 'cross')",
+                "CREATE TABLE attachments (attachment_id int PRIMARY KEY, body bytea, tags text[], meta jsonb, \
+                 kept interval, spot point, words tsvector, fee money, doc xml, span int4range, feeling mood, \
+                 mask bit(4), at_local timetz)",
+                "INSERT INTO attachments SELECT g, '\\x00ff'::bytea, ARRAY['a', 'b'], '{\"k\": 1}', '1 day', \
+                 point(1, 2), to_tsvector('simple', 'a b'), 1.5, '<a/>', int4range(1, 5), 'calm', B'1010', '10:00+02' \
+                 FROM generate_series(1, 30) g",
+            ])
+            .await,
+            Server::Mariadb => db.admin(&[
+                "CREATE TABLE attachments (attachment_id int PRIMARY KEY, body blob, raw varbinary(8), meta json, \
+                 spot point, mask bit(4), tags set('a', 'b'), kind enum('x', 'y'), made year, at_time time)",
+                "INSERT INTO attachments SELECT seq, x'00ff', x'ff00', '{\"k\": 1}', POINT(1, 2), b'1010', 'a,b', 'x', \
+                 2026, '10:00:00' FROM seq_1_to_30",
+            ])
+            .await,
+        }
         // The way keyhole is meant to run: a login that may only read.
         let url = db.read_only_login().await;
         demo_round(home.path(), &url, dialect, None);
@@ -584,7 +605,11 @@ async fn harbour_library(path: &Path) -> BTreeSet<String> {
          CREATE TABLE dossier_handlers (dossier_ref TEXT, handler_badge TEXT, started TEXT, finished TEXT);
          CREATE TABLE parcels (parcel_code TEXT, recipient_no INTEGER, courier_badge TEXT, dispatched TEXT, delivered TEXT);
          CREATE TABLE newsletter_sends (send_no INTEGER, patron_no INTEGER, sender_badge TEXT, sent TEXT);
-         CREATE TABLE lookups (lookup_key INTEGER, seen_at TEXT, badge_ref TEXT, patron_ref INTEGER, verb TEXT, topic TEXT, why TEXT);",
+         CREATE TABLE lookups (lookup_key INTEGER, seen_at TEXT, badge_ref TEXT, patron_ref INTEGER, verb TEXT, topic TEXT, why TEXT);
+         -- Bytes that are not text, in a BLOB column and in a TEXT one.
+         CREATE TABLE patron_photos (patron_no INTEGER, photo BLOB, caption TEXT);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30)
+         INSERT INTO patron_photos SELECT 5000 + i, x'89504e47ff00', x'ff00fe' FROM n;",
     )
     .await
     .unwrap();

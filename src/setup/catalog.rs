@@ -23,7 +23,11 @@ impl Kind {
     pub fn of(declared: &str) -> Kind {
         let t = declared.to_ascii_lowercase();
         let has = |s: &str| t.contains(s);
-        if has("bool") {
+        // Types whose names hold "int" or "time" but are neither.
+        let other = ["interval", "point", "range", "multi", "polygon", "geometry"];
+        if other.iter().any(|o| has(o)) {
+            Kind::Other
+        } else if has("bool") {
             Kind::Bool
         } else if has("int") || has("serial") {
             Kind::Int
@@ -336,10 +340,12 @@ pub async fn read(src: &mut Source) -> Result<Catalog, SourceError> {
         }
     }
     for t in tables.values_mut() {
+        let cols: Vec<String> = t.columns.iter().map(|c| sample_expr(dialect, c)).collect();
         t.sample = rows(
             src,
             &format!(
-                "SELECT * FROM {} LIMIT {SAMPLE}",
+                "SELECT {} FROM {} LIMIT {SAMPLE}",
+                cols.join(", "),
                 quote_table(dialect, &t.name)
             ),
         )
@@ -363,24 +369,85 @@ pub async fn read(src: &mut Source) -> Result<Catalog, SourceError> {
     })
 }
 
+/// A column as text in a sample: every type a production schema holds
+/// (bytea, arrays, json, geometry, blobs…) reads, binary values as hex.
+fn sample_expr(dialect: Dialect, c: &Column) -> String {
+    let q = quote(dialect, &c.name);
+    match dialect {
+        // Every PostgreSQL type has a cast to text.
+        Dialect::Postgres => format!("CAST({q} AS text)"),
+        Dialect::Mysql => {
+            let t = c.declared.to_ascii_lowercase();
+            let binary = [
+                "blob",
+                "binary",
+                "bit",
+                "geometry",
+                "point",
+                "linestring",
+                "polygon",
+            ]
+            .iter()
+            .any(|b| t.contains(b));
+            if binary {
+                format!("HEX({q})")
+            } else {
+                format!("CAST({q} AS CHAR)")
+            }
+        }
+        Dialect::Sqlite => {
+            format!("CASE WHEN typeof({q}) = 'blob' THEN hex({q}) ELSE CAST({q} AS TEXT) END")
+        }
+    }
+}
+
+/// The two sides of `a = b` between columns of two tables. PostgreSQL has
+/// no `=` between, say, a uuid or an enum and text; unless both columns are
+/// numbers or plain strings, both sides are compared as text there. (MySQL
+/// and SQLite compare any two values.)
+pub fn comparable(d: Dialect, a: (&str, &Column), b: (&str, &Column)) -> (String, String) {
+    let plain = |c: &Column| {
+        let t = c.declared.to_ascii_lowercase();
+        matches!(c.kind, Kind::Int | Kind::Number)
+            || [
+                "text",
+                "character varying",
+                "character",
+                "varchar",
+                "char",
+                "bpchar",
+                "name",
+            ]
+            .contains(&t.as_str())
+    };
+    if d == Dialect::Postgres && !(plain(a.1) && plain(b.1)) {
+        (
+            format!("CAST({} AS text)", a.0),
+            format!("CAST({} AS text)", b.0),
+        )
+    } else {
+        (a.0.to_string(), b.0.to_string())
+    }
+}
+
 /// How many of up to [`SAMPLE`] non-null values of `table.column` are found
 /// in `other.key`: a bounded probe run by the database itself.
 pub async fn overlap(
     src: &mut Source,
     table: &str,
-    column: &str,
+    column: &Column,
     other: &str,
-    key: &str,
+    key: &Column,
 ) -> Result<(u64, u64), SourceError> {
     let d = src.dialect;
-    let (t, c, o, k) = (
+    let (t, c, o) = (
         quote_table(d, table),
-        quote(d, column),
+        quote(d, &column.name),
         quote_table(d, other),
-        quote(d, key),
     );
+    let (v, k) = comparable(d, ("s.v", column), (&quote(d, &key.name), key));
     let sql = format!(
-        "SELECT count(*), count(CASE WHEN s.v IN (SELECT {k} FROM {o}) THEN 1 END) \
+        "SELECT count(*), count(CASE WHEN {v} IN (SELECT {k} FROM {o}) THEN 1 END) \
          FROM (SELECT {c} AS v FROM {t} WHERE {c} IS NOT NULL LIMIT {SAMPLE}) s"
     );
     let r = rows(src, &sql).await?;
@@ -451,4 +518,66 @@ pub fn looks_like_time(v: &str) -> bool {
         && b[7] == b'-'
         && b[8..10].iter().all(u8::is_ascii_digit)
         && (b.len() == 10 || matches!(b[10], b' ' | b'T'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(name: &str, declared: &str) -> Column {
+        Column {
+            name: name.into(),
+            declared: declared.into(),
+            kind: Kind::of(declared),
+        }
+    }
+
+    #[test]
+    fn types_named_like_ints_or_times_are_neither() {
+        for (t, k) in [
+            ("integer", Kind::Int),
+            ("bigint", Kind::Int),
+            ("int(11)", Kind::Int),
+            ("timestamp with time zone", Kind::Time),
+            ("character varying", Kind::Text),
+            ("interval", Kind::Other),
+            ("point", Kind::Other),
+            ("int4range", Kind::Other),
+            ("multipolygon", Kind::Other),
+            ("bytea", Kind::Other),
+        ] {
+            assert_eq!(Kind::of(t), k, "{t}");
+        }
+    }
+
+    #[test]
+    fn postgres_compares_unlike_columns_as_text() {
+        let (id, big, uuid, txt, en) = (
+            col("id", "integer"),
+            col("ref", "bigint"),
+            col("token", "uuid"),
+            col("code", "text"),
+            col("state", "enum"),
+        );
+        let pg = Dialect::Postgres;
+        assert_eq!(
+            comparable(pg, ("a.id", &id), ("b.ref", &big)),
+            ("a.id".into(), "b.ref".into())
+        );
+        assert_eq!(
+            comparable(pg, ("a.token", &uuid), ("b.code", &txt)),
+            (
+                "CAST(a.token AS text)".into(),
+                "CAST(b.code AS text)".into()
+            )
+        );
+        assert_eq!(
+            comparable(pg, ("a.code", &txt), ("b.state", &en)).1,
+            "CAST(b.state AS text)"
+        );
+        assert_eq!(
+            comparable(Dialect::Mysql, ("a.token", &uuid), ("b.code", &txt)),
+            ("a.token".into(), "b.code".into())
+        );
+    }
 }

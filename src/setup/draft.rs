@@ -193,8 +193,7 @@ pub async fn references(src: &mut Source, cat: &Catalog) -> Result<Vec<Reference
                 if !keyish && named == 0 {
                     continue;
                 }
-                let (n, hit) =
-                    catalog::overlap(src, &t.name, &c.name, &u.name, &u.columns[ki].name).await?;
+                let (n, hit) = catalog::overlap(src, &t.name, c, &u.name, &u.columns[ki]).await?;
                 if n < 3 || hit * 10 < n * 9 {
                     continue;
                 }

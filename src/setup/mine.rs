@@ -403,8 +403,7 @@ pub async fn candidates(
                 if !keyish {
                     continue;
                 }
-                let (n, hit) =
-                    catalog::overlap(src, &b.name, &kb.name, &a.name, &ka_col.name).await?;
+                let (n, hit) = catalog::overlap(src, &b.name, kb, &a.name, ka_col).await?;
                 if n < 3 || (hit as f64) < 0.9 * n as f64 {
                     continue;
                 }
@@ -418,8 +417,13 @@ pub async fn candidates(
                         } else {
                             (af.map(|f| ("a", f)), at.map(|e| ("a", e)))
                         };
+                        let (bk, ak) = catalog::comparable(
+                            d,
+                            (&col(d, "b", &kb.name), kb),
+                            (&col(d, "a", &ka_col.name), ka_col),
+                        );
                         let sql = format!(
-                            "SELECT {} AS staff_id, {} AS subject_id, '{}' AS kind, {} AS reference, {} AS valid_from, {} AS valid_to\nFROM {} a JOIN {} b ON b.{} = a.{}\nWHERE {} IS NOT NULL AND {} IS NOT NULL",
+                            "SELECT {} AS staff_id, {} AS subject_id, '{}' AS kind, {} AS reference, {} AS valid_from, {} AS valid_to\nFROM {} a JOIN {} b ON {bk} = {ak}\nWHERE {} IS NOT NULL AND {} IS NOT NULL",
                             cast_text(d, &col(d, "b", s)),
                             cast_text(d, &col(d, "a", c)),
                             format!("{}+{}", a.name, b.name).replace('\'', "''"),
@@ -430,8 +434,6 @@ pub async fn candidates(
                                 .map_or_else(|| no_end(d).to_string(), |(t, e)| col(d, t, e)),
                             catalog::quote_table(d, &a.name),
                             catalog::quote_table(d, &b.name),
-                            catalog::quote(d, &kb.name),
-                            catalog::quote(d, &ka_col.name),
                             col(d, "b", s),
                             col(d, "a", c),
                         );
