@@ -562,6 +562,82 @@ async fn init_on_postgres_reads_every_schema_the_login_may_read() {
     );
 }
 
+/// A login granted only views: the DBA's reporting schema, one view per
+/// table, with no estimate and no declared key. init drafts from the views,
+/// and its files give the hand-written files' flags through them.
+#[tokio::test]
+async fn init_on_postgres_works_from_views_alone() {
+    let Some(db) = scratch(Server::Postgres).await else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    keyhole::demo::load_into(&db.url(), None, &demo_settings(), |_| {})
+        .await
+        .unwrap();
+    let tables = [
+        "employees",
+        "customers",
+        "support_tickets",
+        "client_book",
+        "orders",
+        "access_audit",
+        "legal_requests",
+        "legal_request_records",
+        "privacy_requests",
+    ];
+    let mut setup = vec!["CREATE SCHEMA reporting".to_string()];
+    for t in tables {
+        setup.push(format!(
+            "CREATE VIEW reporting.{t} AS SELECT * FROM public.{t}"
+        ));
+    }
+    db.admin(&setup.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    let url = db.read_only_login().await;
+    let role = format!("{}_ro", db.name);
+    db.admin(&[
+        &format!("REVOKE SELECT ON ALL TABLES IN SCHEMA public FROM {role}"),
+        &format!("GRANT USAGE ON SCHEMA reporting TO {role}"),
+        &format!("GRANT SELECT ON ALL TABLES IN SCHEMA reporting TO {role}"),
+        &format!("ALTER ROLE {role} SET search_path = reporting"),
+    ])
+    .await;
+
+    let mut src = keyhole::source::Source::connect(&common::source_options(&url))
+        .await
+        .unwrap();
+    let cat = keyhole::setup::catalog::read(&mut src).await.unwrap();
+    src.close().await;
+    let names: Vec<&str> = cat.tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names.len(), tables.len(), "views only: {names:?}");
+    // No estimate for a view: its rows are counted, up to a bound.
+    let log = cat.table("access_audit").unwrap();
+    assert_eq!(log.rows, 20_000, "{names:?}");
+
+    let out = home.path().join("init");
+    let r = init(home.path(), &url, &out);
+    assert!(
+        r.stdout.contains("access_events.sql      access_audit"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("\nfail"), "{}", r.stdout);
+    let hand = flags(home.path(), &url, None, DEMO_POLICY);
+    assert!(hand.len() > 50);
+    let mixed = mix(
+        &home.path().join("drafted"),
+        &out.join("queries"),
+        &builtin_dir("postgres"),
+        &["staff.sql", "relationships.sql"],
+        &[],
+    );
+    assert_same_flags(
+        &flags(home.path(), &url, Some(&mixed), DEMO_POLICY),
+        &hand,
+        "init's files over views",
+    );
+}
+
 // ---- A harbour library: its own names, no foreign keys ----
 
 /// A small deterministic generator.

@@ -1,7 +1,7 @@
 //! What a database holds, read from its own catalogue in the same read-only
-//! session as everything else: tables, columns with a coarse kind, declared
-//! foreign keys, a row estimate, and bounded samples (`LIMIT`). Nothing here
-//! reads a table whole.
+//! session as everything else: tables and views, columns with a coarse kind,
+//! declared foreign keys, a row estimate (else a count bounded at 100,000
+//! rows), and bounded samples (`LIMIT`). Nothing here reads a table whole.
 
 use std::collections::BTreeMap;
 
@@ -139,6 +139,9 @@ impl Catalog {
 /// Rows sampled per table.
 pub const SAMPLE: usize = 200;
 
+/// Rows counted, at most, for a table or view without an estimate.
+pub const COUNT_BOUND: usize = 100_000;
+
 /// Rows read to list a column's distinct values.
 pub const DISTINCT_SAMPLE: usize = 20_000;
 
@@ -202,7 +205,7 @@ async fn catalog_sql(src: &mut Source) -> Result<CatalogSql, SourceError> {
         Dialect::Sqlite => {
             let names = rows(
                 src,
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name",
             )
             .await?;
             let names: Vec<String> = names.iter().map(|n| text(n, 0)).collect();
@@ -232,7 +235,7 @@ async fn catalog_sql(src: &mut Source) -> Result<CatalogSql, SourceError> {
                 "SELECT {}, c.column_name, CASE WHEN c.data_type = 'USER-DEFINED' THEN 'enum' ELSE c.data_type END \
                  FROM information_schema.columns c JOIN information_schema.tables t \
                    ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
-                 WHERE t.table_type = 'BASE TABLE' AND {} \
+                 WHERE t.table_type IN ('BASE TABLE', 'VIEW') AND {} \
                    AND has_table_privilege(format('%I.%I', c.table_schema, c.table_name), 'SELECT') \
                    AND NOT EXISTS (SELECT 1 FROM pg_class pc JOIN pg_namespace pn ON pn.oid = pc.relnamespace \
                      WHERE pn.nspname = c.table_schema AND pc.relname = c.table_name AND pc.relispartition) \
@@ -270,7 +273,7 @@ async fn catalog_sql(src: &mut Source) -> Result<CatalogSql, SourceError> {
                 "SELECT c.table_name, c.column_name, c.column_type \
                  FROM information_schema.columns c JOIN information_schema.tables t \
                    ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
-                 WHERE c.table_schema = DATABASE() AND t.table_type = 'BASE TABLE' \
+                 WHERE c.table_schema = DATABASE() AND t.table_type IN ('BASE TABLE', 'VIEW') \
                  ORDER BY c.table_name, c.ordinal_position"
                     .into(),
             ],
@@ -288,9 +291,9 @@ async fn catalog_sql(src: &mut Source) -> Result<CatalogSql, SourceError> {
     })
 }
 
-/// Reads the catalogue: every base table the login may read in the database
-/// (PostgreSQL: every schema but the system's), the current database
-/// (MySQL/MariaDB) or the file (SQLite), with samples.
+/// Reads the catalogue: every table and view the login may read in the
+/// database (PostgreSQL: every schema but the system's), the current
+/// database (MySQL/MariaDB) or the file (SQLite), with samples.
 pub async fn read(src: &mut Source) -> Result<Catalog, SourceError> {
     let dialect = src.dialect;
     let sql = catalog_sql(src).await?;
@@ -350,7 +353,22 @@ pub async fn read(src: &mut Source) -> Result<Catalog, SourceError> {
             ),
         )
         .await?;
-        // Estimates lag behind on a freshly loaded table.
+        // A view has no estimate, and a table never analysed may say 0: a
+        // full sample is counted, up to a bound.
+        if t.sample.len() == SAMPLE && t.rows <= SAMPLE as u64 {
+            let counted = rows(
+                src,
+                &format!(
+                    "SELECT count(*) FROM (SELECT 1 AS one FROM {} LIMIT {COUNT_BOUND}) s",
+                    quote_table(dialect, &t.name)
+                ),
+            )
+            .await?;
+            t.rows = counted
+                .first()
+                .and_then(|r| text(r, 0).parse().ok())
+                .unwrap_or(0);
+        }
         t.rows = t.rows.max(t.sample.len() as u64);
         // SQLite (and many schemas) keep times as text: the values decide.
         for i in 0..t.columns.len() {
