@@ -933,7 +933,7 @@ pub struct Directory {
     pub requests: Option<Vec<SubjectRequest>>,
     /// Accesses read from database audit logs (section 8), by
     /// (`occurred_at`, `event_id`); empty without logs.
-    pub db_events: DbEvents,
+    pub db_events: std::sync::Arc<DbEvents>,
 }
 
 /// Splits `requested_categories`: commas, each part trimmed and lower-cased,

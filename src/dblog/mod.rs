@@ -13,6 +13,7 @@ pub mod statement;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -585,20 +586,95 @@ pub fn logins(staff: &[crate::model::Staff]) -> FxHashMap<String, String> {
     m
 }
 
+/// A file as it stands: device, inode, length and modification time.
+#[derive(Debug, Clone, PartialEq)]
+struct FileState {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl FileState {
+    fn of(path: &Path) -> Option<FileState> {
+        let m = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let (dev, ino) = {
+            use std::os::unix::fs::MetadataExt;
+            (m.dev(), m.ino())
+        };
+        #[cfg(not(unix))]
+        let (dev, ino) = (0, 0);
+        Some(FileState {
+            dev,
+            ino,
+            len: m.len(),
+            modified: m.modified().ok(),
+        })
+    }
+}
+
+/// What a read of the logs depends on: the logs as they stood before it,
+/// the `[audit]` policy and the staff's logins.
+#[derive(Debug, Clone, PartialEq)]
+struct ReadKey {
+    logs: Vec<(LogSpec, FileState)>,
+    audit: AuditPolicy,
+    logins: Vec<(String, String)>,
+}
+
+type LastRead = (ReadKey, Arc<DbEvents>, Vec<LogSummary>);
+
+/// The last read, kept so that a dashboard reload or a new window over logs
+/// that have not changed does not parse them again.
+static LAST_READ: std::sync::Mutex<Option<LastRead>> = std::sync::Mutex::new(None);
+
 /// Reads every log into events in (`occurred_at`, `event_id`) order.
-/// `logins` maps a staff member's `db_user` to their staff id.
+/// `logins` maps a staff member's `db_user` to their staff id. When no log
+/// has changed (same file, length and modification time) and neither have
+/// the policy's `[audit]` or the logins, the last read's events are shared
+/// instead of parsed again.
 pub fn read_all(
     specs: &[LogSpec],
     audit: &AuditPolicy,
     logins: &FxHashMap<String, String>,
-) -> Result<(DbEvents, Vec<LogSummary>), DbLogError> {
+) -> Result<(Arc<DbEvents>, Vec<LogSummary>), DbLogError> {
     check_specs(specs)?;
+    let states: Option<Vec<(LogSpec, FileState)>> = specs
+        .iter()
+        .map(|s| FileState::of(&s.path).map(|f| (s.clone(), f)))
+        .collect();
+    let key = states.map(|logs| {
+        let mut l: Vec<(String, String)> =
+            logins.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
+        l.sort();
+        ReadKey {
+            logs,
+            audit: audit.clone(),
+            logins: l,
+        }
+    });
+    let last = || LAST_READ.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(k) = &key
+        && let Some((lk, events, summaries)) = last().as_ref()
+        && lk == k
+    {
+        tracing::info!(
+            logs = specs.len(),
+            "audit logs unchanged since the last read"
+        );
+        return Ok((events.clone(), summaries.clone()));
+    }
     let mut events = DbEvents::default();
     let mut summaries = Vec::new();
     for s in specs {
         summaries.push(read_log(s, audit, logins, &mut events)?);
     }
     events.sort();
+    let events = Arc::new(events);
+    if let Some(k) = key {
+        *last() = Some((k, events.clone(), summaries.clone()));
+    }
     Ok((events, summaries))
 }
 

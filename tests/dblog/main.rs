@@ -151,7 +151,7 @@ fn logins() -> FxHashMap<String, String> {
         .collect()
 }
 
-fn read(path: &Path) -> (DbEvents, LogSummary) {
+fn read(path: &Path) -> (std::sync::Arc<DbEvents>, LogSummary) {
     let policy = Policy::parse("test policy", POLICY).unwrap();
     let (events, mut sums) = read_all(&[LogSpec::new(path)], &policy.audit, &logins())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -291,7 +291,7 @@ fn the_committed_server_audit_log_gives_the_written_down_events() {
 
 #[test]
 fn both_postgres_formats_give_the_same_events_but_their_ids() {
-    let strip = |v: DbEvents| {
+    let strip = |v: std::sync::Arc<DbEvents>| {
         v.events
             .iter()
             .map(|e| {
