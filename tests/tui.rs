@@ -501,9 +501,12 @@ fn tmux_available() -> bool {
     false
 }
 
+/// Waits up to 30 s for `needle` on the screen: generous, because a debug
+/// binary started while other tests load the machine can take seconds to
+/// draw its first frame; a needle that shows returns at once.
 fn wait_for(session: &str, needle: &str) -> String {
     let mut screen = String::new();
-    for _ in 0..100 {
+    for _ in 0..300 {
         screen = tmux(&["capture-pane", "-p", "-t", session]);
         if screen.contains(needle) {
             return screen;
@@ -518,7 +521,7 @@ fn wait_for(session: &str, needle: &str) -> String {
 /// a fast typist; the tests wait for Escape to take effect first.
 fn wait_gone(session: &str, needle: &str) {
     let mut screen = String::new();
-    for _ in 0..100 {
+    for _ in 0..300 {
         screen = tmux(&["capture-pane", "-p", "-t", session]);
         if !screen.contains(needle) {
             return;
