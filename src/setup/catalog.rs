@@ -354,7 +354,8 @@ pub async fn read(src: &mut Source) -> Result<Catalog, SourceError> {
         )
         .await?;
         // A view has no estimate, and a table never analysed may say 0: a
-        // full sample is counted, up to a bound.
+        // full sample is counted, up to a bound. A count that fails (a slow
+        // view past the statement timeout) leaves the sample's size.
         if t.sample.len() == SAMPLE && t.rows <= SAMPLE as u64 {
             let counted = rows(
                 src,
@@ -363,7 +364,8 @@ pub async fn read(src: &mut Source) -> Result<Catalog, SourceError> {
                     quote_table(dialect, &t.name)
                 ),
             )
-            .await?;
+            .await
+            .unwrap_or_default();
             t.rows = counted
                 .first()
                 .and_then(|r| text(r, 0).parse().ok())
