@@ -591,6 +591,13 @@ async fn init_on_postgres_works_from_views_alone() {
             "CREATE VIEW reporting.{t} AS SELECT * FROM public.{t}"
         ));
     }
+    // A view too slow to sample within the statement timeout: left out,
+    // with its reason, and the rest still drafted.
+    setup.push(
+        "CREATE VIEW reporting.daily_summary AS SELECT g AS day_no, pg_sleep(0.1)::text AS waited \
+         FROM generate_series(1, 1000) g"
+            .into(),
+    );
     db.admin(&setup.iter().map(String::as_str).collect::<Vec<_>>())
         .await;
     let url = db.read_only_login().await;
@@ -603,21 +610,38 @@ async fn init_on_postgres_works_from_views_alone() {
     ])
     .await;
 
-    let mut src = keyhole::source::Source::connect(&common::source_options(&url))
-        .await
-        .unwrap();
+    let mut opts = common::source_options(&url);
+    opts.statement_timeout = std::time::Duration::from_secs(3);
+    let mut src = keyhole::source::Source::connect(&opts).await.unwrap();
     let cat = keyhole::setup::catalog::read(&mut src).await.unwrap();
     src.close().await;
     let names: Vec<&str> = cat.tables.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names.len(), tables.len(), "views only: {names:?}");
+    assert_eq!(cat.skipped.len(), 1, "{:?}", cat.skipped);
+    assert_eq!(cat.skipped[0].0, "daily_summary");
+    assert!(
+        cat.skipped[0].1.contains("statement_timeout"),
+        "{:?}",
+        cat.skipped
+    );
     // No estimate for a view: its rows are counted, up to a bound.
     let log = cat.table("access_audit").unwrap();
     assert_eq!(log.rows, 20_000, "{names:?}");
 
     let out = home.path().join("init");
+    std::fs::write(
+        home.path().join("keyhole.toml"),
+        "statement_timeout_s = 3\n",
+    )
+    .unwrap();
     let r = init(home.path(), &url, &out);
     assert!(
         r.stdout.contains("access_events.sql      access_audit"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("  skipped  daily_summary: "),
         "{}",
         r.stdout
     );

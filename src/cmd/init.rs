@@ -38,10 +38,31 @@ fn write_new(path: &Path, text: &str, said: &mut Vec<String>) -> anyhow::Result<
 pub async fn command(g: &GlobalOpts, args: &InitArgs) -> anyhow::Result<u8> {
     let (mut src, settings) = super::connect_named(g, "init").await?;
     let result = async {
-        let (d, _) = draft::draft(&mut src).await?;
+        let (d, cat) = draft::draft(&mut src).await?;
+        let skipped: Vec<String> = cat
+            .skipped
+            .iter()
+            .map(|(t, why)| {
+                format!(
+                    "  skipped  {}: {}",
+                    keyhole::sanitize::terminal(t),
+                    keyhole::sanitize::terminal(why)
+                )
+            })
+            .collect();
         if d.files.is_empty() {
+            // One line: what is missing, and what could not be read.
+            let also = match cat.skipped.first() {
+                Some((t, why)) => format!(
+                    "; {} table(s) could not be sampled, first {}: {}",
+                    cat.skipped.len(),
+                    keyhole::sanitize::terminal(t),
+                    keyhole::sanitize::terminal(why)
+                ),
+                None => String::new(),
+            };
             for f in &d.findings {
-                eprintln!("keyhole: init: {}: {}", f.file, f.note);
+                eprintln!("keyhole: init: {}: {}{also}", f.file, f.note);
             }
             return Ok(1);
         }
@@ -74,7 +95,7 @@ pub async fn command(g: &GlobalOpts, args: &InitArgs) -> anyhow::Result<u8> {
             );
         }
         text.push('\n');
-        for l in &said {
+        for l in skipped.iter().chain(&said) {
             let _ = writeln!(text, "{l}");
         }
         text.push_str("\nEvery `-- guess:` comment marks a choice to confirm.\n\n");

@@ -126,6 +126,9 @@ impl Table {
 pub struct Catalog {
     pub dialect: Dialect,
     pub tables: Vec<Table>,
+    /// Tables and views left out because their sample could not be read
+    /// (a slow view past the statement timeout), with the reason.
+    pub skipped: Vec<(String, String)>,
 }
 
 impl Catalog {
@@ -342,9 +345,10 @@ pub async fn read(src: &mut Source) -> Result<Catalog, SourceError> {
             }
         }
     }
+    let mut skipped = Vec::new();
     for t in tables.values_mut() {
         let cols: Vec<String> = t.columns.iter().map(|c| sample_expr(dialect, c)).collect();
-        t.sample = rows(
+        let sample = rows(
             src,
             &format!(
                 "SELECT {} FROM {} LIMIT {SAMPLE}",
@@ -352,7 +356,15 @@ pub async fn read(src: &mut Source) -> Result<Catalog, SourceError> {
                 quote_table(dialect, &t.name)
             ),
         )
-        .await?;
+        .await;
+        t.sample = match sample {
+            Ok(s) => s,
+            // One table that cannot be sampled does not stop the others.
+            Err(e) => {
+                skipped.push((t.name.clone(), e.to_string()));
+                continue;
+            }
+        };
         // A view has no estimate, and a table never analysed may say 0: a
         // full sample is counted, up to a bound. A count that fails (a slow
         // view past the statement timeout) leaves the sample's size.
@@ -383,9 +395,11 @@ pub async fn read(src: &mut Source) -> Result<Catalog, SourceError> {
             }
         }
     }
+    tables.retain(|name, _| !skipped.iter().any(|(n, _)| n == name));
     Ok(Catalog {
         dialect,
         tables: tables.into_values().collect(),
+        skipped,
     })
 }
 
