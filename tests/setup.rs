@@ -660,6 +660,28 @@ async fn init_on_postgres_works_from_views_alone() {
         &hand,
         "init's files over views",
     );
+    // Mining through the views: the slow one is named, not tried.
+    let mined_dir = mix(
+        &home.path().join("mined"),
+        &out.join("queries"),
+        &builtin_dir("postgres"),
+        &["staff.sql"],
+        &["relationships.sql"],
+    );
+    let m = mine(home.path(), &url, &mined_dir, DEMO_POLICY);
+    assert!(
+        m.stdout
+            .contains("Could not be sampled, so not tried: daily_summary ("),
+        "{}",
+        m.stdout
+    );
+    assert!(
+        m.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("yes") && l.contains("  support_tickets (")),
+        "{}",
+        m.stdout
+    );
 }
 
 // ---- A harbour library: its own names, no foreign keys ----

@@ -74,6 +74,14 @@ pub async fn command(g: &GlobalOpts, args: &ExplainArgs) -> anyhow::Result<u8> {
             let _ = writeln!(text, "  (no table links a subject-like column to a staff-like one)");
         }
         let _ = writeln!(text, "\nNever part of a path: {}", m.excluded.join(", "));
+        for (t, why) in &m.skipped {
+            let _ = writeln!(
+                text,
+                "Could not be sampled, so not tried: {} ({})",
+                keyhole::sanitize::terminal(t),
+                keyhole::sanitize::terminal(why)
+            );
+        }
         super::say(&text)?;
         if let Some(p) = &args.write {
             let text = mine::relationships_sql(&m, window);

@@ -91,6 +91,8 @@ pub struct Mined {
     /// Share of the accesses that some kept template explains.
     pub coverage: f64,
     pub excluded: Vec<String>,
+    /// Tables that could not be sampled, with the reason (never candidates).
+    pub skipped: Vec<(String, String)>,
 }
 
 /// A query file without its comments and string literals (each replaced by
@@ -632,6 +634,7 @@ pub async fn mine(
             covered as f64 / n as f64
         },
         excluded: excluded.into_iter().collect(),
+        skipped: cat.skipped,
     })
 }
 
