@@ -20,18 +20,27 @@ impl Instance {
     pub fn start(args: &[&str]) -> Result<Instance, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let data = dir.path().join("data");
-        run(Command::new("mariadb-install-db").args([
-            "--no-defaults",
-            &format!("--datadir={}", data.display()),
-            "--user=root",
-            "--auth-root-authentication-method=normal",
-            "--skip-test-db",
-        ]))?;
+        // A folder of its own for temporary files: a starting server deletes
+        // every `#sql*` file in its tmpdir, and in /tmp those would be the
+        // machine's main server's, in use by other tests.
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+        run(Command::new("mariadb-install-db")
+            .env("TMPDIR", &tmp)
+            .args([
+                "--no-defaults",
+                &format!("--datadir={}", data.display()),
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ]))?;
         let port = free_port();
         let child = Command::new("/usr/sbin/mariadbd")
+            .env("TMPDIR", &tmp)
             .args([
                 "--no-defaults".to_string(),
                 format!("--datadir={}", data.display()),
+                format!("--tmpdir={}", tmp.display()),
                 format!("--port={port}"),
                 "--bind-address=127.0.0.1".into(),
                 format!("--socket={}", dir.path().join("sock").display()),
