@@ -684,6 +684,68 @@ async fn init_on_postgres_works_from_views_alone() {
     );
 }
 
+/// The same on MariaDB: a database of views over another database's
+/// tables, and a login that may read only the views.
+#[tokio::test]
+async fn init_on_mariadb_works_from_views_alone() {
+    let Some(tables) = scratch(Server::Mariadb).await else {
+        return;
+    };
+    let views = scratch(Server::Mariadb).await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    keyhole::demo::load_into(&tables.url(), None, &demo_settings(), |_| {})
+        .await
+        .unwrap();
+    let names = [
+        "employees",
+        "customers",
+        "support_tickets",
+        "client_book",
+        "orders",
+        "access_audit",
+        "legal_requests",
+        "legal_request_records",
+        "privacy_requests",
+    ];
+    let setup: Vec<String> = names
+        .iter()
+        .map(|t| format!("CREATE VIEW {t} AS SELECT * FROM {}.{t}", tables.name))
+        .collect();
+    views
+        .admin(&setup.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    let url = views.read_only_login().await;
+    let direct = flags(
+        home.path(),
+        &tables.read_only_login().await,
+        None,
+        DEMO_POLICY,
+    );
+    let hand = flags(home.path(), &url, None, DEMO_POLICY);
+    assert!(hand.len() > 50);
+    assert_same_flags(&hand, &direct, "the views against the tables");
+    let out = home.path().join("init");
+    let r = init(home.path(), &url, &out);
+    assert!(
+        r.stdout.contains("access_events.sql      access_audit"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("\nfail"), "{}", r.stdout);
+    let mixed = mix(
+        &home.path().join("drafted"),
+        &out.join("queries"),
+        &builtin_dir("mysql"),
+        &["staff.sql", "relationships.sql"],
+        &[],
+    );
+    assert_same_flags(
+        &flags(home.path(), &url, Some(&mixed), DEMO_POLICY),
+        &hand,
+        "init's files over MariaDB views",
+    );
+}
+
 // ---- A harbour library: its own names, no foreign keys ----
 
 /// A small deterministic generator.
