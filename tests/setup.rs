@@ -202,9 +202,52 @@ fn builtin_dir(dialect: &str) -> PathBuf {
 /// and relationships of the hand-written set they give the same flags; the
 /// relationships mined from them give the same flags within the bounds, and
 /// every planted violation stays flagged.
+/// init into `out`; it must find the access log in `access_table` and its
+/// closing check must pass.
+fn init_found(home: &Path, db: &str, out: &Path, access_table: &str) -> Run {
+    let r = init(home, db, out);
+    let line = format!("access_events.sql      {access_table}");
+    assert!(r.stdout.contains(&line), "{line:?} not in:\n{}", r.stdout);
+    assert!(
+        !r.stdout.contains("\nfail"),
+        "check failed on init's files:\n{}",
+        r.stdout
+    );
+    r
+}
+
+/// init's files in `out`, with the hand-written `staff.sql` (roles are a
+/// business decision) and `relationships.sql`, give the flags `hand`.
+fn assert_drafts_give(
+    home: &Path,
+    db: &str,
+    dialect: &str,
+    out: &Path,
+    hand: &BTreeMap<String, String>,
+    what: &str,
+) {
+    let drafted = mix(
+        &home.join(format!("drafted-{dialect}")),
+        &out.join("queries"),
+        &builtin_dir(dialect),
+        &["staff.sql", "relationships.sql"],
+        &[],
+    );
+    assert_same_flags(&flags(home, db, Some(&drafted), DEMO_POLICY), hand, what);
+}
+
+/// The demo's tables, without keyhole's own bookkeeping.
+fn demo_tables() -> Vec<&'static str> {
+    keyhole::demo::schema::ALL
+        .iter()
+        .map(|t| t.name)
+        .filter(|n| !n.starts_with("keyhole_"))
+        .collect()
+}
+
 fn demo_round(home: &Path, db: &str, dialect: &str, explained: Option<usize>) {
     let out = home.join(format!("init-{dialect}"));
-    let r = init(home, db, &out);
+    let r = init_found(home, db, &out, "access_audit");
     for f in [
         "staff.sql",
         "subjects.sql",
@@ -219,16 +262,6 @@ fn demo_round(home: &Path, db: &str, dialect: &str, explained: Option<usize>) {
             r.stdout
         );
     }
-    assert!(
-        r.stdout.contains("access_events.sql      access_audit"),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        !r.stdout.contains("\nfail"),
-        "check failed on init's files:\n{}",
-        r.stdout
-    );
     // The policy skeleton names every job family.
     let policy = std::fs::read_to_string(out.join("policy.toml")).unwrap();
     for role in ["customer care", "private client", "warehouse", "contractor"] {
@@ -237,16 +270,11 @@ fn demo_round(home: &Path, db: &str, dialect: &str, explained: Option<usize>) {
     let builtin = builtin_dir(dialect);
     let hand = flags(home, db, None, DEMO_POLICY);
     assert!(hand.len() > 50);
-    // Roles are a business decision: keep the hand-written staff.sql's.
-    let drafted = mix(
-        &home.join(format!("drafted-{dialect}")),
-        &out.join("queries"),
-        &builtin,
-        &["staff.sql", "relationships.sql"],
-        &[],
-    );
-    assert_same_flags(
-        &flags(home, db, Some(&drafted), DEMO_POLICY),
+    assert_drafts_give(
+        home,
+        db,
+        dialect,
+        &out,
         &hand,
         &format!("init's files on {dialect}"),
     );
@@ -528,19 +556,12 @@ async fn init_on_postgres_reads_every_schema_the_login_may_read() {
 
     // init drafts from the other schemas, and its files give the flags.
     let out = home.path().join("init");
-    let r = init(home.path(), &url, &out);
-    assert!(
-        r.stdout
-            .contains("access_events.sql      audit.access_audit"),
-        "{}",
-        r.stdout
-    );
+    let r = init_found(home.path(), &url, &out, "audit.access_audit");
     assert!(
         r.stdout.contains("staff.sql              hr.employees"),
         "{}",
         r.stdout
     );
-    assert!(!r.stdout.contains("\nfail"), "{}", r.stdout);
     let drafted = std::fs::read_to_string(out.join("queries/access_events.sql")).unwrap();
     assert!(
         drafted.contains("FROM \"audit\".\"access_audit\" "),
@@ -548,15 +569,11 @@ async fn init_on_postgres_reads_every_schema_the_login_may_read() {
     );
     let hand = flags(home.path(), &url, None, DEMO_POLICY);
     assert!(hand.len() > 50);
-    let mixed = mix(
-        &home.path().join("drafted"),
-        &out.join("queries"),
-        &builtin_dir("postgres"),
-        &["staff.sql", "relationships.sql"],
-        &[],
-    );
-    assert_same_flags(
-        &flags(home.path(), &url, Some(&mixed), DEMO_POLICY),
+    assert_drafts_give(
+        home.path(),
+        &url,
+        "postgres",
+        &out,
         &hand,
         "init's files over three schemas",
     );
@@ -574,19 +591,9 @@ async fn init_on_postgres_works_from_views_alone() {
     keyhole::demo::load_into(&db.url(), None, &demo_settings(), |_| {})
         .await
         .unwrap();
-    let tables = [
-        "employees",
-        "customers",
-        "support_tickets",
-        "client_book",
-        "orders",
-        "access_audit",
-        "legal_requests",
-        "legal_request_records",
-        "privacy_requests",
-    ];
+    let tables = demo_tables();
     let mut setup = vec!["CREATE SCHEMA reporting".to_string()];
-    for t in tables {
+    for t in &tables {
         setup.push(format!(
             "CREATE VIEW reporting.{t} AS SELECT * FROM public.{t}"
         ));
@@ -634,29 +641,19 @@ async fn init_on_postgres_works_from_views_alone() {
         "statement_timeout_s = 3\n",
     )
     .unwrap();
-    let r = init(home.path(), &url, &out);
-    assert!(
-        r.stdout.contains("access_events.sql      access_audit"),
-        "{}",
-        r.stdout
-    );
+    let r = init_found(home.path(), &url, &out, "access_audit");
     assert!(
         r.stdout.contains("  skipped  daily_summary: "),
         "{}",
         r.stdout
     );
-    assert!(!r.stdout.contains("\nfail"), "{}", r.stdout);
     let hand = flags(home.path(), &url, None, DEMO_POLICY);
     assert!(hand.len() > 50);
-    let mixed = mix(
-        &home.path().join("drafted"),
-        &out.join("queries"),
-        &builtin_dir("postgres"),
-        &["staff.sql", "relationships.sql"],
-        &[],
-    );
-    assert_same_flags(
-        &flags(home.path(), &url, Some(&mixed), DEMO_POLICY),
+    assert_drafts_give(
+        home.path(),
+        &url,
+        "postgres",
+        &out,
         &hand,
         "init's files over views",
     );
@@ -696,18 +693,7 @@ async fn init_on_mariadb_works_from_views_alone() {
     keyhole::demo::load_into(&tables.url(), None, &demo_settings(), |_| {})
         .await
         .unwrap();
-    let names = [
-        "employees",
-        "customers",
-        "support_tickets",
-        "client_book",
-        "orders",
-        "access_audit",
-        "legal_requests",
-        "legal_request_records",
-        "privacy_requests",
-    ];
-    let setup: Vec<String> = names
+    let setup: Vec<String> = demo_tables()
         .iter()
         .map(|t| format!("CREATE VIEW {t} AS SELECT * FROM {}.{t}", tables.name))
         .collect();
@@ -725,22 +711,12 @@ async fn init_on_mariadb_works_from_views_alone() {
     assert!(hand.len() > 50);
     assert_same_flags(&hand, &direct, "the views against the tables");
     let out = home.path().join("init");
-    let r = init(home.path(), &url, &out);
-    assert!(
-        r.stdout.contains("access_events.sql      access_audit"),
-        "{}",
-        r.stdout
-    );
-    assert!(!r.stdout.contains("\nfail"), "{}", r.stdout);
-    let mixed = mix(
-        &home.path().join("drafted"),
-        &out.join("queries"),
-        &builtin_dir("mysql"),
-        &["staff.sql", "relationships.sql"],
-        &[],
-    );
-    assert_same_flags(
-        &flags(home.path(), &url, Some(&mixed), DEMO_POLICY),
+    init_found(home.path(), &url, &out, "access_audit");
+    assert_drafts_give(
+        home.path(),
+        &url,
+        "mysql",
+        &out,
         &hand,
         "init's files over MariaDB views",
     );
