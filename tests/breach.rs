@@ -6,25 +6,35 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
 use sqlx::{ConnectOptions, Row};
 
 fn keyhole(home: &Path, args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_keyhole"))
-        .args(args)
-        .current_dir(home)
-        .env_remove("DATABASE_URL")
-        .env_remove("KEYHOLE_CONFIG")
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_STATE_HOME", home.join("state"))
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into(),
-        String::from_utf8_lossy(&o.stderr).into(),
-    )
+    let r = common::keyhole_in(home, args, &[]);
+    (r.code, r.stdout, r.stderr)
+}
+
+/// The phished account's night: staff 104 from 06:00 to 09:00 UTC on
+/// 20 October 2026.
+const PHISHED: [&str; 6] = [
+    "--staff",
+    "104",
+    "--from",
+    "2026-10-20T06:00:00Z",
+    "--to",
+    "2026-10-20T09:00:00Z",
+];
+
+/// `keyhole breach` on `db` over the phished night, aware on 1 November
+/// 2026 at 10:00 UTC, with `extra` after.
+fn phished(db: &str, extra: &[&str]) -> Vec<String> {
+    ["breach", "--db", db]
+        .into_iter()
+        .chain(PHISHED)
+        .chain(["--aware-at", "2026-11-01T10:00:00Z"])
+        .chain(extra.iter().copied())
+        .map(String::from)
+        .collect()
 }
 
 async fn demo(dir: &Path) -> std::path::PathBuf {
@@ -147,14 +157,7 @@ async fn the_phished_account_affects_exactly_the_people_its_attacker_saw() {
     assert_eq!(doc["earliest_deadline"], "2026-11-04T10:00:00Z");
     // The same incident scoped by the account over the night of the sweep.
     let mut by_staff = base.to_vec();
-    by_staff.extend([
-        "--staff",
-        "104",
-        "--from",
-        "2026-10-20T06:00:00Z",
-        "--to",
-        "2026-10-20T09:00:00Z",
-    ]);
+    by_staff.extend(PHISHED);
     let (code, out, err) = keyhole(home.path(), &by_staff);
     assert_eq!(code, 0, "{err}");
     let doc2: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -260,23 +263,10 @@ async fn the_incident_summary_counts_jurisdictions_and_categories() {
     let home = tempfile::tempdir().unwrap();
     let path = demo(home.path()).await;
     let db = format!("sqlite://{}", path.display());
+    let args = phished(&db, &["--format", "md"]);
     let (code, out, _) = keyhole(
         home.path(),
-        &[
-            "breach",
-            "--db",
-            &db,
-            "--staff",
-            "104",
-            "--from",
-            "2026-10-20T06:00:00Z",
-            "--to",
-            "2026-10-20T09:00:00Z",
-            "--aware-at",
-            "2026-11-01T10:00:00Z",
-            "--format",
-            "md",
-        ],
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
     );
     assert_eq!(code, 0);
     assert!(out.starts_with("# Incident summary"));
@@ -438,24 +428,7 @@ async fn a_deadlines_file_replaces_the_built_in_table() {
     )
     .unwrap();
     let args = |extra: &[&str]| {
-        let mut a = vec![
-            "breach",
-            "--db",
-            &db,
-            "--staff",
-            "104",
-            "--from",
-            "2026-10-20T06:00:00Z",
-            "--to",
-            "2026-10-20T09:00:00Z",
-            "--aware-at",
-            "2026-11-01T10:00:00Z",
-            "--format",
-            "json",
-        ]
-        .into_iter()
-        .map(String::from)
-        .collect::<Vec<_>>();
+        let mut a = phished(&db, &["--format", "json"]);
         a.extend(extra.iter().map(|s| s.to_string()));
         a
     };
@@ -505,26 +478,7 @@ async fn the_plan_lists_every_obligation_and_follows_the_configs_breach_table() 
     let home = tempfile::tempdir().unwrap();
     let path = demo(home.path()).await;
     let db = format!("sqlite://{}", path.display());
-    let args = |extra: &[&str]| {
-        let mut a: Vec<String> = [
-            "breach",
-            "--db",
-            &db,
-            "--staff",
-            "104",
-            "--from",
-            "2026-10-20T06:00:00Z",
-            "--to",
-            "2026-10-20T09:00:00Z",
-            "--aware-at",
-            "2026-11-01T10:00:00Z",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        a.extend(extra.iter().map(|s| s.to_string()));
-        a
-    };
+    let args = |extra: &[&str]| phished(&db, extra);
     let run = |a: Vec<String>| {
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
         keyhole(home.path(), &a)
