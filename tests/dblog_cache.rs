@@ -10,13 +10,7 @@ use keyhole::dblog::{LogSpec, read_all};
 use keyhole::policy::Policy;
 use rustc_hash::FxHashMap;
 
-const POLICY: &str = r#"
-[audit]
-service_accounts = ["app_svc"]
-[audit.tables."crm.customers"]
-subject_key = "customer_id"
-columns = { first_name = "identity", last_name = "identity", email = "contact", phone = "contact", street = "address", city = "address" }
-"#;
+const POLICY: &str = include_str!("fixtures/audit-logs/policy.toml");
 
 fn staff_of(events: &keyhole::model::DbEvents) -> Vec<String> {
     events

@@ -18,16 +18,7 @@ use keyhole::model::{DbAccess, DbEvents};
 use keyhole::policy::Policy;
 use rustc_hash::FxHashMap;
 
-const POLICY: &str = r#"
-[audit]
-service_accounts = ["app_svc"]
-[audit.tables."crm.customers"]
-subject_key = "customer_id"
-columns = { first_name = "identity", last_name = "identity", email = "contact", phone = "contact", street = "address", city = "address" }
-[audit.tables."crm.orders"]
-subject_key = "customer_id"
-columns = { total = "order_history" }
-"#;
+const POLICY: &str = include_str!("../fixtures/audit-logs/policy.toml");
 
 /// One event a statement must become: staff, table, subject, action,
 /// category.
