@@ -1717,13 +1717,8 @@ fn a_closed_stdout_stops_every_command_quietly() {
     mine.extend(window);
     cases.push(mine);
     for args in &cases {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_keyhole"));
+        let mut c = common::keyhole_command(home.path());
         c.args(args)
-            .current_dir(home.path())
-            .env_remove("RUST_BACKTRACE")
-            .env("XDG_STATE_HOME", home.path().join("state"))
-            .env("XDG_DATA_HOME", home.path().join("data"))
-            .env("XDG_CONFIG_HOME", home.path().join("config"))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());

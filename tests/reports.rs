@@ -1094,14 +1094,8 @@ async fn the_transparency_report_by_year_and_half_year_in_markdown_and_csv() {
 // The child is reaped by wait4 below, which also gives its peak memory.
 #[allow(clippy::zombie_processes)]
 fn peak_rss_kib(home: &Path, args: &[&str]) -> (i32, i64) {
-    let child = Command::new(env!("CARGO_BIN_EXE_keyhole"))
+    let child = common::keyhole_command(home)
         .args(args)
-        .current_dir(home)
-        .env_remove("DATABASE_URL")
-        .env_remove("KEYHOLE_CONFIG")
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_STATE_HOME", home.join("state"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

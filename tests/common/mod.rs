@@ -378,18 +378,25 @@ pub struct Run {
     pub stderr: String,
 }
 
-/// Runs the keyhole binary in `home`, cut off from the machine's config,
-/// data and state (its XDG folders are under `home`) and from
-/// `DATABASE_URL`, with `env` set on top.
-pub fn keyhole_in(home: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_keyhole"))
-        .args(args)
-        .current_dir(home)
+/// The keyhole binary to run in `home`, cut off from the machine's config,
+/// data and state (its XDG folders are under `home`), from `DATABASE_URL`
+/// and from a backtrace setting.
+pub fn keyhole_command(home: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_keyhole"));
+    c.current_dir(home)
         .env_remove("DATABASE_URL")
         .env_remove("KEYHOLE_CONFIG")
+        .env_remove("RUST_BACKTRACE")
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_STATE_HOME", home.join("state"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_CONFIG_HOME", home.join("config"));
+    c
+}
+
+/// Runs [`keyhole_command`] with `args`, and `env` set on top.
+pub fn keyhole_in(home: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let o = keyhole_command(home)
+        .args(args)
         .envs(env.iter().copied())
         .output()
         .expect("run keyhole");
